@@ -1,0 +1,1 @@
+"""SQLAlchemy schema, engine set-up, the ledger store and the unit of work."""

@@ -1,0 +1,311 @@
+"""The database schema as SQLAlchemy 2 typed ORM classes.
+
+The schema is built by the Alembic migrations in `migrations/`; this metadata is what they were
+written from, and what queries are built with.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    func,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on both databases (SQLite keeps them as naive UTC text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; attach a time zone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# BIGINT ids on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the rowid alias that autoincrements.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON}
+
+
+class SkuRow(Base):
+    __tablename__ = "skus"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit_volume_cm3: Mapped[int] = mapped_column(Integer, default=0)
+    unit_weight_g: Mapped[int] = mapped_column(Integer, default=0)
+    tracking: Mapped[str] = mapped_column(String(8), default="none")
+    lookalike_group: Mapped[str | None] = mapped_column(String(64), index=True)
+    reorder_point: Mapped[int] = mapped_column(Integer, default=0)
+    lead_time_days: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    __table_args__ = (
+        CheckConstraint("tracking IN ('none', 'lot', 'serial')", name="tracking"),
+        CheckConstraint("unit_volume_cm3 >= 0 AND unit_weight_g >= 0", name="unit_size"),
+    )
+
+
+class BarcodeRow(Base):
+    """GTINs (normalised to 14 digits) and alias barcodes (supplier codes, internal labels)."""
+
+    __tablename__ = "barcodes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    __table_args__ = (CheckConstraint("kind IN ('gtin', 'alias')", name="kind"),)
+
+
+class LocationRow(Base):
+    __tablename__ = "locations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    zone: Mapped[str | None] = mapped_column(String(32))
+    aisle: Mapped[str | None] = mapped_column(String(32))
+    bay: Mapped[str | None] = mapped_column(String(32))
+    level: Mapped[str | None] = mapped_column(String(32))
+    pick_sequence: Mapped[int] = mapped_column(Integer, default=0)
+    max_units: Mapped[int | None] = mapped_column(Integer)
+    max_volume_cm3: Mapped[int | None] = mapped_column(BigInteger)
+    max_weight_g: Mapped[int | None] = mapped_column(BigInteger)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('bin', 'dock', 'staging', 'quarantine', 'outbound', 'returns', 'virtual')",
+            name="kind",
+        ),
+    )
+
+
+class LotRow(Base):
+    """Lots of a SKU. Row 0 (sku NULL, code '') stands for "no lot" so quant keys never hold NULL."""
+
+    __tablename__ = "lots"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku_id: Mapped[int | None] = mapped_column(ForeignKey("skus.id"))
+    code: Mapped[str] = mapped_column(String(64))
+    expiry: Mapped[date | None] = mapped_column(Date)
+    __table_args__ = (UniqueConstraint("sku_id", "code", name="uq_lots_sku_code"),)
+
+
+class SerialRow(Base):
+    """Serial numbers and where each one is now (NULL once it has left stock)."""
+
+    __tablename__ = "serials"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    code: Mapped[str] = mapped_column(String(64))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), default=0)
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    __table_args__ = (UniqueConstraint("sku_id", "code", name="uq_serials_sku_code"),)
+
+
+class OperatorRow(Base):
+    __tablename__ = "operators"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    badge: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    __table_args__ = (
+        CheckConstraint("role IN ('dock', 'picker', 'counter', 'supervisor')", name="role"),
+    )
+
+
+class StationRow(Base):
+    __tablename__ = "stations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    zone: Mapped[str | None] = mapped_column(String(32))
+    dock_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+
+
+class TransactionRow(Base):
+    """One row per transaction id ever applied, with its outcome. Append-only."""
+
+    __tablename__ = "transactions"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    station_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    db_time: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reference: Mapped[str | None] = mapped_column(String(64), index=True)
+    __table_args__ = (
+        CheckConstraint("status IN ('confirmed', 'refused')", name="status"),
+        CheckConstraint(
+            "status <> 'confirmed' OR (station_id IS NOT NULL AND operator_id IS NOT NULL)",
+            name="confirmed_has_provenance",
+        ),
+    )
+
+
+class MoveRow(Base):
+    """The ledger: append-only moves of a positive quantity from one location to another.
+
+    The reference to the transaction is checked at commit: the transaction row, which carries the
+    outcome, is written last and never updated.
+    """
+
+    __tablename__ = "moves"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tx_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("transactions.id", deferrable=True, initially="DEFERRED"), index=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
+    serial_id: Mapped[int | None] = mapped_column(ForeignKey("serials.id"))
+    from_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    to_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    qty: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(80))
+    __table_args__ = (
+        CheckConstraint("qty > 0", name="qty_positive"),
+        CheckConstraint("from_location_id <> to_location_id", name="two_locations"),
+        Index("ix_moves_sku_lot", "sku_id", "lot_id"),
+    )
+
+
+class QuantRow(Base):
+    """Balances per location, SKU and lot: a cache of the moves, updated in the same transaction."""
+
+    __tablename__ = "quants"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
+    on_hand: Mapped[int] = mapped_column(Integer, default=0)
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    is_virtual: Mapped[bool] = mapped_column(Boolean, default=False)
+    __table_args__ = (
+        UniqueConstraint("location_id", "sku_id", "lot_id", name="uq_quants_key"),
+        CheckConstraint("is_virtual OR on_hand >= 0", name="on_hand_not_negative"),
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+        CheckConstraint("is_virtual OR reserved <= on_hand", name="reserved_within_on_hand"),
+        Index("ix_quants_sku_lot", "sku_id", "lot_id"),
+    )
+
+
+class ReservationRow(Base):
+    """Pick allocations. Each resolves once: posted, partly posted, voided or expired."""
+
+    __tablename__ = "reservations"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tx_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("transactions.id", deferrable=True, initially="DEFERRED")
+    )
+    order_ref: Mapped[str] = mapped_column(String(64), index=True)
+    order_line: Mapped[int] = mapped_column(Integer)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
+    qty: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    qty_posted: Mapped[int] = mapped_column(Integer, default=0)
+    resolved_tx_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("transactions.id", deferrable=True, initially="DEFERRED")
+    )
+    __table_args__ = (
+        CheckConstraint("qty > 0", name="qty_positive"),
+        CheckConstraint("qty_posted >= 0 AND qty_posted <= qty", name="posted_within_qty"),
+        CheckConstraint(
+            "state IN ('open', 'posted', 'partly_posted', 'voided', 'expired')", name="state"
+        ),
+        Index("ix_reservations_open", "state", "expires_at"),
+    )
+
+
+class ReceiptRow(Base):
+    """An expected receipt (ASN or purchase order)."""
+
+    __tablename__ = "receipts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+
+
+class ReceiptLineRow(Base):
+    __tablename__ = "receipt_lines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id"))
+    line: Mapped[int] = mapped_column(Integer)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    qty: Mapped[int] = mapped_column(Integer)
+    lot: Mapped[str | None] = mapped_column(String(64))
+    expiry: Mapped[date | None] = mapped_column(Date)
+    __table_args__ = (
+        UniqueConstraint("receipt_id", "line", name="uq_receipt_lines_line"),
+        CheckConstraint("qty > 0", name="qty_positive"),
+    )
+
+
+class OrderRow(Base):
+    """A customer order to pick."""
+
+    __tablename__ = "orders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+
+
+class OrderLineRow(Base):
+    __tablename__ = "order_lines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    line: Mapped[int] = mapped_column(Integer)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    qty: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (
+        UniqueConstraint("order_id", "line", name="uq_order_lines_line"),
+        CheckConstraint("qty > 0", name="qty_positive"),
+    )

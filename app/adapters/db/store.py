@@ -1,0 +1,464 @@
+"""The ledger store: the reads and writes of one database transaction, in SQLAlchemy Core.
+
+Balance rows are locked one key at a time in sorted key order (creating a missing row first), so
+that two transactions touching the same rows always queue in the same order and never deadlock.
+SQLite serialises writers with BEGIN IMMEDIATE, where the row locks compile to nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, func, insert, literal, select, tuple_, union_all, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.domain.ledger import Candidate, InvariantReport, Outcome, Status
+from app.domain.model import (
+    NO_LOT_ID,
+    Location,
+    LocationKind,
+    Lot,
+    Move,
+    Operator,
+    Quant,
+    QuantKey,
+    Reservation,
+    ReservationState,
+    Role,
+    Sku,
+    Station,
+    Tracking,
+)
+from app.services.ports import SerialState, StoredTransaction, TransactionRecord
+
+from .schema import (
+    LocationRow,
+    LotRow,
+    MoveRow,
+    OperatorRow,
+    QuantRow,
+    ReservationRow,
+    SerialRow,
+    SkuRow,
+    StationRow,
+    TransactionRow,
+)
+
+Q = QuantRow.__table__
+BATCH_LOCK_THRESHOLD = 8
+
+
+def sku_from_row(r: Any) -> Sku:
+    return Sku(
+        r.id, r.code, r.name, r.unit_volume_cm3, r.unit_weight_g, Tracking(r.tracking),
+        r.lookalike_group, r.reorder_point, r.lead_time_days, r.active,
+    )
+
+
+def location_from_row(r: Any) -> Location:
+    return Location(
+        r.id, r.code, LocationKind(r.kind), r.zone, r.aisle, r.bay, r.level, r.pick_sequence,
+        r.max_units, r.max_volume_cm3, r.max_weight_g, r.active,
+    )
+
+
+def _quant(r: Any) -> Quant:
+    return Quant(QuantKey(r.location_id, r.sku_id, r.lot_id), r.on_hand, r.reserved)
+
+
+def _reservation(r: Any) -> Reservation:
+    return Reservation(
+        r.id, r.order_ref, r.order_line, QuantKey(r.location_id, r.sku_id, r.lot_id), r.qty,
+        ReservationState(r.state), r.expires_at, r.qty_posted,
+    )
+
+
+def advisory_key(tx_id: uuid.UUID) -> int:
+    """A signed 64-bit key for pg_advisory_xact_lock from a transaction id."""
+    return int.from_bytes(tx_id.bytes[:8], "big", signed=True)
+
+
+class SqlLedgerStore:
+    def __init__(self, connection: Connection, virtual_location_ids: frozenset[int]) -> None:
+        self._c = connection
+        self._virtual = virtual_location_ids
+        self._pg = connection.dialect.name == "postgresql"
+
+    # --- transactions -----------------------------------------------------------------------
+
+    def claim_tx_id(self, tx_id: uuid.UUID) -> None:
+        if self._pg:
+            self._c.execute(select(func.pg_advisory_xact_lock(advisory_key(tx_id))))
+
+    def stored_transaction(self, tx_id: uuid.UUID) -> StoredTransaction | None:
+        t = TransactionRow.__table__
+        r = self._c.execute(select(t).where(t.c.id == tx_id)).first()
+        if r is None:
+            return None
+        outcome = Outcome(
+            r.id, r.kind, Status(r.status), r.message, r.reason, dict(r.result or {})
+        )
+        return StoredTransaction(r.payload_hash, outcome)
+
+    def record_transaction(self, record: TransactionRecord) -> None:
+        self._c.execute(
+            insert(TransactionRow.__table__).values(
+                id=record.tx_id,
+                kind=record.kind,
+                station_id=record.station_id,
+                operator_id=record.operator_id,
+                station_time=record.station_time,
+                payload_hash=record.payload_hash,
+                payload=dict(record.payload),
+                status=record.status,
+                reason=record.reason,
+                message=record.message,
+                result=dict(record.result),
+                reference=record.reference,
+            )
+        )
+
+    def savepoint(self) -> AbstractContextManager[object]:
+        return self._savepoint()
+
+    @contextmanager
+    def _savepoint(self) -> Any:
+        with self._c.begin_nested() as nested:
+            yield nested
+
+    # --- catalogue --------------------------------------------------------------------------
+
+    def sku(self, code: str) -> Sku | None:
+        t = SkuRow.__table__
+        r = self._c.execute(select(t).where(t.c.code == code)).first()
+        return sku_from_row(r) if r else None
+
+    def sku_by_id(self, sku_id: int) -> Sku:
+        t = SkuRow.__table__
+        return sku_from_row(self._c.execute(select(t).where(t.c.id == sku_id)).one())
+
+    def location(self, code: str) -> Location | None:
+        t = LocationRow.__table__
+        r = self._c.execute(select(t).where(t.c.code == code)).first()
+        return location_from_row(r) if r else None
+
+    def locations_by_id(self, ids: Iterable[int]) -> dict[int, Location]:
+        t = LocationRow.__table__
+        rows = self._c.execute(select(t).where(t.c.id.in_(set(ids))))
+        return {r.id: location_from_row(r) for r in rows}
+
+    def operator(self, badge: str) -> Operator | None:
+        t = OperatorRow.__table__
+        r = self._c.execute(select(t).where(t.c.badge == badge)).first()
+        return Operator(r.id, r.badge, r.name, Role(r.role), r.active) if r else None
+
+    def station(self, code: str) -> Station | None:
+        t = StationRow.__table__
+        r = self._c.execute(select(t).where(t.c.code == code)).first()
+        return Station(r.id, r.code, r.name, r.zone) if r else None
+
+    def lot(self, sku_id: int, code: str) -> Lot | None:
+        t = LotRow.__table__
+        r = self._c.execute(select(t).where(t.c.sku_id == sku_id, t.c.code == code)).first()
+        return Lot(r.id, r.sku_id, r.code, r.expiry) if r else None
+
+    def lots_by_id(self, ids: Iterable[int]) -> dict[int, Lot]:
+        t = LotRow.__table__
+        rows = self._c.execute(select(t).where(t.c.id.in_(set(ids)), t.c.id != NO_LOT_ID))
+        return {r.id: Lot(r.id, r.sku_id, r.code, r.expiry) for r in rows}
+
+    def add_lot(self, sku_id: int, code: str, expiry: date | None) -> Lot:
+        t = LotRow.__table__
+        lot_id = self._c.execute(
+            insert(t).values(sku_id=sku_id, code=code, expiry=expiry).returning(t.c.id)
+        ).scalar_one()
+        return Lot(lot_id, sku_id, code, expiry)
+
+    def serials(self, sku_id: int, codes: Sequence[str]) -> dict[str, SerialState]:
+        t = SerialRow.__table__
+        rows = self._c.execute(select(t).where(t.c.sku_id == sku_id, t.c.code.in_(codes)))
+        return {r.code: SerialState(r.id, r.code, r.location_id) for r in rows}
+
+    def add_serials(self, sku_id: int, lot_id: int, codes: Sequence[str]) -> dict[str, SerialState]:
+        t = SerialRow.__table__
+        if codes:
+            self._c.execute(
+                insert(t), [{"sku_id": sku_id, "code": c, "lot_id": lot_id} for c in codes]
+            )
+        return self.serials(sku_id, codes)
+
+    def place_serials(self, serial_ids: Sequence[int], location_id: int | None) -> None:
+        t = SerialRow.__table__
+        if serial_ids:
+            self._c.execute(update(t).where(t.c.id.in_(serial_ids)).values(location_id=location_id))
+
+    # --- balances ---------------------------------------------------------------------------
+
+    def _insert(self) -> Any:
+        return (postgresql.insert(Q) if self._pg else sqlite.insert(Q)).on_conflict_do_nothing(
+            index_elements=[Q.c.location_id, Q.c.sku_id, Q.c.lot_id]
+        )
+
+    def _new_row(self, key: QuantKey) -> dict[str, Any]:
+        return {
+            "location_id": key.location_id,
+            "sku_id": key.sku_id,
+            "lot_id": key.lot_id,
+            "on_hand": 0,
+            "reserved": 0,
+            "is_virtual": key.location_id in self._virtual,
+        }
+
+    def lock_quants(self, keys: Iterable[QuantKey]) -> dict[QuantKey, Quant]:
+        ordered = sorted(set(keys))
+        if len(ordered) > BATCH_LOCK_THRESHOLD:
+            return self._lock_many(ordered)
+        locked: dict[QuantKey, Quant] = {}
+        for key in ordered:
+            where = and_(
+                Q.c.location_id == key.location_id, Q.c.sku_id == key.sku_id, Q.c.lot_id == key.lot_id
+            )
+            row = self._c.execute(select(Q).where(where).with_for_update()).first()
+            if row is None:
+                self._c.execute(self._insert().values(**self._new_row(key)))
+                row = self._c.execute(select(Q).where(where).with_for_update()).one()
+            locked[key] = _quant(row)
+        return locked
+
+    def _lock_many(self, ordered: list[QuantKey]) -> dict[QuantKey, Quant]:
+        # Missing rows are inserted in key order, then all rows are locked in key order. A brand
+        # new row can still meet a deadlock here; PostgreSQL reports it as 40P01 and it is retried.
+        self._c.execute(self._insert(), [self._new_row(k) for k in ordered])
+        locked: dict[QuantKey, Quant] = {}
+        cols = tuple_(Q.c.location_id, Q.c.sku_id, Q.c.lot_id)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
+            stmt = (
+                select(Q)
+                .where(cols.in_([(k.location_id, k.sku_id, k.lot_id) for k in chunk]))
+                .order_by(Q.c.location_id, Q.c.sku_id, Q.c.lot_id)
+                .with_for_update()
+            )
+            for row in self._c.execute(stmt):
+                locked[QuantKey(row.location_id, row.sku_id, row.lot_id)] = _quant(row)
+        return locked
+
+    def write_moves(
+        self, tx_id: uuid.UUID, moves: Sequence[Move], reserved: Mapping[QuantKey, int]
+    ) -> None:
+        if moves:
+            self._c.execute(
+                insert(MoveRow.__table__),
+                [
+                    {
+                        "tx_id": tx_id,
+                        "sku_id": m.sku_id,
+                        "lot_id": m.lot_id,
+                        "serial_id": m.serial_id,
+                        "from_location_id": m.from_location_id,
+                        "to_location_id": m.to_location_id,
+                        "qty": m.qty,
+                        "reason": m.reason,
+                    }
+                    for m in moves
+                ],
+            )
+        deltas: dict[QuantKey, list[int]] = defaultdict(lambda: [0, 0])
+        for m in moves:
+            deltas[QuantKey(m.from_location_id, m.sku_id, m.lot_id)][0] -= m.qty
+            deltas[QuantKey(m.to_location_id, m.sku_id, m.lot_id)][0] += m.qty
+        for key, r in reserved.items():
+            deltas[key][1] += r
+        params = [
+            {"l": k.location_id, "s": k.sku_id, "t": k.lot_id, "d": d, "r": r}
+            for k, (d, r) in sorted(deltas.items())
+            if d or r
+        ]
+        if params:
+            stmt = (
+                update(Q)
+                .where(
+                    Q.c.location_id == bindparam("l"),
+                    Q.c.sku_id == bindparam("s"),
+                    Q.c.lot_id == bindparam("t"),
+                )
+                .values(on_hand=Q.c.on_hand + bindparam("d"), reserved=Q.c.reserved + bindparam("r"))
+            )
+            self._c.execute(stmt, params)
+
+    def quants_at(self, location_id: int, sku_id: int) -> list[Quant]:
+        rows = self._c.execute(select(Q).where(Q.c.location_id == location_id, Q.c.sku_id == sku_id))
+        return [_quant(r) for r in rows]
+
+    def pick_candidates(
+        self, sku_id: int, lot_id: int | None, location_id: int | None, limit: int
+    ) -> list[Candidate]:
+        loc, lot = LocationRow.__table__, LotRow.__table__
+        stmt = (
+            select(Q, loc, lot.c.code.label("lot_code"), lot.c.expiry)
+            .join(loc, loc.c.id == Q.c.location_id)
+            .join(lot, lot.c.id == Q.c.lot_id)
+            .where(
+                Q.c.sku_id == sku_id,
+                Q.c.on_hand - Q.c.reserved > 0,
+                loc.c.kind == LocationKind.BIN.value,
+                loc.c.active.is_(True),
+            )
+            .order_by(lot.c.expiry.is_(None), lot.c.expiry, loc.c.pick_sequence, loc.c.code)
+            .limit(limit)
+        )
+        if lot_id is not None:
+            stmt = stmt.where(Q.c.lot_id == lot_id)
+        if location_id is not None:
+            stmt = stmt.where(Q.c.location_id == location_id)
+        out = []
+        for r in self._c.execute(stmt):
+            location = Location(
+                r.location_id, r.code, LocationKind(r.kind), r.zone, r.aisle, r.bay, r.level,
+                r.pick_sequence, r.max_units, r.max_volume_cm3, r.max_weight_g, r.active,
+            )
+            out.append(Candidate(_quant(r), location, r.lot_code or None, r.expiry))
+        return out
+
+    # --- reservations -----------------------------------------------------------------------
+
+    def add_reservation(
+        self,
+        tx_id: uuid.UUID,
+        order_ref: str,
+        order_line: int,
+        key: QuantKey,
+        qty: int,
+        expires_at: datetime | None,
+    ) -> int:
+        t = ReservationRow.__table__
+        return int(
+            self._c.execute(
+                insert(t)
+                .values(
+                    tx_id=tx_id, order_ref=order_ref, order_line=order_line,
+                    location_id=key.location_id, sku_id=key.sku_id, lot_id=key.lot_id,
+                    qty=qty, state=ReservationState.OPEN.value, expires_at=expires_at,
+                )
+                .returning(t.c.id)
+            ).scalar_one()
+        )
+
+    def lock_reservation(self, reservation_id: int) -> Reservation | None:
+        t = ReservationRow.__table__
+        r = self._c.execute(select(t).where(t.c.id == reservation_id).with_for_update()).first()
+        return _reservation(r) if r else None
+
+    def lock_expired_reservations(self, now: datetime | None) -> list[Reservation]:
+        t = ReservationRow.__table__
+        cutoff: Any = func.now() if now is None else literal(now, t.c.expires_at.type)
+        stmt = (
+            select(t)
+            .where(t.c.state == ReservationState.OPEN.value, t.c.expires_at <= cutoff)
+            .order_by(t.c.id)
+            .with_for_update()
+        )
+        return [_reservation(r) for r in self._c.execute(stmt)]
+
+    def resolve_reservation(
+        self, reservation_id: int, state: ReservationState, qty_posted: int, tx_id: uuid.UUID
+    ) -> None:
+        t = ReservationRow.__table__
+        self._c.execute(
+            update(t)
+            .where(t.c.id == reservation_id, t.c.state == ReservationState.OPEN.value)
+            .values(state=state.value, qty_posted=qty_posted, resolved_tx_id=tx_id)
+        )
+
+    # --- audit ------------------------------------------------------------------------------
+
+    def invariant_report(self) -> InvariantReport:
+        return invariant_report(self._c)
+
+
+def _count(c: Connection, stmt: Any) -> int:
+    return int(c.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
+
+
+def invariant_report(c: Connection) -> InvariantReport:
+    """The four invariants of DESIGN.md section 1, counted in SQL (no rows are loaded)."""
+    m, t, r = MoveRow.__table__, TransactionRow.__table__, ReservationRow.__table__
+    sum_not_zero = _count(
+        c,
+        select(Q.c.sku_id, Q.c.lot_id)
+        .group_by(Q.c.sku_id, Q.c.lot_id)
+        .having(func.sum(Q.c.on_hand) != 0),
+    )
+    negative = _count(
+        c,
+        select(Q.c.id).where(
+            Q.c.is_virtual.is_(False),
+            (Q.c.on_hand < 0) | (Q.c.reserved < 0) | (Q.c.reserved > Q.c.on_hand),
+        ),
+    )
+    legs = union_all(
+        select(m.c.to_location_id.label("loc"), m.c.sku_id, m.c.lot_id, m.c.qty.label("q")),
+        select(m.c.from_location_id, m.c.sku_id, m.c.lot_id, (-m.c.qty).label("q")),
+    ).subquery()
+    replay = (
+        select(legs.c.loc, legs.c.sku_id, legs.c.lot_id, func.sum(legs.c.q).label("q"))
+        .group_by(legs.c.loc, legs.c.sku_id, legs.c.lot_id)
+        .subquery()
+    )
+    on_key = and_(
+        replay.c.loc == Q.c.location_id, replay.c.sku_id == Q.c.sku_id, replay.c.lot_id == Q.c.lot_id
+    )
+    quant_off = _count(
+        c,
+        select(Q.c.id)
+        .select_from(Q.outerjoin(replay, on_key))
+        .where(Q.c.on_hand != func.coalesce(replay.c.q, 0)),
+    )
+    replay_missing = _count(
+        c,
+        select(replay.c.loc)
+        .select_from(replay.outerjoin(Q, on_key))
+        .where(Q.c.id.is_(None), replay.c.q != 0),
+    )
+    held = (
+        select(r.c.location_id, r.c.sku_id, r.c.lot_id, func.sum(r.c.qty).label("q"))
+        .where(r.c.state == ReservationState.OPEN.value)
+        .group_by(r.c.location_id, r.c.sku_id, r.c.lot_id)
+        .subquery()
+    )
+    on_held = and_(
+        held.c.location_id == Q.c.location_id, held.c.sku_id == Q.c.sku_id, held.c.lot_id == Q.c.lot_id
+    )
+    reserved_off = _count(
+        c,
+        select(Q.c.id)
+        .select_from(Q.outerjoin(held, on_held))
+        .where(Q.c.reserved != func.coalesce(held.c.q, 0)),
+    )
+    no_provenance = _count(
+        c,
+        select(m.c.id)
+        .select_from(m.outerjoin(t, t.c.id == m.c.tx_id))
+        .where(
+            t.c.id.is_(None)
+            | t.c.station_id.is_(None)
+            | t.c.operator_id.is_(None)
+            | t.c.station_time.is_(None)
+            | t.c.db_time.is_(None)
+            | (t.c.status != Status.CONFIRMED.value)
+            | (m.c.reason == "")
+        ),
+    )
+    return InvariantReport(
+        sum_not_zero=sum_not_zero,
+        negative_or_over_reserved=negative,
+        balance_not_replay=quant_off + replay_missing + reserved_off,
+        move_without_provenance=no_provenance,
+    )
+
+

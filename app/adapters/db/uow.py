@@ -1,0 +1,124 @@
+"""Unit of work over one connection and one database transaction.
+
+Rolls back unless told to commit. Failures worth a retry with the same transaction id (lock
+conflicts, deadlocks, lost connections, a busy SQLite file) leave as TransientDatabaseError.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine, RootTransaction, exc, select
+
+from app.domain.model import LocationKind
+from app.services.ports import TransientDatabaseError
+
+from .engine import READONLY
+from .schema import LocationRow
+from .store import SqlLedgerStore
+
+RETRY_SQLSTATES = {"40001", "40P01", "55P03", "57P01", "57P02", "57P03"}
+
+
+def is_transient(error: BaseException) -> bool:
+    if isinstance(error, exc.TimeoutError):
+        return True
+    if not isinstance(error, exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    orig = error.orig
+    if isinstance(orig, sqlite3.OperationalError):
+        text = str(orig).lower()
+        return "locked" in text or "busy" in text
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate in RETRY_SQLSTATES or (sqlstate or "").startswith("08"):
+        return True
+    if sqlstate == "23505":
+        # Two attempts with one transaction id raced to record it; the next attempt replays.
+        diag = getattr(orig, "diag", None)
+        return getattr(diag, "constraint_name", None) == "pk_transactions"
+    if isinstance(orig, sqlite3.IntegrityError):
+        return "transactions.id" in str(orig)
+    # psycopg raises OperationalError without a SQLSTATE when the server cannot be reached.
+    return isinstance(error, exc.OperationalError) and sqlstate is None
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: Engine, virtual_ids: frozenset[int], readonly: bool = False) -> None:
+        self._engine = engine
+        self._virtual_ids = virtual_ids
+        self._readonly = readonly
+        self._connection: Connection | None = None
+        self._transaction: RootTransaction | None = None
+        self._committed = False
+
+    def __enter__(self) -> Self:
+        try:
+            connection = self._engine.connect()
+            if self._readonly:
+                connection = connection.execution_options(**{READONLY: True})
+            self._connection = connection
+            self._transaction = connection.begin()
+        except exc.DBAPIError as error:
+            if self._connection is not None:
+                self._connection.close()
+            if is_transient(error):
+                raise TransientDatabaseError(str(error)) from error
+            raise
+        self.store = SqlLedgerStore(connection, self._virtual_ids)
+        return self
+
+    @property
+    def connection(self) -> Connection:
+        assert self._connection is not None, "the unit of work is not open"
+        return self._connection
+
+    def commit(self) -> None:
+        assert self._transaction is not None
+        self._transaction.commit()
+        self._committed = True
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._transaction is not None and not self._committed:
+                try:
+                    self._transaction.rollback()
+                except exc.DBAPIError:
+                    pass  # the connection is gone; the server rolls the transaction back
+        finally:
+            if self._connection is not None:
+                self._connection.close()
+        if error is not None and is_transient(error):
+            raise TransientDatabaseError(str(error).splitlines()[0]) from error
+
+
+class SqlLedger:
+    """Makes units of work on one engine: the UnitOfWorkFactory the services take."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._virtual_ids: frozenset[int] | None = None
+
+    @property
+    def virtual_ids(self) -> frozenset[int]:
+        if self._virtual_ids is None:
+            t = LocationRow.__table__
+            with self.engine.connect() as c:
+                ids = c.execute(select(t.c.id).where(t.c.kind == LocationKind.VIRTUAL.value))
+                self._virtual_ids = frozenset(ids.scalars())
+        return self._virtual_ids
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.virtual_ids)
+
+    def reader(self) -> SqlUnitOfWork:
+        """A unit of work for queries: on SQLite it does not take the write lock."""
+        return SqlUnitOfWork(self.engine, self.virtual_ids, readonly=True)

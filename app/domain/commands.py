@@ -1,0 +1,313 @@
+"""Transaction commands: what a station asks the ledger to do.
+
+Every command carries an id generated on the station, the station and operator, and the station's
+clock. The payload hash covers everything but the id, so that a resend with the same id and a
+different payload can be told from an honest resend.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from app.domain.errors import Reason, Rejection
+
+MAX_CODE_LENGTH = 64
+"""Longest SKU, location, lot, serial or reference text accepted (GS1 AIs are at most 48)."""
+
+
+class TxKind(StrEnum):
+    RECEIVE = "receive"
+    PUTAWAY = "putaway"
+    TRANSFER = "transfer"
+    RESERVE = "reserve"
+    POST_PICK = "post_pick"
+    VOID = "void"
+    EXPIRE = "expire"
+    SHIP = "ship"
+    RETURN = "return"
+    ADJUST = "adjust"
+    SCRAP = "scrap"
+    OPENING = "opening"
+
+
+class AdjustReason(StrEnum):
+    """Reason codes for count adjustments."""
+
+    COUNT = "count"
+    DAMAGED = "damaged"
+    FOUND = "found"
+    LOST = "lost"
+    EXPIRED = "expired"
+    CORRECTION = "correction"
+
+
+def new_tx_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    kind: ClassVar[TxKind]
+
+    tx_id: uuid.UUID
+    station: str
+    operator: str
+    station_time: datetime = field(default_factory=utc_now)
+
+    def __post_init__(self) -> None:
+        if self.station_time.tzinfo is None:
+            raise Rejection(Reason.BAD_INPUT, "the station clock must carry a time zone")
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, str):
+                _check_text(f.name, value)
+            elif isinstance(value, tuple):
+                for item in value:
+                    if isinstance(item, str):
+                        _check_text(f.name, item)
+
+    def payload(self) -> dict[str, Any]:
+        """Everything but the id, as JSON-ready values."""
+        data = {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        del data["tx_id"]
+        data["kind"] = self.kind.value
+        return data
+
+    def payload_hash(self) -> str:
+        text = json.dumps(self.payload(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @property
+    def reference(self) -> str | None:
+        """The receipt or order this transaction belongs to, for reports."""
+        return None
+
+
+def _check_text(name: str, value: str) -> None:
+    if len(value) > MAX_CODE_LENGTH:
+        raise Rejection(
+            Reason.BAD_INPUT, f"{name} is {len(value)} characters long; at most {MAX_CODE_LENGTH}"
+        )
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise Rejection(Reason.BAD_INPUT, f"{name} contains control characters")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LineCommand(Command):
+    """A command that moves a quantity of one SKU (and lot, and serials where tracked)."""
+
+    sku: str
+    qty: int
+    lot: str | None = None
+    serials: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if isinstance(self.qty, bool) or not isinstance(self.qty, int) or self.qty <= 0:
+            raise Rejection(
+                Reason.BAD_QUANTITY, f"quantity must be a whole number above 0, not {self.qty!r}"
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Receive(LineCommand):
+    """VENDOR -> a dock lane (or quarantine when damaged)."""
+
+    kind: ClassVar[TxKind] = TxKind.RECEIVE
+    to_location: str
+    expiry: date | None = None
+    receipt: str | None = None
+
+    @property
+    def reference(self) -> str | None:
+        return self.receipt
+
+
+@dataclass(frozen=True, kw_only=True)
+class Putaway(LineCommand):
+    """A dock, staging, returns or quarantine location -> a bin."""
+
+    kind: ClassVar[TxKind] = TxKind.PUTAWAY
+    from_location: str
+    to_location: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Transfer(LineCommand):
+    """Any real location -> any other real location."""
+
+    kind: ClassVar[TxKind] = TxKind.TRANSFER
+    from_location: str
+    to_location: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ship(LineCommand):
+    """Staging or outbound -> CUSTOMER."""
+
+    kind: ClassVar[TxKind] = TxKind.SHIP
+    from_location: str
+    order: str | None = None
+
+    @property
+    def reference(self) -> str | None:
+        return self.order
+
+
+@dataclass(frozen=True, kw_only=True)
+class Return(LineCommand):
+    """CUSTOMER -> a returns lane, to be inspected."""
+
+    kind: ClassVar[TxKind] = TxKind.RETURN
+    to_location: str
+    order: str | None = None
+
+    @property
+    def reference(self) -> str | None:
+        return self.order
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scrap(LineCommand):
+    """A real location -> SCRAP, with a reason."""
+
+    kind: ClassVar[TxKind] = TxKind.SCRAP
+    from_location: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Adjust(Command):
+    """A count gain (ADJUSTMENT -> location) or loss (location -> ADJUSTMENT) with a reason code."""
+
+    kind: ClassVar[TxKind] = TxKind.ADJUST
+    sku: str
+    location: str
+    delta: int
+    reason: AdjustReason
+    lot: str | None = None
+    expiry: date | None = None
+    serials: tuple[str, ...] = ()
+    approved_by: str | None = None
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if isinstance(self.delta, bool) or not isinstance(self.delta, int) or self.delta == 0:
+            raise Rejection(
+                Reason.BAD_QUANTITY, f"an adjustment changes stock by a whole number, not {self.delta!r}"
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reserve(Command):
+    """Allocate stock to an order line: first expiry first out, then pick sequence."""
+
+    kind: ClassVar[TxKind] = TxKind.RESERVE
+    order: str
+    line: int
+    sku: str
+    qty: int
+    location: str | None = None
+    lot: str | None = None
+    expires_at: datetime | None = None
+    allow_partial: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if isinstance(self.qty, bool) or not isinstance(self.qty, int) or self.qty <= 0:
+            raise Rejection(
+                Reason.BAD_QUANTITY, f"quantity must be a whole number above 0, not {self.qty!r}"
+            )
+
+    @property
+    def reference(self) -> str | None:
+        return self.order
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostPick(Command):
+    """Pick reserved stock: bin -> outbound tote or staging. Less than reserved releases the rest."""
+
+    kind: ClassVar[TxKind] = TxKind.POST_PICK
+    reservation: int
+    qty: int
+    to_location: str
+    serials: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if isinstance(self.qty, bool) or not isinstance(self.qty, int) or self.qty < 0:
+            raise Rejection(
+                Reason.BAD_QUANTITY, f"picked quantity must be a whole number, not {self.qty!r}"
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Void(Command):
+    """Release a reservation without picking."""
+
+    kind: ClassVar[TxKind] = TxKind.VOID
+    reservation: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Expire(Command):
+    """Release every open reservation whose time ran out at `now` (database clock if None)."""
+
+    kind: ClassVar[TxKind] = TxKind.EXPIRE
+    now: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OpeningLine:
+    sku: str
+    location: str
+    qty: int
+    lot: str | None = None
+    expiry: date | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Opening(Command):
+    """Opening balances: VENDOR -> bins, for loading a warehouse (demo data, a go-live)."""
+
+    kind: ClassVar[TxKind] = TxKind.OPENING
+    lines: tuple[OpeningLine, ...]
+
+    def payload(self) -> dict[str, Any]:
+        data = super().payload()
+        data["lines"] = [_jsonable(dataclasses.asdict(line)) for line in self.lines]
+        return data
+
+
+COMMAND_TYPES: dict[TxKind, type[Command]] = {
+    cls.kind: cls
+    for cls in (Receive, Putaway, Transfer, Ship, Return, Scrap, Adjust, Reserve, PostPick,
+                Void, Expire, Opening)
+}

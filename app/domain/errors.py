@@ -1,0 +1,49 @@
+"""A user's mistake (wrong bin, unknown item, not enough stock) is a Rejection, not a crash.
+
+Rejections are recorded outcomes: the transaction id is stored with its reason, so that a resend
+gets the same answer.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    UNKNOWN_SKU = "unknown_sku"
+    INACTIVE_SKU = "inactive_sku"
+    UNKNOWN_LOCATION = "unknown_location"
+    INACTIVE_LOCATION = "inactive_location"
+    WRONG_LOCATION_KIND = "wrong_location_kind"
+    UNKNOWN_OPERATOR = "unknown_operator"
+    INACTIVE_OPERATOR = "inactive_operator"
+    UNKNOWN_STATION = "unknown_station"
+    NOT_ALLOWED = "not_allowed"
+    BAD_QUANTITY = "bad_quantity"
+    NOT_ENOUGH_STOCK = "not_enough_stock"
+    LOT_REQUIRED = "lot_required"
+    LOT_NOT_TRACKED = "lot_not_tracked"
+    EXPIRY_MISMATCH = "expiry_mismatch"
+    SERIALS_REQUIRED = "serials_required"
+    SERIALS_NOT_TRACKED = "serials_not_tracked"
+    SERIAL_DUPLICATE = "serial_duplicate"
+    SERIAL_NOT_HERE = "serial_not_here"
+    SERIAL_ALREADY_IN_STOCK = "serial_already_in_stock"
+    UNKNOWN_RESERVATION = "unknown_reservation"
+    RESERVATION_RESOLVED = "reservation_resolved"
+    OVER_PICK = "over_pick"
+    REASON_REQUIRED = "reason_required"
+    ID_REUSED = "id_reused"
+    BAD_INPUT = "bad_input"
+
+
+class Rejection(Exception):
+    """A transaction refused for a reason the user can act on."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"Rejection({self.reason.value!r}, {self.message!r})"

@@ -1,0 +1,604 @@
+"""The ledger's use cases: one function per transaction kind.
+
+Each runs as one database transaction that claims its id, returns the stored outcome to a resend,
+locks the balance rows it touches in sorted order, enforces the invariants and records the outcome,
+refusals included. Transient failures are retried with the same id, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from app.domain.commands import (
+    Adjust,
+    Command,
+    Expire,
+    Opening,
+    PostPick,
+    Putaway,
+    Receive,
+    Reserve,
+    Return,
+    Scrap,
+    Ship,
+    Transfer,
+    Void,
+)
+from app.domain.errors import Reason, Rejection
+from app.domain.ledger import Candidate, Outcome, Status, allocate, check_take
+from app.domain.model import (
+    NO_LOT_ID,
+    Location,
+    LocationKind,
+    Lot,
+    Move,
+    Operator,
+    QuantKey,
+    Reservation,
+    ReservationState,
+    Role,
+    Sku,
+    Station,
+    Tracking,
+    VirtualLocation,
+)
+from app.services.ports import (
+    DatabaseUnavailable,
+    LedgerStore,
+    TransactionRecord,
+    TransientDatabaseError,
+    UnitOfWorkFactory,
+)
+from app.services.retry import DEFAULT_RETRY, RetryPolicy
+
+log = logging.getLogger(__name__)
+
+C = TypeVar("C", bound=Command)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who asks: resolved once per transaction."""
+
+    store: LedgerStore
+    station: Station
+    operator: Operator
+    tx_id: uuid.UUID
+
+
+Handler = Callable[[Any, Context], tuple[str, dict[str, Any]]]
+
+
+def submit(command: Command, uow_factory: UnitOfWorkFactory, retry: RetryPolicy = DEFAULT_RETRY) -> Outcome:
+    """Apply a command exactly once and return its outcome (the stored one for a resend)."""
+    handler = HANDLERS[type(command)]
+    for attempt in range(retry.attempts):
+        try:
+            with uow_factory() as uow:
+                outcome = _apply(command, uow.store, handler)
+                uow.commit()
+                return outcome
+        except TransientDatabaseError as exc:
+            log.info("transaction %s attempt %d failed: %s", command.tx_id, attempt + 1, exc)
+            if attempt + 1 < retry.attempts:
+                retry.pause(attempt)
+    raise DatabaseUnavailable(
+        f"the database did not take transaction {command.tx_id} after {retry.attempts} attempts"
+    )
+
+
+def _apply(command: Command, store: LedgerStore, handler: Handler) -> Outcome:
+    payload_hash = command.payload_hash()
+    store.claim_tx_id(command.tx_id)
+    stored = store.stored_transaction(command.tx_id)
+    if stored is not None:
+        if stored.payload_hash != payload_hash:
+            log.warning("transaction id %s reused with a different payload", command.tx_id)
+            return Outcome(
+                command.tx_id,
+                command.kind.value,
+                Status.REFUSED,
+                f"transaction {command.tx_id} was already used for a different "
+                f"{stored.outcome.kind}; nothing was changed. Scan again to start a new one.",
+                Reason.ID_REUSED.value,
+                replayed=True,
+            )
+        return Outcome(**{**stored.outcome.__dict__, "replayed": True})
+
+    station = store.station(command.station)
+    operator = store.operator(command.operator)
+    status, reason, result = Status.CONFIRMED, None, {}
+    try:
+        if station is None:
+            raise Rejection(
+                Reason.UNKNOWN_STATION, f"station {command.station!r} is not registered"
+            )
+        if operator is None:
+            raise Rejection(
+                Reason.UNKNOWN_OPERATOR,
+                f"badge {command.operator!r} is not known; scan your own badge or ask a supervisor",
+            )
+        if not operator.active:
+            raise Rejection(Reason.INACTIVE_OPERATOR, f"badge {command.operator!r} is disabled")
+        with store.savepoint():
+            message, result = handler(command, Context(store, station, operator, command.tx_id))
+    except Rejection as rejection:
+        status, reason, message, result = Status.REFUSED, rejection.reason.value, rejection.message, {}
+
+    store.record_transaction(
+        TransactionRecord(
+            tx_id=command.tx_id,
+            kind=command.kind.value,
+            station_id=station.id if station else None,
+            operator_id=operator.id if operator else None,
+            station_time=command.station_time,
+            payload_hash=payload_hash,
+            payload=command.payload(),
+            status=status.value,
+            reason=reason,
+            message=message,
+            result=result,
+            reference=command.reference,
+        )
+    )
+    return Outcome(command.tx_id, command.kind.value, status, message, reason, result)
+
+
+# --- lookups that refuse with a message the user can act on ---------------------------------
+
+
+def _sku(store: LedgerStore, code: str) -> Sku:
+    sku = store.sku(code)
+    if sku is None:
+        raise Rejection(Reason.UNKNOWN_SKU, f"item {code!r} is not in the catalogue")
+    if not sku.active:
+        raise Rejection(Reason.INACTIVE_SKU, f"item {code} is discontinued")
+    return sku
+
+
+def _location(store: LedgerStore, code: str, kinds: Sequence[LocationKind], role: str) -> Location:
+    location = store.location(code)
+    if location is None:
+        raise Rejection(Reason.UNKNOWN_LOCATION, f"location {code!r} does not exist")
+    if not location.active:
+        raise Rejection(Reason.INACTIVE_LOCATION, f"location {code} is blocked; choose another")
+    if location.kind not in kinds:
+        wanted = " or ".join(k.value for k in kinds)
+        raise Rejection(
+            Reason.WRONG_LOCATION_KIND,
+            f"{code} is a {location.kind.value}; the {role} must be a {wanted}",
+        )
+    return location
+
+
+def _virtual(store: LedgerStore, which: VirtualLocation) -> Location:
+    location = store.location(which.value)
+    if location is None:  # the first migration creates them; their absence is a broken database
+        raise RuntimeError(f"virtual location {which.value} is missing")
+    return location
+
+
+REAL_KINDS = tuple(k for k in LocationKind if k is not LocationKind.VIRTUAL)
+
+
+def _lot_for_take(
+    store: LedgerStore, sku: Sku, lot_code: str | None, location: Location, qty: int
+) -> Lot | None:
+    """The lot to take from; for a lot-tracked SKU with one lot in the location, that one."""
+    if sku.tracking is Tracking.NONE:
+        if lot_code:
+            raise Rejection(Reason.LOT_NOT_TRACKED, f"{sku.code} is not tracked by lot")
+        return None
+    if lot_code:
+        lot = store.lot(sku.id, lot_code)
+        if lot is None:
+            raise Rejection(
+                Reason.NOT_ENOUGH_STOCK, f"{location.code} holds no {sku.code} of lot {lot_code}"
+            )
+        return lot
+    if sku.tracking is Tracking.SERIAL:
+        return None
+    held = [q for q in store.quants_at(location.id, sku.id) if q.available > 0]
+    if len(held) == 1:
+        return store.lots_by_id([held[0].key.lot_id]).get(held[0].key.lot_id)
+    codes = sorted(
+        lot.code for lot in store.lots_by_id(q.key.lot_id for q in held).values()
+    )
+    raise Rejection(
+        Reason.LOT_REQUIRED,
+        f"{sku.code} is tracked by lot and {location.code} holds lots {', '.join(codes) or 'none'}; "
+        "scan the lot",
+    )
+
+
+def _check_serials(sku: Sku, qty: int, serials: Sequence[str]) -> None:
+    if sku.tracking is not Tracking.SERIAL:
+        if serials:
+            raise Rejection(Reason.SERIALS_NOT_TRACKED, f"{sku.code} is not tracked by serial")
+        return
+    if len(serials) != qty:
+        raise Rejection(
+            Reason.SERIALS_REQUIRED,
+            f"{sku.code} is tracked by serial: scan {qty} serial numbers, not {len(serials)}",
+        )
+    if len(set(serials)) != len(serials):
+        raise Rejection(Reason.SERIAL_DUPLICATE, "the same serial number was scanned twice")
+
+
+def _move_line(
+    ctx: Context,
+    sku: Sku,
+    lot: Lot | None,
+    qty: int,
+    serials: Sequence[str],
+    source: Location,
+    target: Location,
+    reason: str,
+) -> list[Move]:
+    """Check availability at the source, lock both balances and write the moves."""
+    store = ctx.store
+    lot_id = lot.id if lot else NO_LOT_ID
+    src, dst = QuantKey(source.id, sku.id, lot_id), QuantKey(target.id, sku.id, lot_id)
+    quants = store.lock_quants([src, dst])
+    check_take(quants[src], qty, source, sku.code, lot.code if lot else None)
+
+    serial_ids: list[int | None] = [None]
+    if serials:
+        known = store.serials(sku.id, serials)
+        if source.is_virtual:
+            in_stock = [s.code for s in known.values() if s.location_id is not None]
+            if in_stock:
+                raise Rejection(
+                    Reason.SERIAL_ALREADY_IN_STOCK,
+                    f"serial {in_stock[0]} of {sku.code} is already in stock",
+                )
+            known.update(store.add_serials(sku.id, lot_id, [s for s in serials if s not in known]))
+        else:
+            elsewhere = [s for s in serials if s not in known or known[s].location_id != source.id]
+            if elsewhere:
+                raise Rejection(
+                    Reason.SERIAL_NOT_HERE,
+                    f"serial {elsewhere[0]} of {sku.code} is not in {source.code}",
+                )
+        serial_ids = [known[s].id for s in serials]
+        store.place_serials(
+            [i for i in serial_ids if i is not None], None if target.is_virtual else target.id
+        )
+    per_move = 1 if serials else qty
+    moves = [Move(sku.id, lot_id, source.id, target.id, per_move, reason, sid) for sid in serial_ids]
+    store.write_moves(ctx.tx_id, moves, {})
+    return moves
+
+
+def _moved(moves: Sequence[Move]) -> dict[str, Any]:
+    return {"moves": len(moves), "qty": sum(m.qty for m in moves)}
+
+
+# --- handlers ---------------------------------------------------------------------------------
+
+
+def _receive(cmd: Receive, ctx: Context) -> tuple[str, dict[str, Any]]:
+    store = ctx.store
+    sku = _sku(store, cmd.sku)
+    target = _location(
+        store, cmd.to_location, (LocationKind.DOCK, LocationKind.QUARANTINE), "receiving location"
+    )
+    _check_serials(sku, cmd.qty, cmd.serials)
+    lot: Lot | None = None
+    if sku.tracking is Tracking.LOT and not cmd.lot:
+        raise Rejection(Reason.LOT_REQUIRED, f"{sku.code} is tracked by lot: scan the lot")
+    if cmd.lot:
+        if sku.tracking is Tracking.NONE:
+            raise Rejection(Reason.LOT_NOT_TRACKED, f"{sku.code} is not tracked by lot")
+        lot = store.lot(sku.id, cmd.lot)
+        if lot is None:
+            lot = store.add_lot(sku.id, cmd.lot, cmd.expiry)
+        elif cmd.expiry is not None and lot.expiry is not None and lot.expiry != cmd.expiry:
+            raise Rejection(
+                Reason.EXPIRY_MISMATCH,
+                f"lot {cmd.lot} of {sku.code} expires {lot.expiry.isoformat()}, "
+                f"the label says {cmd.expiry.isoformat()}; set the goods aside and call a supervisor",
+            )
+    vendor = _virtual(store, VirtualLocation.VENDOR)
+    moves = _move_line(ctx, sku, lot, cmd.qty, cmd.serials, vendor, target, "receive")
+    return f"received {cmd.qty} x {sku.code} into {target.code}", _moved(moves)
+
+
+def _take_and_move(
+    ctx: Context,
+    cmd_sku: str,
+    qty: int,
+    lot_code: str | None,
+    serials: Sequence[str],
+    source: Location,
+    target: Location,
+    reason: str,
+) -> tuple[Sku, list[Move]]:
+    sku = _sku(ctx.store, cmd_sku)
+    _check_serials(sku, qty, serials)
+    lot = _lot_for_take(ctx.store, sku, lot_code, source, qty)
+    return sku, _move_line(ctx, sku, lot, qty, serials, source, target, reason)
+
+
+def _putaway(cmd: Putaway, ctx: Context) -> tuple[str, dict[str, Any]]:
+    kinds = (LocationKind.DOCK, LocationKind.STAGING, LocationKind.RETURNS, LocationKind.QUARANTINE)
+    source = _location(ctx.store, cmd.from_location, kinds, "putaway source")
+    target = _location(ctx.store, cmd.to_location, (LocationKind.BIN,), "putaway target")
+    sku, moves = _take_and_move(
+        ctx, cmd.sku, cmd.qty, cmd.lot, cmd.serials, source, target, "putaway"
+    )
+    return f"put {cmd.qty} x {sku.code} into {target.code}", _moved(moves)
+
+
+def _transfer(cmd: Transfer, ctx: Context) -> tuple[str, dict[str, Any]]:
+    source = _location(ctx.store, cmd.from_location, REAL_KINDS, "source")
+    target = _location(ctx.store, cmd.to_location, REAL_KINDS, "target")
+    if source.id == target.id:
+        raise Rejection(Reason.BAD_INPUT, f"{source.code} is both source and target; scan another bin")
+    sku, moves = _take_and_move(
+        ctx, cmd.sku, cmd.qty, cmd.lot, cmd.serials, source, target, "transfer"
+    )
+    return f"moved {cmd.qty} x {sku.code} from {source.code} to {target.code}", _moved(moves)
+
+
+def _ship(cmd: Ship, ctx: Context) -> tuple[str, dict[str, Any]]:
+    kinds = (LocationKind.STAGING, LocationKind.OUTBOUND)
+    source = _location(ctx.store, cmd.from_location, kinds, "shipping source")
+    customer = _virtual(ctx.store, VirtualLocation.CUSTOMER)
+    sku, moves = _take_and_move(
+        ctx, cmd.sku, cmd.qty, cmd.lot, cmd.serials, source, customer, "ship"
+    )
+    return f"shipped {cmd.qty} x {sku.code}", _moved(moves)
+
+
+def _return(cmd: Return, ctx: Context) -> tuple[str, dict[str, Any]]:
+    store = ctx.store
+    sku = _sku(store, cmd.sku)
+    target = _location(store, cmd.to_location, (LocationKind.RETURNS,), "returns lane")
+    _check_serials(sku, cmd.qty, cmd.serials)
+    lot = None
+    if cmd.lot:
+        if sku.tracking is Tracking.NONE:
+            raise Rejection(Reason.LOT_NOT_TRACKED, f"{sku.code} is not tracked by lot")
+        lot = store.lot(sku.id, cmd.lot) or store.add_lot(sku.id, cmd.lot, None)
+    elif sku.tracking is Tracking.LOT:
+        raise Rejection(Reason.LOT_REQUIRED, f"{sku.code} is tracked by lot: scan the lot")
+    customer = _virtual(store, VirtualLocation.CUSTOMER)
+    if cmd.serials:
+        # A returned serial left stock when it shipped; it re-enters from CUSTOMER.
+        known = store.serials(sku.id, cmd.serials)
+        in_stock = [s.code for s in known.values() if s.location_id is not None]
+        if in_stock:
+            raise Rejection(
+                Reason.SERIAL_ALREADY_IN_STOCK, f"serial {in_stock[0]} of {sku.code} is in stock"
+            )
+    moves = _move_line(ctx, sku, lot, cmd.qty, cmd.serials, customer, target, "return")
+    return f"returned {cmd.qty} x {sku.code} to {target.code} for inspection", _moved(moves)
+
+
+def _scrap(cmd: Scrap, ctx: Context) -> tuple[str, dict[str, Any]]:
+    if not cmd.reason.strip():
+        raise Rejection(Reason.REASON_REQUIRED, "scrapping needs a reason")
+    source = _location(ctx.store, cmd.from_location, REAL_KINDS, "source")
+    scrap = _virtual(ctx.store, VirtualLocation.SCRAP)
+    sku, moves = _take_and_move(
+        ctx, cmd.sku, cmd.qty, cmd.lot, cmd.serials, source, scrap, f"scrap: {cmd.reason}"
+    )
+    return f"scrapped {cmd.qty} x {sku.code} from {source.code}", _moved(moves)
+
+
+ADJUST_ROLES = (Role.COUNTER, Role.SUPERVISOR)
+
+
+def _adjust(cmd: Adjust, ctx: Context) -> tuple[str, dict[str, Any]]:
+    store = ctx.store
+    if ctx.operator.role not in ADJUST_ROLES:
+        raise Rejection(
+            Reason.NOT_ALLOWED,
+            f"{ctx.operator.name} ({ctx.operator.role.value}) may not adjust stock; "
+            "a counter or supervisor must",
+        )
+    if cmd.approved_by is not None:
+        approver = store.operator(cmd.approved_by)
+        if approver is None or approver.role is not Role.SUPERVISOR or not approver.active:
+            raise Rejection(Reason.NOT_ALLOWED, f"badge {cmd.approved_by!r} is not a supervisor's")
+        if approver.id == ctx.operator.id:
+            raise Rejection(Reason.NOT_ALLOWED, "a supervisor may not approve their own adjustment")
+    sku = _sku(store, cmd.sku)
+    location = _location(store, cmd.location, REAL_KINDS, "counted location")
+    qty = abs(cmd.delta)
+    _check_serials(sku, qty, cmd.serials)
+    adjustment = _virtual(store, VirtualLocation.ADJUSTMENT)
+    reason = f"adjust: {cmd.reason.value}"
+    if cmd.delta > 0:
+        lot = None
+        if cmd.lot:
+            if sku.tracking is Tracking.NONE:
+                raise Rejection(Reason.LOT_NOT_TRACKED, f"{sku.code} is not tracked by lot")
+            lot = store.lot(sku.id, cmd.lot) or store.add_lot(sku.id, cmd.lot, cmd.expiry)
+        elif sku.tracking is Tracking.LOT:
+            raise Rejection(Reason.LOT_REQUIRED, f"{sku.code} is tracked by lot: scan the lot")
+        moves = _move_line(ctx, sku, lot, qty, cmd.serials, adjustment, location, reason)
+        return f"counted {qty} more {sku.code} in {location.code}", _moved(moves)
+    lot = _lot_for_take(store, sku, cmd.lot, location, qty)
+    moves = _move_line(ctx, sku, lot, qty, cmd.serials, location, adjustment, reason)
+    return f"counted {qty} fewer {sku.code} in {location.code}", _moved(moves)
+
+
+def _opening(cmd: Opening, ctx: Context) -> tuple[str, dict[str, Any]]:
+    store = ctx.store
+    vendor = _virtual(store, VirtualLocation.VENDOR)
+    all_moves: list[Move] = []
+    for line in cmd.lines:
+        sku = _sku(store, line.sku)
+        if sku.tracking is Tracking.SERIAL:
+            raise Rejection(Reason.BAD_INPUT, f"{sku.code} is serial-tracked: receive it by serial")
+        target = _location(store, line.location, REAL_KINDS, "opening location")
+        if line.qty <= 0:
+            raise Rejection(Reason.BAD_QUANTITY, f"opening quantity of {sku.code} must be above 0")
+        lot = None
+        if line.lot:
+            lot = store.lot(sku.id, line.lot) or store.add_lot(sku.id, line.lot, line.expiry)
+        elif sku.tracking is Tracking.LOT:
+            raise Rejection(Reason.LOT_REQUIRED, f"{sku.code} is tracked by lot")
+        lot_id = lot.id if lot else NO_LOT_ID
+        all_moves.append(Move(sku.id, lot_id, vendor.id, target.id, line.qty, "opening balance"))
+    keys = {QuantKey(m.to_location_id, m.sku_id, m.lot_id) for m in all_moves}
+    keys |= {QuantKey(vendor.id, m.sku_id, m.lot_id) for m in all_moves}
+    store.lock_quants(keys)
+    store.write_moves(ctx.tx_id, all_moves, {})
+    return f"loaded {len(all_moves)} opening balances", _moved(all_moves)
+
+
+def _reserve(cmd: Reserve, ctx: Context) -> tuple[str, dict[str, Any]]:
+    store = ctx.store
+    sku = _sku(store, cmd.sku)
+    location = _location(store, cmd.location, (LocationKind.BIN,), "pick bin") if cmd.location else None
+    lot_id: int | None = None
+    if cmd.lot:
+        lot = store.lot(sku.id, cmd.lot)
+        if lot is None:
+            raise Rejection(Reason.NOT_ENOUGH_STOCK, f"no {sku.code} of lot {cmd.lot} in stock")
+        lot_id = lot.id
+    candidates = store.pick_candidates(sku.id, lot_id, location.id if location else None, 200)
+    # Read unlocked to choose, then lock in key order and allocate again from the locked rows.
+    locked = store.lock_quants(c.quant.key for c in candidates)
+    fresh = [
+        Candidate(locked[c.quant.key], c.location, c.lot_code, c.expiry)
+        for c in candidates
+        if c.quant.key in locked
+    ]
+    plan = allocate(fresh, cmd.qty)
+    found = sum(qty for _, qty in plan)
+    if found == 0 or (found < cmd.qty and not cmd.allow_partial):
+        where = f" in {location.code}" if location else ""
+        raise Rejection(
+            Reason.NOT_ENOUGH_STOCK,
+            f"only {found} of {cmd.qty} x {sku.code} can be allocated{where}",
+        )
+    lines = []
+    for candidate, qty in plan:
+        rid = store.add_reservation(
+            ctx.tx_id, cmd.order, cmd.line, candidate.quant.key, qty, cmd.expires_at
+        )
+        lines.append(
+            {"reservation": rid, "location": candidate.location.code, "lot": candidate.lot_code, "qty": qty}
+        )
+    store.write_moves(ctx.tx_id, [], {c.quant.key: qty for c, qty in plan})
+    short = f" (short {cmd.qty - found})" if found < cmd.qty else ""
+    return (
+        f"reserved {found} x {sku.code} for {cmd.order}/{cmd.line} in {len(plan)} bin(s){short}",
+        {"reserved": found, "lines": lines},
+    )
+
+
+def _open_reservation(store: LedgerStore, reservation_id: int) -> Reservation:
+    reservation = store.lock_reservation(reservation_id)
+    if reservation is None:
+        raise Rejection(Reason.UNKNOWN_RESERVATION, f"pick task {reservation_id} does not exist")
+    if reservation.state is not ReservationState.OPEN:
+        raise Rejection(
+            Reason.RESERVATION_RESOLVED,
+            f"pick task {reservation_id} is already {reservation.state.value.replace('_', ' ')}",
+        )
+    return reservation
+
+
+def _post_pick(cmd: PostPick, ctx: Context) -> tuple[str, dict[str, Any]]:
+    store = ctx.store
+    reservation = _open_reservation(store, cmd.reservation)
+    if cmd.qty > reservation.qty:
+        raise Rejection(
+            Reason.OVER_PICK,
+            f"pick task {reservation.id} is for {reservation.qty}; {cmd.qty} is too many. "
+            "Put the extra back.",
+        )
+    target = _location(
+        store, cmd.to_location, (LocationKind.OUTBOUND, LocationKind.STAGING), "pick target"
+    )
+    key = reservation.key
+    source = store.locations_by_id([key.location_id])[key.location_id]
+    lot = store.lots_by_id([key.lot_id]).get(key.lot_id) if key.lot_id != NO_LOT_ID else None
+    moves: list[Move] = []
+    if cmd.qty:
+        store.lock_quants([key, QuantKey(target.id, key.sku_id, key.lot_id)])
+        # Release the reservation first so the reserved stock can be taken.
+        store.write_moves(ctx.tx_id, [], {key: -reservation.qty})
+        sku = store.sku_by_id(key.sku_id)
+        _check_serials(sku, cmd.qty, cmd.serials)
+        moves = _move_line(ctx, sku, lot, cmd.qty, cmd.serials, source, target, "pick")
+    else:
+        store.lock_quants([key])
+        store.write_moves(ctx.tx_id, [], {key: -reservation.qty})
+    state = ReservationState.POSTED if cmd.qty == reservation.qty else ReservationState.PARTLY_POSTED
+    store.resolve_reservation(reservation.id, state, cmd.qty, ctx.tx_id)
+    return (
+        f"picked {cmd.qty} of {reservation.qty} from {source.code}",
+        {**_moved(moves), "reservation": reservation.id, "state": state.value},
+    )
+
+
+def _void(cmd: Void, ctx: Context) -> tuple[str, dict[str, Any]]:
+    store = ctx.store
+    reservation = _open_reservation(store, cmd.reservation)
+    store.lock_quants([reservation.key])
+    store.write_moves(ctx.tx_id, [], {reservation.key: -reservation.qty})
+    store.resolve_reservation(reservation.id, ReservationState.VOIDED, 0, ctx.tx_id)
+    return f"released pick task {reservation.id}", {"reservation": reservation.id}
+
+
+def _expire(cmd: Expire, ctx: Context) -> tuple[str, dict[str, Any]]:
+    store = ctx.store
+    expired = store.lock_expired_reservations(cmd.now)
+    if expired:
+        released: dict[QuantKey, int] = {}
+        for r in expired:
+            released[r.key] = released.get(r.key, 0) - r.qty
+        store.lock_quants(released)
+        store.write_moves(ctx.tx_id, [], released)
+        for r in expired:
+            store.resolve_reservation(r.id, ReservationState.EXPIRED, 0, ctx.tx_id)
+    return f"expired {len(expired)} pick task(s)", {"expired": [r.id for r in expired]}
+
+
+HANDLERS: dict[type[Command], Handler] = {
+    Receive: _receive,
+    Putaway: _putaway,
+    Transfer: _transfer,
+    Ship: _ship,
+    Return: _return,
+    Scrap: _scrap,
+    Adjust: _adjust,
+    Opening: _opening,
+    Reserve: _reserve,
+    PostPick: _post_pick,
+    Void: _void,
+    Expire: _expire,
+}
+
+
+def _entry(kind: type[C]) -> Callable[[C, UnitOfWorkFactory], Outcome]:
+    def run(command: C, uow_factory: UnitOfWorkFactory) -> Outcome:
+        return submit(command, uow_factory)
+
+    run.__name__ = kind.kind.value
+    run.__doc__ = f"Apply a {kind.__name__} command exactly once. {kind.__doc__}"
+    return run
+
+
+receive = _entry(Receive)
+putaway = _entry(Putaway)
+transfer = _entry(Transfer)
+ship = _entry(Ship)
+return_goods = _entry(Return)
+scrap = _entry(Scrap)
+adjust = _entry(Adjust)
+opening = _entry(Opening)
+reserve = _entry(Reserve)
+post_pick = _entry(PostPick)
+void = _entry(Void)
+expire = _entry(Expire)

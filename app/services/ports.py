@@ -1,0 +1,128 @@
+"""What the services need from storage, as protocols. The SQL adapter implements them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol, Self
+
+from app.domain.ledger import Candidate, InvariantReport, Outcome
+from app.domain.model import (
+    Location,
+    Lot,
+    Move,
+    Operator,
+    Quant,
+    QuantKey,
+    Reservation,
+    ReservationState,
+    Sku,
+    Station,
+)
+
+
+class TransientDatabaseError(Exception):
+    """A failure worth retrying with the same transaction id: lock conflict, deadlock, lost link."""
+
+
+class DatabaseUnavailable(Exception):
+    """Retries ran out; the transaction stays in the station's outbox."""
+
+
+@dataclass(frozen=True)
+class StoredTransaction:
+    payload_hash: str
+    outcome: Outcome
+
+
+@dataclass(frozen=True)
+class TransactionRecord:
+    tx_id: uuid.UUID
+    kind: str
+    station_id: int | None
+    operator_id: int | None
+    station_time: datetime
+    payload_hash: str
+    payload: Mapping[str, Any]
+    status: str
+    reason: str | None
+    message: str
+    result: Mapping[str, Any]
+    reference: str | None
+
+
+@dataclass(frozen=True)
+class SerialState:
+    id: int
+    code: str
+    location_id: int | None
+
+
+class LedgerStore(Protocol):
+    """Reads and writes of one open database transaction."""
+
+    def claim_tx_id(self, tx_id: uuid.UUID) -> None:
+        """Serialise concurrent attempts with one id (a no-op where writers are serial)."""
+
+    def stored_transaction(self, tx_id: uuid.UUID) -> StoredTransaction | None: ...
+    def record_transaction(self, record: TransactionRecord) -> None: ...
+    def savepoint(self) -> AbstractContextManager[object]: ...
+
+    def sku(self, code: str) -> Sku | None: ...
+    def sku_by_id(self, sku_id: int) -> Sku: ...
+    def location(self, code: str) -> Location | None: ...
+    def locations_by_id(self, ids: Iterable[int]) -> dict[int, Location]: ...
+    def operator(self, badge: str) -> Operator | None: ...
+    def station(self, code: str) -> Station | None: ...
+    def lot(self, sku_id: int, code: str) -> Lot | None: ...
+    def lots_by_id(self, ids: Iterable[int]) -> dict[int, Lot]: ...
+    def add_lot(self, sku_id: int, code: str, expiry: date | None) -> Lot: ...
+    def serials(self, sku_id: int, codes: Sequence[str]) -> dict[str, SerialState]: ...
+    def add_serials(self, sku_id: int, lot_id: int, codes: Sequence[str]) -> dict[str, SerialState]: ...
+    def place_serials(self, serial_ids: Sequence[int], location_id: int | None) -> None: ...
+
+    def lock_quants(self, keys: Iterable[QuantKey]) -> dict[QuantKey, Quant]:
+        """Lock (creating where missing) the balance rows, always in sorted key order."""
+
+    def write_moves(
+        self, tx_id: uuid.UUID, moves: Sequence[Move], reserved: Mapping[QuantKey, int]
+    ) -> None:
+        """Append the moves and apply them and the reserved deltas to the locked balances."""
+
+    def quants_at(self, location_id: int, sku_id: int) -> list[Quant]: ...
+    def pick_candidates(
+        self, sku_id: int, lot_id: int | None, location_id: int | None, limit: int
+    ) -> list[Candidate]: ...
+
+    def add_reservation(
+        self,
+        tx_id: uuid.UUID,
+        order_ref: str,
+        order_line: int,
+        key: QuantKey,
+        qty: int,
+        expires_at: datetime | None,
+    ) -> int: ...
+    def lock_reservation(self, reservation_id: int) -> Reservation | None: ...
+    def lock_expired_reservations(self, now: datetime | None) -> list[Reservation]: ...
+    def resolve_reservation(
+        self, reservation_id: int, state: ReservationState, qty_posted: int, tx_id: uuid.UUID
+    ) -> None: ...
+
+    def invariant_report(self) -> InvariantReport: ...
+
+
+class UnitOfWork(Protocol):
+    """One database transaction. Rolls back on exit unless `commit()` was called."""
+
+    store: LedgerStore
+
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def commit(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
