@@ -10,11 +10,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import types
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
 from app.domain.errors import Reason, Rejection
 
@@ -311,3 +312,38 @@ COMMAND_TYPES: dict[TxKind, type[Command]] = {
     for cls in (Receive, Putaway, Transfer, Ship, Return, Scrap, Adjust, Reserve, PostPick,
                 Void, Expire, Opening)
 }
+
+
+def _decode(hint: Any, value: Any) -> Any:
+    """Rebuild a field value from its JSON form, guided by the field's type hint."""
+    if value is None:
+        return None
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (types.UnionType, Union):
+        inner = [a for a in args if a is not type(None)]
+        return _decode(inner[0], value)
+    if origin is tuple:
+        return tuple(_decode(args[0], v) for v in value)
+    if hint is datetime:
+        return datetime.fromisoformat(value)
+    if hint is date:
+        return date.fromisoformat(value)
+    if hint is uuid.UUID:
+        return uuid.UUID(value)
+    if isinstance(hint, type) and issubclass(hint, StrEnum):
+        return hint(value)
+    if hint is OpeningLine:
+        return OpeningLine(**{k: _decode(h, value.get(k)) for k, h in get_type_hints(OpeningLine).items()})
+    return value
+
+
+def command_from_payload(tx_id: uuid.UUID, payload: dict[str, Any]) -> Command:
+    """The command that `payload()` came from; Rejection(BAD_INPUT) for a malformed payload."""
+    try:
+        cls = COMMAND_TYPES[TxKind(payload["kind"])]
+        hints = get_type_hints(cls)
+        names = {f.name for f in dataclasses.fields(cls)} - {"tx_id"}
+        values = {name: _decode(hints[name], payload[name]) for name in names if name in payload}
+        return cls(tx_id=tx_id, **values)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise Rejection(Reason.BAD_INPUT, f"not a transaction payload: {error}") from None

@@ -46,7 +46,7 @@ from app.domain.model import (
     Tracking,
     VirtualLocation,
 )
-from app.services.ports import (
+from app.domain.ports import (
     DatabaseUnavailable,
     LedgerStore,
     TransactionRecord,

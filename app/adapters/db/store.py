@@ -34,7 +34,7 @@ from app.domain.model import (
     Station,
     Tracking,
 )
-from app.services.ports import SerialState, StoredTransaction, TransactionRecord
+from app.domain.ports import SerialState, StoredTransaction, TransactionRecord
 
 from .schema import (
     LocationRow,

@@ -13,7 +13,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine, RootTransaction, exc, select
 
 from app.domain.model import LocationKind
-from app.services.ports import TransientDatabaseError
+from app.domain.ports import TransientDatabaseError
 
 from .engine import READONLY
 from .schema import LocationRow

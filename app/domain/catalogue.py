@@ -1,0 +1,69 @@
+"""Reference data as it arrives from an import file or the demo generator, before it has ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from app.domain.model import LocationKind, Role, Tracking
+
+
+@dataclass(frozen=True)
+class SkuSpec:
+    code: str
+    name: str
+    unit_volume_cm3: int = 0
+    unit_weight_g: int = 0
+    tracking: Tracking = Tracking.NONE
+    lookalike_group: str | None = None
+    reorder_point: int = 0
+    lead_time_days: int = 0
+    barcodes: tuple[tuple[str, str], ...] = ()  # (code, "gtin" | "alias")
+
+
+@dataclass(frozen=True)
+class LocationSpec:
+    code: str
+    kind: LocationKind
+    zone: str | None = None
+    aisle: str | None = None
+    bay: str | None = None
+    level: str | None = None
+    pick_sequence: int = 0
+    max_units: int | None = None
+    max_volume_cm3: int | None = None
+    max_weight_g: int | None = None
+
+
+@dataclass(frozen=True)
+class OperatorSpec:
+    badge: str
+    name: str
+    role: Role
+    pin: str | None = None
+
+
+@dataclass(frozen=True)
+class StationSpec:
+    code: str
+    name: str
+    zone: str | None = None
+    dock: str | None = None
+
+
+@dataclass(frozen=True)
+class ReceiptLineSpec:
+    receipt: str
+    line: int
+    sku: str
+    qty: int
+    lot: str | None = None
+    expiry: date | None = None
+
+
+@dataclass(frozen=True)
+class OrderLineSpec:
+    order: str
+    line: int
+    sku: str
+    qty: int

@@ -1,0 +1,76 @@
+"""Fixtures: fresh databases (SQLite file, PostgreSQL database) migrated to head, and a warehouse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from app.adapters.db.engine import make_engine
+from app.adapters.db.uow import SqlLedger
+from tests.support.databases import (
+    PgServer,
+    migrated_pg_template,
+    migrated_sqlite_template,
+    pg_server_or_skip,
+    sqlite_copy,
+)
+from tests.support.warehouse import Warehouse, seed
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    server = pg_server_or_skip()
+    yield server
+    server.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: PgServer) -> Iterator[str]:
+    name = migrated_pg_template(pg_server)
+    yield name
+    pg_server.drop(name)
+
+
+@pytest.fixture
+def postgres_url(pg_server: PgServer, pg_template: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    name = f"perpetua_t_{pg_server.run_tag}_{abs(hash(request.node.nodeid)) % 10**10}"
+    pg_server.drop(name)
+    url = pg_server.create(name, template=pg_template)
+    yield url
+    pg_server.drop(name)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return migrated_sqlite_template(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    return sqlite_copy(sqlite_template, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def ledger(engine: Engine) -> SqlLedger:
+    return SqlLedger(engine)
+
+
+@pytest.fixture
+def warehouse(engine: Engine, ledger: SqlLedger) -> Warehouse:
+    seed(engine)
+    return Warehouse(engine, ledger)

@@ -1,0 +1,1 @@
+"""Shared test support: database provisioning and a small seeded warehouse."""
