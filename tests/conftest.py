@@ -1,4 +1,4 @@
-"""Fixtures: fresh databases (SQLite file, PostgreSQL database) migrated to head, and a warehouse."""
+"""Fixtures: fresh databases (an SQLite file, a PostgreSQL database) at head, and a warehouse."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ def pg_template(pg_server: PgServer) -> Iterator[str]:
 
 
 @pytest.fixture
-def postgres_url(pg_server: PgServer, pg_template: str, request: pytest.FixtureRequest) -> Iterator[str]:
+def postgres_url(
+    pg_server: PgServer, pg_template: str, request: pytest.FixtureRequest
+) -> Iterator[str]:
     name = f"perpetua_t_{pg_server.run_tag}_{abs(hash(request.node.nodeid)) % 10**10}"
     pg_server.drop(name)
     url = pg_server.create(name, template=pg_template)

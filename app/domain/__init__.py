@@ -1,1 +1,1 @@
-"""Pure-Python core: values, ledger rules, commands. Imports only the standard library (and biip)."""
+"""Pure-Python core: values, ledger rules, commands. Imports only the standard library and biip."""

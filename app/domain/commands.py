@@ -221,7 +221,8 @@ class Adjust(Command):
         super().__post_init__()
         if isinstance(self.delta, bool) or not isinstance(self.delta, int) or self.delta == 0:
             raise Rejection(
-                Reason.BAD_QUANTITY, f"an adjustment changes stock by a whole number, not {self.delta!r}"
+                Reason.BAD_QUANTITY,
+                f"an adjustment changes stock by a whole number, not {self.delta!r}",
             )
 
 
@@ -253,7 +254,7 @@ class Reserve(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class PostPick(Command):
-    """Pick reserved stock: bin -> outbound tote or staging. Less than reserved releases the rest."""
+    """Pick reserved stock: bin -> outbound tote or staging; picking less releases the rest."""
 
     kind: ClassVar[TxKind] = TxKind.POST_PICK
     reservation: int
@@ -309,8 +310,20 @@ class Opening(Command):
 
 COMMAND_TYPES: dict[TxKind, type[Command]] = {
     cls.kind: cls
-    for cls in (Receive, Putaway, Transfer, Ship, Return, Scrap, Adjust, Reserve, PostPick,
-                Void, Expire, Opening)
+    for cls in (
+        Receive,
+        Putaway,
+        Transfer,
+        Ship,
+        Return,
+        Scrap,
+        Adjust,
+        Reserve,
+        PostPick,
+        Void,
+        Expire,
+        Opening,
+    )
 }
 
 
@@ -333,7 +346,9 @@ def _decode(hint: Any, value: Any) -> Any:
     if isinstance(hint, type) and issubclass(hint, StrEnum):
         return hint(value)
     if hint is OpeningLine:
-        return OpeningLine(**{k: _decode(h, value.get(k)) for k, h in get_type_hints(OpeningLine).items()})
+        return OpeningLine(
+            **{k: _decode(h, value.get(k)) for k, h in get_type_hints(OpeningLine).items()}
+        )
     return value
 
 

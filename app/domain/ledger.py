@@ -51,7 +51,9 @@ class Outcome:
         }
 
 
-def check_take(quant: Quant, qty: int, location: Location, sku_code: str, lot_code: str | None) -> None:
+def check_take(
+    quant: Quant, qty: int, location: Location, sku_code: str, lot_code: str | None
+) -> None:
     """Refuse taking more than is available (on hand less reserved) from a real location."""
     if location.is_virtual or qty <= quant.available:
         return

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
+from types import TracebackType
 from typing import Any, Protocol, Self
 
 from app.domain.ledger import Candidate, InvariantReport, Outcome
@@ -81,7 +82,9 @@ class LedgerStore(Protocol):
     def lots_by_id(self, ids: Iterable[int]) -> dict[int, Lot]: ...
     def add_lot(self, sku_id: int, code: str, expiry: date | None) -> Lot: ...
     def serials(self, sku_id: int, codes: Sequence[str]) -> dict[str, SerialState]: ...
-    def add_serials(self, sku_id: int, lot_id: int, codes: Sequence[str]) -> dict[str, SerialState]: ...
+    def add_serials(
+        self, sku_id: int, lot_id: int, codes: Sequence[str]
+    ) -> dict[str, SerialState]: ...
     def place_serials(self, serial_ids: Sequence[int], location_id: int | None) -> None: ...
 
     def lock_quants(self, keys: Iterable[QuantKey]) -> dict[QuantKey, Quant]:
@@ -118,10 +121,16 @@ class LedgerStore(Protocol):
 class UnitOfWork(Protocol):
     """One database transaction. Rolls back on exit unless `commit()` was called."""
 
-    store: LedgerStore
+    @property
+    def store(self) -> LedgerStore: ...
 
     def __enter__(self) -> Self: ...
-    def __exit__(self, *exc: object) -> None: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
     def commit(self) -> None: ...
 
 

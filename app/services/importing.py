@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Generic, TypeVar
 
 from app.domain.barcodes import normalise_gtin
-from app.domain.commands import MAX_CODE_LENGTH
 from app.domain.catalogue import (
     LocationSpec,
     OperatorSpec,
     OrderLineSpec,
     ReceiptLineSpec,
     SkuSpec,
+    StationSpec,
 )
+from app.domain.commands import MAX_CODE_LENGTH
 from app.domain.model import LocationKind, Role, Tracking
 
 T = TypeVar("T")
@@ -33,6 +35,7 @@ Lookup = Callable[[str, Iterable[str]], set[str]]
 @dataclass
 class ImportResult(Generic[T]):
     rows: list[T] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)  # the file line of each row
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -44,15 +47,32 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # kind: (required columns, optional columns)
     "skus": (
         ("sku", "name"),
-        ("gtin", "unit_volume_cm3", "unit_weight_g", "tracking", "lookalike_group",
-         "reorder_point", "lead_time_days", "aliases"),
+        (
+            "gtin",
+            "unit_volume_cm3",
+            "unit_weight_g",
+            "tracking",
+            "lookalike_group",
+            "reorder_point",
+            "lead_time_days",
+            "aliases",
+        ),
     ),
     "locations": (
         ("code", "kind"),
-        ("zone", "aisle", "bay", "level", "pick_sequence", "max_units", "max_volume_cm3",
-         "max_weight_g"),
+        (
+            "zone",
+            "aisle",
+            "bay",
+            "level",
+            "pick_sequence",
+            "max_units",
+            "max_volume_cm3",
+            "max_weight_g",
+        ),
     ),
     "operators": (("badge", "name", "role"), ("pin",)),
+    "stations": (("code", "name"), ("zone", "dock")),
     "receipts": (("receipt", "sku", "qty"), ("lot", "expiry", "line")),
     "orders": (("order", "line", "sku", "qty"), ()),
 }
@@ -152,15 +172,16 @@ def _parse(
             continue
         seen[k] = line
         result.rows.append(spec)
+        result.lines.append(line)
     if not result.rows and not result.errors:
         result.errors.append("the file has no rows")
     return result
 
 
 def _lines_of(result: ImportResult[T], key: Callable[[T], str], clash: set[str], what: str) -> None:
-    for spec in result.rows:
+    for line, spec in zip(result.lines, result.rows, strict=True):
         if key(spec) in clash:
-            result.errors.append(f"{what} {key(spec)} already exists")
+            result.errors.append(f"line {line}: {what} {key(spec)} already exists")
 
 
 def parse_skus(text: str, known: Lookup) -> ImportResult[SkuSpec]:
@@ -190,12 +211,12 @@ def parse_skus(text: str, known: Lookup) -> ImportResult[SkuSpec]:
     result = _parse(text, "skus", build, lambda s: s.code)
     _lines_of(result, lambda s: s.code, known("sku", (s.code for s in result.rows)), "SKU")
     codes = [b for s in result.rows for b, _ in s.barcodes]
-    dupes = {b for b in codes if codes.count(b) > 1} if len(codes) < 5000 else set()
+    dupes = {b for b, n in Counter(codes).items() if n > 1}
     taken = known("barcode", codes) | dupes
-    for spec in result.rows:
+    for line, spec in zip(result.lines, result.rows, strict=True):
         for barcode, _ in spec.barcodes:
             if barcode in taken:
-                result.errors.append(f"SKU {spec.code}: barcode {barcode} belongs to another SKU")
+                result.errors.append(f"line {line}: barcode {barcode} of {spec.code} is taken")
     return result
 
 
@@ -218,7 +239,9 @@ def parse_locations(text: str, known: Lookup) -> ImportResult[LocationSpec]:
         )
 
     result = _parse(text, "locations", build, lambda s: s.code)
-    _lines_of(result, lambda s: s.code, known("location", (s.code for s in result.rows)), "location")
+    _lines_of(
+        result, lambda s: s.code, known("location", (s.code for s in result.rows)), "location"
+    )
     return result
 
 
@@ -231,12 +254,32 @@ def parse_operators(text: str, known: Lookup) -> ImportResult[OperatorSpec]:
         if role is Role.SUPERVISOR and pin is None:
             raise RowError("a supervisor needs a pin")
         return OperatorSpec(
-            badge=_text(row, "badge", True) or "", name=_text(row, "name", True) or "",
-            role=role, pin=pin,
+            badge=_text(row, "badge", True) or "",
+            name=_text(row, "name", True) or "",
+            role=role,
+            pin=pin,
         )
 
     result = _parse(text, "operators", build, lambda s: s.badge)
     _lines_of(result, lambda s: s.badge, known("operator", (s.badge for s in result.rows)), "badge")
+    return result
+
+
+def parse_stations(text: str, known: Lookup) -> ImportResult[StationSpec]:
+    def build(row: dict[str, str]) -> StationSpec:
+        return StationSpec(
+            code=_text(row, "code", True) or "",
+            name=_text(row, "name", True) or "",
+            zone=_text(row, "zone"),
+            dock=_text(row, "dock"),
+        )
+
+    result = _parse(text, "stations", build, lambda s: s.code)
+    _lines_of(result, lambda s: s.code, known("station", (s.code for s in result.rows)), "station")
+    docks = known("location", {s.dock for s in result.rows if s.dock})
+    for line, spec in zip(result.lines, result.rows, strict=True):
+        if spec.dock and spec.dock not in docks:
+            result.errors.append(f"line {line}: dock location {spec.dock} does not exist")
     return result
 
 
@@ -250,14 +293,19 @@ def parse_receipts(text: str, known: Lookup) -> ImportResult[ReceiptLineSpec]:
             line = counters.get(receipt, 0) + 1
         counters[receipt] = max(counters.get(receipt, 0), line)
         return ReceiptLineSpec(
-            receipt=receipt, line=line, sku=_text(row, "sku", True) or "",
+            receipt=receipt,
+            line=line,
+            sku=_text(row, "sku", True) or "",
             qty=_int(row, "qty", minimum=1, required=True) or 0,
-            lot=_text(row, "lot"), expiry=_date(row, "expiry"),
+            lot=_text(row, "lot"),
+            expiry=_date(row, "expiry"),
         )
 
     result = _parse(text, "receipts", build, lambda s: f"receipt {s.receipt} line {s.line}")
     _check_skus(result, known)
-    _lines_of(result, lambda s: s.receipt, known("receipt", {s.receipt for s in result.rows}), "receipt")
+    _lines_of(
+        result, lambda s: s.receipt, known("receipt", {s.receipt for s in result.rows}), "receipt"
+    )
     return result
 
 
@@ -278,15 +326,18 @@ def parse_orders(text: str, known: Lookup) -> ImportResult[OrderLineSpec]:
 
 def _check_skus(result: ImportResult[Any], known: Lookup) -> None:
     present = known("sku", {s.sku for s in result.rows})
-    for spec in result.rows:
+    for line, spec in zip(result.lines, result.rows, strict=True):
         if spec.sku not in present:
-            result.errors.append(f"SKU {spec.sku} is not in the catalogue (import skus first)")
+            result.errors.append(
+                f"line {line}: SKU {spec.sku} is not in the catalogue (import skus first)"
+            )
 
 
 PARSERS: dict[str, Callable[[str, Lookup], ImportResult[Any]]] = {
     "skus": parse_skus,
     "locations": parse_locations,
     "operators": parse_operators,
+    "stations": parse_stations,
     "receipts": parse_receipts,
     "orders": parse_orders,
 }

@@ -73,7 +73,9 @@ class Context:
 Handler = Callable[[Any, Context], tuple[str, dict[str, Any]]]
 
 
-def submit(command: Command, uow_factory: UnitOfWorkFactory, retry: RetryPolicy = DEFAULT_RETRY) -> Outcome:
+def submit(
+    command: Command, uow_factory: UnitOfWorkFactory, retry: RetryPolicy = DEFAULT_RETRY
+) -> Outcome:
     """Apply a command exactly once and return its outcome (the stored one for a resend)."""
     handler = HANDLERS[type(command)]
     for attempt in range(retry.attempts):
@@ -111,7 +113,7 @@ def _apply(command: Command, store: LedgerStore, handler: Handler) -> Outcome:
 
     station = store.station(command.station)
     operator = store.operator(command.operator)
-    status, reason, result = Status.CONFIRMED, None, {}
+    status, reason, result = Status.CONFIRMED, None, dict[str, Any]()
     try:
         if station is None:
             raise Rejection(
@@ -127,7 +129,12 @@ def _apply(command: Command, store: LedgerStore, handler: Handler) -> Outcome:
         with store.savepoint():
             message, result = handler(command, Context(store, station, operator, command.tx_id))
     except Rejection as rejection:
-        status, reason, message, result = Status.REFUSED, rejection.reason.value, rejection.message, {}
+        status, reason, message, result = (
+            Status.REFUSED,
+            rejection.reason.value,
+            rejection.message,
+            {},
+        )
 
     store.record_transaction(
         TransactionRecord(
@@ -205,13 +212,11 @@ def _lot_for_take(
     held = [q for q in store.quants_at(location.id, sku.id) if q.available > 0]
     if len(held) == 1:
         return store.lots_by_id([held[0].key.lot_id]).get(held[0].key.lot_id)
-    codes = sorted(
-        lot.code for lot in store.lots_by_id(q.key.lot_id for q in held).values()
-    )
+    codes = sorted(lot.code for lot in store.lots_by_id(q.key.lot_id for q in held).values())
     raise Rejection(
         Reason.LOT_REQUIRED,
-        f"{sku.code} is tracked by lot and {location.code} holds lots {', '.join(codes) or 'none'}; "
-        "scan the lot",
+        f"{sku.code} is tracked by lot and {location.code} holds lots "
+        f"{', '.join(codes) or 'none'}; scan the lot",
     )
 
 
@@ -269,7 +274,9 @@ def _move_line(
             [i for i in serial_ids if i is not None], None if target.is_virtual else target.id
         )
     per_move = 1 if serials else qty
-    moves = [Move(sku.id, lot_id, source.id, target.id, per_move, reason, sid) for sid in serial_ids]
+    moves = [
+        Move(sku.id, lot_id, source.id, target.id, per_move, reason, sid) for sid in serial_ids
+    ]
     store.write_moves(ctx.tx_id, moves, {})
     return moves
 
@@ -301,7 +308,8 @@ def _receive(cmd: Receive, ctx: Context) -> tuple[str, dict[str, Any]]:
             raise Rejection(
                 Reason.EXPIRY_MISMATCH,
                 f"lot {cmd.lot} of {sku.code} expires {lot.expiry.isoformat()}, "
-                f"the label says {cmd.expiry.isoformat()}; set the goods aside and call a supervisor",
+                f"the label says {cmd.expiry.isoformat()}; "
+                "set the goods aside and call a supervisor",
             )
     vendor = _virtual(store, VirtualLocation.VENDOR)
     moves = _move_line(ctx, sku, lot, cmd.qty, cmd.serials, vendor, target, "receive")
@@ -338,7 +346,9 @@ def _transfer(cmd: Transfer, ctx: Context) -> tuple[str, dict[str, Any]]:
     source = _location(ctx.store, cmd.from_location, REAL_KINDS, "source")
     target = _location(ctx.store, cmd.to_location, REAL_KINDS, "target")
     if source.id == target.id:
-        raise Rejection(Reason.BAD_INPUT, f"{source.code} is both source and target; scan another bin")
+        raise Rejection(
+            Reason.BAD_INPUT, f"{source.code} is both source and target; scan another bin"
+        )
     sku, moves = _take_and_move(
         ctx, cmd.sku, cmd.qty, cmd.lot, cmd.serials, source, target, "transfer"
     )
@@ -457,7 +467,9 @@ def _opening(cmd: Opening, ctx: Context) -> tuple[str, dict[str, Any]]:
 def _reserve(cmd: Reserve, ctx: Context) -> tuple[str, dict[str, Any]]:
     store = ctx.store
     sku = _sku(store, cmd.sku)
-    location = _location(store, cmd.location, (LocationKind.BIN,), "pick bin") if cmd.location else None
+    location = (
+        _location(store, cmd.location, (LocationKind.BIN,), "pick bin") if cmd.location else None
+    )
     lot_id: int | None = None
     if cmd.lot:
         lot = store.lot(sku.id, cmd.lot)
@@ -486,7 +498,12 @@ def _reserve(cmd: Reserve, ctx: Context) -> tuple[str, dict[str, Any]]:
             ctx.tx_id, cmd.order, cmd.line, candidate.quant.key, qty, cmd.expires_at
         )
         lines.append(
-            {"reservation": rid, "location": candidate.location.code, "lot": candidate.lot_code, "qty": qty}
+            {
+                "reservation": rid,
+                "location": candidate.location.code,
+                "lot": candidate.lot_code,
+                "qty": qty,
+            }
         )
     store.write_moves(ctx.tx_id, [], {c.quant.key: qty for c, qty in plan})
     short = f" (short {cmd.qty - found})" if found < cmd.qty else ""
@@ -534,7 +551,9 @@ def _post_pick(cmd: PostPick, ctx: Context) -> tuple[str, dict[str, Any]]:
     else:
         store.lock_quants([key])
         store.write_moves(ctx.tx_id, [], {key: -reservation.qty})
-    state = ReservationState.POSTED if cmd.qty == reservation.qty else ReservationState.PARTLY_POSTED
+    state = (
+        ReservationState.POSTED if cmd.qty == reservation.qty else ReservationState.PARTLY_POSTED
+    )
     store.resolve_reservation(reservation.id, state, cmd.qty, ctx.tx_id)
     return (
         f"picked {cmd.qty} of {reservation.qty} from {source.code}",

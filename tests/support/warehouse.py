@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select, update
 
 from app.adapters.db import catalogue
-from app.adapters.db.schema import OperatorRow, QuantRow
+from app.adapters.db.schema import OperatorRow, QuantRow, table
 from app.adapters.db.uow import SqlLedger
 from app.domain.catalogue import LocationSpec, OperatorSpec, SkuSpec, StationSpec
 from app.domain.commands import Command
@@ -47,7 +47,10 @@ OPERATORS = [
     OperatorSpec("S2", "Sid Supervisor", Role.SUPERVISOR, "5678"),
     OperatorSpec("GONE", "Former Worker", Role.DOCK),
 ]
-STATIONS = [StationSpec("ST-1", "Dock 1", "A", "DOCK-1"), StationSpec("ST-2", "Dock 2", "B", "DOCK-2")]
+STATIONS = [
+    StationSpec("ST-1", "Dock 1", "A", "DOCK-1"),
+    StationSpec("ST-2", "Dock 2", "B", "DOCK-2"),
+]
 
 
 def seed(engine: Engine) -> None:
@@ -58,9 +61,9 @@ def seed(engine: Engine) -> None:
         catalogue.add_locations(c, LOCATIONS)
         catalogue.add_operators(c, OPERATORS)
         catalogue.add_stations(c, STATIONS)
-        t = LocationRow.__table__
+        t = table(LocationRow)
         c.execute(update(t).where(t.c.code == "BLOCKED").values(active=False))
-        o = OperatorRow.__table__
+        o = table(OperatorRow)
         c.execute(update(o).where(o.c.badge == "GONE").values(active=False))
 
 
@@ -91,10 +94,21 @@ class Warehouse:
     def _quant(self, location: str, sku: str, lot: str | None) -> tuple[int, int]:
         from app.adapters.db.schema import LocationRow, LotRow, SkuRow
 
-        q, loc, s, lt = QuantRow.__table__, LocationRow.__table__, SkuRow.__table__, LotRow.__table__
+        q, loc, s, lt = (
+            table(QuantRow),
+            table(LocationRow),
+            table(SkuRow),
+            table(LotRow),
+        )
         stmt = (
-            select(func.coalesce(func.sum(q.c.on_hand), 0), func.coalesce(func.sum(q.c.reserved), 0))
-            .select_from(q.join(loc, loc.c.id == q.c.location_id).join(s, s.c.id == q.c.sku_id).join(lt, lt.c.id == q.c.lot_id))
+            select(
+                func.coalesce(func.sum(q.c.on_hand), 0), func.coalesce(func.sum(q.c.reserved), 0)
+            )
+            .select_from(
+                q.join(loc, loc.c.id == q.c.location_id)
+                .join(s, s.c.id == q.c.sku_id)
+                .join(lt, lt.c.id == q.c.lot_id)
+            )
             .where(loc.c.code == location, s.c.code == sku)
         )
         if lot is not None:

@@ -31,6 +31,7 @@ from .schema import (
     ReceiptRow,
     SkuRow,
     StationRow,
+    table,
 )
 
 CHUNK = 5_000
@@ -43,7 +44,10 @@ def _chunks(rows: Iterable[dict[str, Any]], size: int = CHUNK) -> Iterable[list[
 
 
 def _insert_all(
-    c: Connection, table: Any, rows: Iterable[dict[str, Any]], progress: Callable[[int], None] | None
+    c: Connection,
+    table: Any,
+    rows: Iterable[dict[str, Any]],
+    progress: Callable[[int], None] | None,
 ) -> int:
     n = 0
     for chunk in _chunks(rows):
@@ -60,29 +64,38 @@ def _ids(c: Connection, table: Any, column: str, codes: Iterable[str]) -> dict[s
     col = table.c[column]
     for start in range(0, len(wanted), 900):
         part = wanted[start : start + 900]
-        found.update({code: i for code, i in c.execute(select(col, table.c.id).where(col.in_(part)))})
+        found.update(
+            {code: i for code, i in c.execute(select(col, table.c.id).where(col.in_(part)))}
+        )
     return found
 
 
-def add_skus(c: Connection, skus: Sequence[SkuSpec], progress: Callable[[int], None] | None = None) -> int:
+def add_skus(
+    c: Connection, skus: Sequence[SkuSpec], progress: Callable[[int], None] | None = None
+) -> int:
     n = _insert_all(
         c,
-        SkuRow.__table__,
+        table(SkuRow),
         (
             {
-                "code": s.code, "name": s.name, "unit_volume_cm3": s.unit_volume_cm3,
-                "unit_weight_g": s.unit_weight_g, "tracking": s.tracking.value,
-                "lookalike_group": s.lookalike_group, "reorder_point": s.reorder_point,
-                "lead_time_days": s.lead_time_days, "active": True,
+                "code": s.code,
+                "name": s.name,
+                "unit_volume_cm3": s.unit_volume_cm3,
+                "unit_weight_g": s.unit_weight_g,
+                "tracking": s.tracking.value,
+                "lookalike_group": s.lookalike_group,
+                "reorder_point": s.reorder_point,
+                "lead_time_days": s.lead_time_days,
+                "active": True,
             }
             for s in skus
         ),
         progress,
     )
-    ids = _ids(c, SkuRow.__table__, "code", (s.code for s in skus if s.barcodes))
+    ids = _ids(c, table(SkuRow), "code", (s.code for s in skus if s.barcodes))
     _insert_all(
         c,
-        BarcodeRow.__table__,
+        table(BarcodeRow),
         (
             {"code": code, "sku_id": ids[s.code], "kind": kind}
             for s in skus
@@ -98,13 +111,20 @@ def add_locations(
 ) -> int:
     return _insert_all(
         c,
-        LocationRow.__table__,
+        table(LocationRow),
         (
             {
-                "code": loc.code, "kind": loc.kind.value, "zone": loc.zone, "aisle": loc.aisle,
-                "bay": loc.bay, "level": loc.level, "pick_sequence": loc.pick_sequence,
-                "max_units": loc.max_units, "max_volume_cm3": loc.max_volume_cm3,
-                "max_weight_g": loc.max_weight_g, "active": True,
+                "code": loc.code,
+                "kind": loc.kind.value,
+                "zone": loc.zone,
+                "aisle": loc.aisle,
+                "bay": loc.bay,
+                "level": loc.level,
+                "pick_sequence": loc.pick_sequence,
+                "max_units": loc.max_units,
+                "max_volume_cm3": loc.max_volume_cm3,
+                "max_weight_g": loc.max_weight_g,
+                "active": True,
             }
             for loc in locations
         ),
@@ -117,11 +137,14 @@ def add_operators(c: Connection, operators: Sequence[OperatorSpec]) -> int:
 
     return _insert_all(
         c,
-        OperatorRow.__table__,
+        table(OperatorRow),
         (
             {
-                "badge": o.badge, "name": o.name, "role": o.role.value,
-                "pin_hash": hash_pin(o.pin) if o.pin else None, "active": True,
+                "badge": o.badge,
+                "name": o.name,
+                "role": o.role.value,
+                "pin_hash": hash_pin(o.pin) if o.pin else None,
+                "active": True,
             }
             for o in operators
         ),
@@ -130,12 +153,17 @@ def add_operators(c: Connection, operators: Sequence[OperatorSpec]) -> int:
 
 
 def add_stations(c: Connection, stations: Sequence[StationSpec]) -> int:
-    docks = _ids(c, LocationRow.__table__, "code", (s.dock for s in stations if s.dock))
+    docks = _ids(c, table(LocationRow), "code", (s.dock for s in stations if s.dock))
     return _insert_all(
         c,
-        StationRow.__table__,
+        table(StationRow),
         (
-            {"code": s.code, "name": s.name, "zone": s.zone, "dock_location_id": docks.get(s.dock or "")}
+            {
+                "code": s.code,
+                "name": s.name,
+                "zone": s.zone,
+                "dock_location_id": docks.get(s.dock or ""),
+            }
             for s in stations
         ),
         None,
@@ -144,17 +172,21 @@ def add_stations(c: Connection, stations: Sequence[StationSpec]) -> int:
 
 def add_receipts(c: Connection, lines: Sequence[ReceiptLineSpec]) -> int:
     codes = sorted({ln.receipt for ln in lines})
-    existing = _ids(c, ReceiptRow.__table__, "code", codes)
-    _insert_all(c, ReceiptRow.__table__, ({"code": r} for r in codes if r not in existing), None)
-    receipt_ids = _ids(c, ReceiptRow.__table__, "code", codes)
-    sku_ids = _ids(c, SkuRow.__table__, "code", (ln.sku for ln in lines))
+    existing = _ids(c, table(ReceiptRow), "code", codes)
+    _insert_all(c, table(ReceiptRow), ({"code": r} for r in codes if r not in existing), None)
+    receipt_ids = _ids(c, table(ReceiptRow), "code", codes)
+    sku_ids = _ids(c, table(SkuRow), "code", (ln.sku for ln in lines))
     return _insert_all(
         c,
-        ReceiptLineRow.__table__,
+        table(ReceiptLineRow),
         (
             {
-                "receipt_id": receipt_ids[ln.receipt], "line": ln.line, "sku_id": sku_ids[ln.sku],
-                "qty": ln.qty, "lot": ln.lot, "expiry": ln.expiry,
+                "receipt_id": receipt_ids[ln.receipt],
+                "line": ln.line,
+                "sku_id": sku_ids[ln.sku],
+                "qty": ln.qty,
+                "lot": ln.lot,
+                "expiry": ln.expiry,
             }
             for ln in lines
         ),
@@ -164,15 +196,20 @@ def add_receipts(c: Connection, lines: Sequence[ReceiptLineSpec]) -> int:
 
 def add_orders(c: Connection, lines: Sequence[OrderLineSpec]) -> int:
     codes = sorted({ln.order for ln in lines})
-    existing = _ids(c, OrderRow.__table__, "code", codes)
-    _insert_all(c, OrderRow.__table__, ({"code": o} for o in codes if o not in existing), None)
-    order_ids = _ids(c, OrderRow.__table__, "code", codes)
-    sku_ids = _ids(c, SkuRow.__table__, "code", (ln.sku for ln in lines))
+    existing = _ids(c, table(OrderRow), "code", codes)
+    _insert_all(c, table(OrderRow), ({"code": o} for o in codes if o not in existing), None)
+    order_ids = _ids(c, table(OrderRow), "code", codes)
+    sku_ids = _ids(c, table(SkuRow), "code", (ln.sku for ln in lines))
     return _insert_all(
         c,
-        OrderLineRow.__table__,
+        table(OrderLineRow),
         (
-            {"order_id": order_ids[ln.order], "line": ln.line, "sku_id": sku_ids[ln.sku], "qty": ln.qty}
+            {
+                "order_id": order_ids[ln.order],
+                "line": ln.line,
+                "sku_id": sku_ids[ln.sku],
+                "qty": ln.qty,
+            }
             for ln in lines
         ),
         None,
@@ -181,13 +218,13 @@ def add_orders(c: Connection, lines: Sequence[OrderLineSpec]) -> int:
 
 def existing_codes(c: Connection, kind: str, codes: Iterable[str]) -> set[str]:
     """Which of these codes already exist: kind is sku, location, operator or station."""
-    table, column = {
-        "sku": (SkuRow.__table__, "code"),
-        "location": (LocationRow.__table__, "code"),
-        "operator": (OperatorRow.__table__, "badge"),
-        "station": (StationRow.__table__, "code"),
-        "barcode": (BarcodeRow.__table__, "code"),
-        "receipt": (ReceiptRow.__table__, "code"),
-        "order": (OrderRow.__table__, "code"),
+    source, column = {
+        "sku": (table(SkuRow), "code"),
+        "location": (table(LocationRow), "code"),
+        "operator": (table(OperatorRow), "badge"),
+        "station": (table(StationRow), "code"),
+        "barcode": (table(BarcodeRow), "code"),
+        "receipt": (table(ReceiptRow), "code"),
+        "order": (table(OrderRow), "code"),
     }[kind]
-    return set(_ids(c, table, column, codes))
+    return set(_ids(c, source, column, codes))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     Uuid,
@@ -52,7 +53,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-# BIGINT ids on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the rowid alias that autoincrements.
+# BIGINT ids on PostgreSQL; on SQLite only INTEGER PRIMARY KEY autoincrements (the rowid alias).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 NAMING = {
@@ -64,9 +65,14 @@ NAMING = {
 }
 
 
+def table(row_class: type[Base]) -> Table:
+    """The Core table behind an ORM class, typed as a Table for insert/update statements."""
+    return cast(Table, row_class.__table__)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict[str, Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON}
 
 
 class SkuRow(Base):
@@ -121,7 +127,7 @@ class LocationRow(Base):
 
 
 class LotRow(Base):
-    """Lots of a SKU. Row 0 (sku NULL, code '') stands for "no lot" so quant keys never hold NULL."""
+    """Lots of a SKU. Row 0 (sku NULL, code '') stands for "no lot": quant keys never hold NULL."""
 
     __tablename__ = "lots"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -200,7 +206,9 @@ class MoveRow(Base):
 
     __tablename__ = "moves"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    tx_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("transactions.id", deferrable=True, initially="DEFERRED"), index=True)
+    tx_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("transactions.id", deferrable=True, initially="DEFERRED"), index=True
+    )
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
     serial_id: Mapped[int | None] = mapped_column(ForeignKey("serials.id"))

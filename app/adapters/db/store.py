@@ -14,7 +14,18 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, literal, select, tuple_, union_all, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.domain.ledger import Candidate, InvariantReport, Outcome, Status
@@ -47,23 +58,42 @@ from .schema import (
     SkuRow,
     StationRow,
     TransactionRow,
+    table,
 )
 
-Q = QuantRow.__table__
+Q = table(QuantRow)
 BATCH_LOCK_THRESHOLD = 8
 
 
 def sku_from_row(r: Any) -> Sku:
     return Sku(
-        r.id, r.code, r.name, r.unit_volume_cm3, r.unit_weight_g, Tracking(r.tracking),
-        r.lookalike_group, r.reorder_point, r.lead_time_days, r.active,
+        r.id,
+        r.code,
+        r.name,
+        r.unit_volume_cm3,
+        r.unit_weight_g,
+        Tracking(r.tracking),
+        r.lookalike_group,
+        r.reorder_point,
+        r.lead_time_days,
+        r.active,
     )
 
 
 def location_from_row(r: Any) -> Location:
     return Location(
-        r.id, r.code, LocationKind(r.kind), r.zone, r.aisle, r.bay, r.level, r.pick_sequence,
-        r.max_units, r.max_volume_cm3, r.max_weight_g, r.active,
+        r.id,
+        r.code,
+        LocationKind(r.kind),
+        r.zone,
+        r.aisle,
+        r.bay,
+        r.level,
+        r.pick_sequence,
+        r.max_units,
+        r.max_volume_cm3,
+        r.max_weight_g,
+        r.active,
     )
 
 
@@ -73,8 +103,14 @@ def _quant(r: Any) -> Quant:
 
 def _reservation(r: Any) -> Reservation:
     return Reservation(
-        r.id, r.order_ref, r.order_line, QuantKey(r.location_id, r.sku_id, r.lot_id), r.qty,
-        ReservationState(r.state), r.expires_at, r.qty_posted,
+        r.id,
+        r.order_ref,
+        r.order_line,
+        QuantKey(r.location_id, r.sku_id, r.lot_id),
+        r.qty,
+        ReservationState(r.state),
+        r.expires_at,
+        r.qty_posted,
     )
 
 
@@ -96,18 +132,16 @@ class SqlLedgerStore:
             self._c.execute(select(func.pg_advisory_xact_lock(advisory_key(tx_id))))
 
     def stored_transaction(self, tx_id: uuid.UUID) -> StoredTransaction | None:
-        t = TransactionRow.__table__
+        t = table(TransactionRow)
         r = self._c.execute(select(t).where(t.c.id == tx_id)).first()
         if r is None:
             return None
-        outcome = Outcome(
-            r.id, r.kind, Status(r.status), r.message, r.reason, dict(r.result or {})
-        )
+        outcome = Outcome(r.id, r.kind, Status(r.status), r.message, r.reason, dict(r.result or {}))
         return StoredTransaction(r.payload_hash, outcome)
 
     def record_transaction(self, record: TransactionRecord) -> None:
         self._c.execute(
-            insert(TransactionRow.__table__).values(
+            insert(table(TransactionRow)).values(
                 id=record.tx_id,
                 kind=record.kind,
                 station_id=record.station_id,
@@ -134,58 +168,58 @@ class SqlLedgerStore:
     # --- catalogue --------------------------------------------------------------------------
 
     def sku(self, code: str) -> Sku | None:
-        t = SkuRow.__table__
+        t = table(SkuRow)
         r = self._c.execute(select(t).where(t.c.code == code)).first()
         return sku_from_row(r) if r else None
 
     def sku_by_id(self, sku_id: int) -> Sku:
-        t = SkuRow.__table__
+        t = table(SkuRow)
         return sku_from_row(self._c.execute(select(t).where(t.c.id == sku_id)).one())
 
     def location(self, code: str) -> Location | None:
-        t = LocationRow.__table__
+        t = table(LocationRow)
         r = self._c.execute(select(t).where(t.c.code == code)).first()
         return location_from_row(r) if r else None
 
     def locations_by_id(self, ids: Iterable[int]) -> dict[int, Location]:
-        t = LocationRow.__table__
+        t = table(LocationRow)
         rows = self._c.execute(select(t).where(t.c.id.in_(set(ids))))
         return {r.id: location_from_row(r) for r in rows}
 
     def operator(self, badge: str) -> Operator | None:
-        t = OperatorRow.__table__
+        t = table(OperatorRow)
         r = self._c.execute(select(t).where(t.c.badge == badge)).first()
         return Operator(r.id, r.badge, r.name, Role(r.role), r.active) if r else None
 
     def station(self, code: str) -> Station | None:
-        t = StationRow.__table__
+        t = table(StationRow)
         r = self._c.execute(select(t).where(t.c.code == code)).first()
         return Station(r.id, r.code, r.name, r.zone) if r else None
 
     def lot(self, sku_id: int, code: str) -> Lot | None:
-        t = LotRow.__table__
+        t = table(LotRow)
         r = self._c.execute(select(t).where(t.c.sku_id == sku_id, t.c.code == code)).first()
         return Lot(r.id, r.sku_id, r.code, r.expiry) if r else None
 
     def lots_by_id(self, ids: Iterable[int]) -> dict[int, Lot]:
-        t = LotRow.__table__
+        t = table(LotRow)
         rows = self._c.execute(select(t).where(t.c.id.in_(set(ids)), t.c.id != NO_LOT_ID))
         return {r.id: Lot(r.id, r.sku_id, r.code, r.expiry) for r in rows}
 
     def add_lot(self, sku_id: int, code: str, expiry: date | None) -> Lot:
-        t = LotRow.__table__
+        t = table(LotRow)
         lot_id = self._c.execute(
             insert(t).values(sku_id=sku_id, code=code, expiry=expiry).returning(t.c.id)
         ).scalar_one()
         return Lot(lot_id, sku_id, code, expiry)
 
     def serials(self, sku_id: int, codes: Sequence[str]) -> dict[str, SerialState]:
-        t = SerialRow.__table__
+        t = table(SerialRow)
         rows = self._c.execute(select(t).where(t.c.sku_id == sku_id, t.c.code.in_(codes)))
         return {r.code: SerialState(r.id, r.code, r.location_id) for r in rows}
 
     def add_serials(self, sku_id: int, lot_id: int, codes: Sequence[str]) -> dict[str, SerialState]:
-        t = SerialRow.__table__
+        t = table(SerialRow)
         if codes:
             self._c.execute(
                 insert(t), [{"sku_id": sku_id, "code": c, "lot_id": lot_id} for c in codes]
@@ -193,7 +227,7 @@ class SqlLedgerStore:
         return self.serials(sku_id, codes)
 
     def place_serials(self, serial_ids: Sequence[int], location_id: int | None) -> None:
-        t = SerialRow.__table__
+        t = table(SerialRow)
         if serial_ids:
             self._c.execute(update(t).where(t.c.id.in_(serial_ids)).values(location_id=location_id))
 
@@ -221,7 +255,9 @@ class SqlLedgerStore:
         locked: dict[QuantKey, Quant] = {}
         for key in ordered:
             where = and_(
-                Q.c.location_id == key.location_id, Q.c.sku_id == key.sku_id, Q.c.lot_id == key.lot_id
+                Q.c.location_id == key.location_id,
+                Q.c.sku_id == key.sku_id,
+                Q.c.lot_id == key.lot_id,
             )
             row = self._c.execute(select(Q).where(where).with_for_update()).first()
             if row is None:
@@ -253,7 +289,7 @@ class SqlLedgerStore:
     ) -> None:
         if moves:
             self._c.execute(
-                insert(MoveRow.__table__),
+                insert(table(MoveRow)),
                 [
                     {
                         "tx_id": tx_id,
@@ -287,18 +323,22 @@ class SqlLedgerStore:
                     Q.c.sku_id == bindparam("s"),
                     Q.c.lot_id == bindparam("t"),
                 )
-                .values(on_hand=Q.c.on_hand + bindparam("d"), reserved=Q.c.reserved + bindparam("r"))
+                .values(
+                    on_hand=Q.c.on_hand + bindparam("d"), reserved=Q.c.reserved + bindparam("r")
+                )
             )
             self._c.execute(stmt, params)
 
     def quants_at(self, location_id: int, sku_id: int) -> list[Quant]:
-        rows = self._c.execute(select(Q).where(Q.c.location_id == location_id, Q.c.sku_id == sku_id))
+        rows = self._c.execute(
+            select(Q).where(Q.c.location_id == location_id, Q.c.sku_id == sku_id)
+        )
         return [_quant(r) for r in rows]
 
     def pick_candidates(
         self, sku_id: int, lot_id: int | None, location_id: int | None, limit: int
     ) -> list[Candidate]:
-        loc, lot = LocationRow.__table__, LotRow.__table__
+        loc, lot = table(LocationRow), table(LotRow)
         stmt = (
             select(Q, loc, lot.c.code.label("lot_code"), lot.c.expiry)
             .join(loc, loc.c.id == Q.c.location_id)
@@ -319,8 +359,18 @@ class SqlLedgerStore:
         out = []
         for r in self._c.execute(stmt):
             location = Location(
-                r.location_id, r.code, LocationKind(r.kind), r.zone, r.aisle, r.bay, r.level,
-                r.pick_sequence, r.max_units, r.max_volume_cm3, r.max_weight_g, r.active,
+                r.location_id,
+                r.code,
+                LocationKind(r.kind),
+                r.zone,
+                r.aisle,
+                r.bay,
+                r.level,
+                r.pick_sequence,
+                r.max_units,
+                r.max_volume_cm3,
+                r.max_weight_g,
+                r.active,
             )
             out.append(Candidate(_quant(r), location, r.lot_code or None, r.expiry))
         return out
@@ -336,26 +386,32 @@ class SqlLedgerStore:
         qty: int,
         expires_at: datetime | None,
     ) -> int:
-        t = ReservationRow.__table__
+        t = table(ReservationRow)
         return int(
             self._c.execute(
                 insert(t)
                 .values(
-                    tx_id=tx_id, order_ref=order_ref, order_line=order_line,
-                    location_id=key.location_id, sku_id=key.sku_id, lot_id=key.lot_id,
-                    qty=qty, state=ReservationState.OPEN.value, expires_at=expires_at,
+                    tx_id=tx_id,
+                    order_ref=order_ref,
+                    order_line=order_line,
+                    location_id=key.location_id,
+                    sku_id=key.sku_id,
+                    lot_id=key.lot_id,
+                    qty=qty,
+                    state=ReservationState.OPEN.value,
+                    expires_at=expires_at,
                 )
                 .returning(t.c.id)
             ).scalar_one()
         )
 
     def lock_reservation(self, reservation_id: int) -> Reservation | None:
-        t = ReservationRow.__table__
+        t = table(ReservationRow)
         r = self._c.execute(select(t).where(t.c.id == reservation_id).with_for_update()).first()
         return _reservation(r) if r else None
 
     def lock_expired_reservations(self, now: datetime | None) -> list[Reservation]:
-        t = ReservationRow.__table__
+        t = table(ReservationRow)
         cutoff: Any = func.now() if now is None else literal(now, t.c.expires_at.type)
         stmt = (
             select(t)
@@ -368,7 +424,7 @@ class SqlLedgerStore:
     def resolve_reservation(
         self, reservation_id: int, state: ReservationState, qty_posted: int, tx_id: uuid.UUID
     ) -> None:
-        t = ReservationRow.__table__
+        t = table(ReservationRow)
         self._c.execute(
             update(t)
             .where(t.c.id == reservation_id, t.c.state == ReservationState.OPEN.value)
@@ -387,7 +443,7 @@ def _count(c: Connection, stmt: Any) -> int:
 
 def invariant_report(c: Connection) -> InvariantReport:
     """The four invariants of DESIGN.md section 1, counted in SQL (no rows are loaded)."""
-    m, t, r = MoveRow.__table__, TransactionRow.__table__, ReservationRow.__table__
+    m, t, r = table(MoveRow), table(TransactionRow), table(ReservationRow)
     sum_not_zero = _count(
         c,
         select(Q.c.sku_id, Q.c.lot_id)
@@ -411,7 +467,9 @@ def invariant_report(c: Connection) -> InvariantReport:
         .subquery()
     )
     on_key = and_(
-        replay.c.loc == Q.c.location_id, replay.c.sku_id == Q.c.sku_id, replay.c.lot_id == Q.c.lot_id
+        replay.c.loc == Q.c.location_id,
+        replay.c.sku_id == Q.c.sku_id,
+        replay.c.lot_id == Q.c.lot_id,
     )
     quant_off = _count(
         c,
@@ -432,7 +490,9 @@ def invariant_report(c: Connection) -> InvariantReport:
         .subquery()
     )
     on_held = and_(
-        held.c.location_id == Q.c.location_id, held.c.sku_id == Q.c.sku_id, held.c.lot_id == Q.c.lot_id
+        held.c.location_id == Q.c.location_id,
+        held.c.sku_id == Q.c.sku_id,
+        held.c.lot_id == Q.c.lot_id,
     )
     reserved_off = _count(
         c,
@@ -460,5 +520,3 @@ def invariant_report(c: Connection) -> InvariantReport:
         balance_not_replay=quant_off + replay_missing + reserved_off,
         move_without_provenance=no_provenance,
     )
-
-

@@ -6,6 +6,7 @@ conflicts, deadlocks, lost connections, a busy SQLite file) leave as TransientDa
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from types import TracebackType
 from typing import Self
@@ -16,7 +17,7 @@ from app.domain.model import LocationKind
 from app.domain.ports import TransientDatabaseError
 
 from .engine import READONLY
-from .schema import LocationRow
+from .schema import LocationRow, table
 from .store import SqlLedgerStore
 
 RETRY_SQLSTATES = {"40001", "40P01", "55P03", "57P01", "57P02", "57P03"}
@@ -54,6 +55,7 @@ class SqlUnitOfWork:
         self._connection: Connection | None = None
         self._transaction: RootTransaction | None = None
         self._committed = False
+        self._store: SqlLedgerStore | None = None
 
     def __enter__(self) -> Self:
         try:
@@ -68,8 +70,13 @@ class SqlUnitOfWork:
             if is_transient(error):
                 raise TransientDatabaseError(str(error)) from error
             raise
-        self.store = SqlLedgerStore(connection, self._virtual_ids)
+        self._store = SqlLedgerStore(connection, self._virtual_ids)
         return self
+
+    @property
+    def store(self) -> SqlLedgerStore:
+        assert self._store is not None, "the unit of work is not open"
+        return self._store
 
     @property
     def connection(self) -> Connection:
@@ -89,10 +96,9 @@ class SqlUnitOfWork:
     ) -> None:
         try:
             if self._transaction is not None and not self._committed:
-                try:
+                # If the connection is gone, the server rolls the transaction back itself.
+                with contextlib.suppress(exc.DBAPIError):
                     self._transaction.rollback()
-                except exc.DBAPIError:
-                    pass  # the connection is gone; the server rolls the transaction back
         finally:
             if self._connection is not None:
                 self._connection.close()
@@ -110,7 +116,7 @@ class SqlLedger:
     @property
     def virtual_ids(self) -> frozenset[int]:
         if self._virtual_ids is None:
-            t = LocationRow.__table__
+            t = table(LocationRow)
             with self.engine.connect() as c:
                 ids = c.execute(select(t.c.id).where(t.c.kind == LocationKind.VIRTUAL.value))
                 self._virtual_ids = frozenset(ids.scalars())

@@ -1,0 +1,59 @@
+# Perpetua: `make run` sets everything up and opens the station; `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# System libraries the program needs: zbar for pyzbar, PulseAudio client for sounds,
+# the X/GL libraries Qt loads, and Xvfb for window tests.
+SYSTEM_PACKAGES := libzbar0 libpulse0 libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 \
+	libfontconfig1 libdbus-1-3 xvfb
+
+.PHONY: run test lint typecheck system-packages venv clean bench
+
+run: venv
+	$(BIN)/perpetua db upgrade
+	$(BIN)/perpetua demo --if-empty
+	$(BIN)/perpetua verify
+	$(BIN)/perpetua stock --limit 20
+
+test: venv
+	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff format --check app tests bench
+	$(BIN)/mypy
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest $(PYTEST_ARGS)
+
+lint:
+	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff format --check app tests bench
+
+typecheck:
+	$(BIN)/mypy
+
+bench: venv
+	$(BIN)/python bench/ledger.py
+
+venv: system-packages $(STAMP)
+
+# Installs missing Debian packages when running as root; otherwise names them.
+system-packages:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing system packages:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else \
+			echo "missing system packages:$$missing (install them with: sudo apt-get install$$missing)"; \
+		fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis

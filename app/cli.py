@@ -1,0 +1,316 @@
+"""The `perpetua` command: database set-up, demo data, imports, stock reports and the audit."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import Connection
+
+from app import __version__
+from app.adapters.db import catalogue, queries
+from app.adapters.db.uow import SqlLedger
+from app.bootstrap import Runtime, SchemaOutOfDate, open_runtime
+from app.config import ConfigError, load_settings
+from app.domain.commands import Opening, OpeningLine
+from app.domain.ports import DatabaseUnavailable
+from app.services import demo as demo_plan
+from app.services.importing import PARSERS, Lookup
+from app.services.ledger import submit
+
+PROGRESS_THRESHOLD = 20_000
+"""Row counts above this get a progress bar."""
+
+OPENING_CHUNK = 2_000
+
+
+class Context:
+    def __init__(self, db: str | None) -> None:
+        self.db = db
+
+    def url(self) -> str:
+        try:
+            return load_settings(self.db).database_url
+        except ConfigError as error:
+            raise click.ClickException(str(error)) from None
+
+    @contextmanager
+    def runtime(self, upgrade: bool = False) -> Iterator[Runtime]:
+        try:
+            runtime = open_runtime(self.url(), upgrade=upgrade)
+        except SchemaOutOfDate as error:
+            raise click.ClickException(str(error)) from None
+        except Exception as error:
+            if type(error).__module__.startswith(("sqlalchemy", "psycopg", "sqlite3")):
+                first = str(error).splitlines()[0]
+                raise click.ClickException(f"cannot open the database: {first}") from None
+            raise
+        try:
+            yield runtime
+        finally:
+            runtime.close()
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def _table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    if not rows:
+        click.echo("(none)")
+        return
+    cells = [[("" if r[c] is None else str(r[c])) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+    for row in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+@click.group()
+@click.option(
+    "--db",
+    "db",
+    metavar="URL",
+    help="Database URL (default: PERPETUA_DATABASE_URL, "
+    "the config file, or an SQLite file in the user data directory).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens.")
+@click.version_option(__version__, prog_name="perpetua")
+@click.pass_context
+def main(ctx: click.Context, db: str | None, verbose: bool) -> None:
+    """Perpetua: perpetual inventory for warehouse scanner stations."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = Context(db)
+
+
+# --- db ---------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Create or migrate the database schema."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(obj: Context) -> None:
+    """Migrate the database to the newest schema (creates it if empty)."""
+    from app.adapters.db import migrate
+
+    with obj.runtime(upgrade=True) as rt:
+        click.echo(f"database at revision {migrate.current_revision(rt.engine)}: {_safe_url(rt)}")
+
+
+def _safe_url(rt: Runtime) -> str:
+    return rt.engine.url.render_as_string(hide_password=True)
+
+
+# --- demo -------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--bins", default=200, show_default=True, type=click.IntRange(1, 5_000_000))
+@click.option("--skus", default=100, show_default=True, type=click.IntRange(1, 2_000_000))
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has SKUs.")
+@click.pass_obj
+def demo(obj: Context, bins: int, skus: int, seed: int, if_empty: bool) -> None:
+    """Fill an empty database with a demo warehouse: bins, SKUs, operators, stock and orders."""
+    with obj.runtime(upgrade=True) as rt:
+        with rt.engine.connect() as c:
+            existing = queries.counts(c)["skus"]
+        if existing:
+            if if_empty:
+                click.echo(f"the database already holds {existing} SKUs; no demo data added")
+                return
+            raise click.ClickException(
+                f"the database already holds {existing} SKUs; the demo fills only an empty one"
+            )
+        plan = demo_plan.build_demo(bins, skus, seed)
+        total = len(plan.locations) + len(plan.skus) + len(plan.opening)
+        with _progress(total, "building the demo warehouse") as step, rt.engine.begin() as c:
+            catalogue.add_locations(c, plan.locations, step)
+            catalogue.add_skus(c, plan.skus, step)
+            catalogue.add_operators(c, plan.operators)
+            catalogue.add_stations(c, plan.stations)
+            catalogue.add_receipts(c, plan.receipts)
+            catalogue.add_orders(c, plan.orders)
+        with _progress(len(plan.opening), "loading opening stock") as step:
+            _load_opening(rt.ledger, plan.opening, step)
+        click.echo(
+            f"demo warehouse: {len(plan.locations)} locations, {len(plan.skus)} SKUs, "
+            f"{len(plan.opening)} stocked bins, {len({r.receipt for r in plan.receipts})} expected "
+            f"receipts, {len({o.order for o in plan.orders})} open orders"
+        )
+        click.echo("badges: D001 dock, P001 picker, C001 counter, S001 supervisor (PIN 1234)")
+
+
+@contextmanager
+def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    if total < PROGRESS_THRESHOLD:
+        yield lambda n: None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield bar.update
+
+
+def _load_opening(ledger: SqlLedger, lines: list[OpeningLine], step: Callable[[int], None]) -> None:
+    for start in range(0, len(lines), OPENING_CHUNK):
+        chunk = tuple(lines[start : start + OPENING_CHUNK])
+        command = Opening(
+            tx_id=uuid.uuid4(),
+            station=demo_plan.DEMO_STATION,
+            operator=demo_plan.DEMO_OPERATOR,
+            lines=chunk,
+        )
+        outcome = submit(command, ledger)
+        if not outcome.ok:
+            raise click.ClickException(f"opening stock refused: {outcome.message}")
+        step(len(chunk))
+
+
+# --- import -----------------------------------------------------------------------------------
+
+IMPORT_HELP = """Import reference data from a CSV file with a header row. Columns:
+
+\b
+  skus:       sku,name[,gtin,unit_volume_cm3,unit_weight_g,tracking,lookalike_group,
+              reorder_point,lead_time_days,aliases]  (tracking none|lot|serial; aliases a|b)
+  locations:  code,kind[,zone,aisle,bay,level,pick_sequence,max_units,max_volume_cm3,max_weight_g]
+              (kind bin|dock|staging|quarantine|outbound|returns)
+  operators:  badge,name,role[,pin]  (role dock|picker|counter|supervisor; supervisors need a pin)
+  stations:   code,name[,zone,dock]  (dock: the station's receiving location)
+  receipts:   receipt,sku,qty[,lot,expiry,line]  (expiry YYYY-MM-DD)
+  orders:     order,line,sku,qty
+
+A bad row is reported with its line number and nothing of that file is imported.
+"""
+
+WRITERS: dict[str, Callable[[Connection, Any], int]] = {
+    "skus": catalogue.add_skus,
+    "locations": catalogue.add_locations,
+    "operators": catalogue.add_operators,
+    "stations": catalogue.add_stations,
+    "receipts": catalogue.add_receipts,
+    "orders": catalogue.add_orders,
+}
+
+
+@main.command("import", help=IMPORT_HELP)
+@click.argument("kind", type=click.Choice(sorted(PARSERS)))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def import_(obj: Context, kind: str, file: Path) -> None:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{file} is not UTF-8 text") from None
+    with obj.runtime() as rt, rt.engine.begin() as c:
+        lookup: Lookup = lambda what, codes: catalogue.existing_codes(c, what, codes)  # noqa: E731
+        result = PARSERS[kind](text, lookup)
+        if not result.ok:
+            for error in result.errors:
+                click.echo(f"{file}: {error}", err=True)
+            raise click.ClickException(
+                f"{len(result.errors)} problem(s) in {file}; nothing was imported"
+            )
+        count = WRITERS[kind](c, result.rows)
+    click.echo(f"imported {count} {kind} from {file}")
+
+
+# --- reports ----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--sku", help="Only this SKU.")
+@click.option("--location", help="Only this location.")
+@click.option("--limit", default=1000, show_default=True, help="Rows at most (0: all).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+def stock(obj: Context, sku: str | None, location: str | None, limit: int, as_json: bool) -> None:
+    """Stock on hand per location, SKU and lot (real locations only)."""
+    with obj.runtime() as rt, rt.engine.connect() as c:
+        rows = queries.stock(c, sku, location, limit or None)
+        more = queries.stock_count(c, sku, location) - len(rows) if limit else 0
+    if as_json:
+        for row in rows:
+            _echo_json(row)
+        return
+    _table(rows, ["location", "sku", "lot", "expiry", "on_hand", "reserved", "available", "name"])
+    if more > 0:
+        click.echo(f"... {more} more rows (use --limit 0 for all)")
+
+
+@main.command()
+@click.option("--sku", help="Only moves of this SKU.")
+@click.option("--location", help="Only moves from or to this location.")
+@click.option("--limit", default=100, show_default=True, help="The most recent N (0: all).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+def moves(obj: Context, sku: str | None, location: str | None, limit: int, as_json: bool) -> None:
+    """The ledger: every move with its transaction, station, operator and reason."""
+    with obj.runtime() as rt, rt.engine.connect() as c:
+        rows = queries.moves(c, sku, location, limit or None)
+    if as_json:
+        for row in rows:
+            _echo_json(row)
+        return
+    _table(
+        rows,
+        [
+            "move",
+            "db_time",
+            "kind",
+            "station",
+            "operator",
+            "sku",
+            "lot",
+            "qty",
+            "from",
+            "to",
+            "reason",
+        ],
+    )
+
+
+INVARIANT_NAMES = {
+    "sum_not_zero": "1. per SKU and lot, the sum over all locations is 0",
+    "negative_or_over_reserved": "2. no real location negative; reserved within on hand",
+    "balance_not_replay": "3. balances equal a replay of the moves (and open reservations)",
+    "move_without_provenance": "4. every move names operator, station, times and reason",
+}
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.pass_obj
+def verify(obj: Context, as_json: bool) -> None:
+    """Check the four ledger invariants; exit status 1 if any is violated."""
+    with obj.runtime() as rt, rt.ledger.reader() as uow:
+        report = uow.store.invariant_report()
+    if as_json:
+        _echo_json({"violations": report.as_dict(), "ok": report.total == 0})
+    else:
+        for key, label in INVARIANT_NAMES.items():
+            click.echo(f"{report.as_dict()[key]:>8}  {label}")
+        click.echo("ledger OK" if report.total == 0 else f"{report.total} violation(s)")
+    if report.total:
+        sys.exit(1)
+
+
+def run() -> None:
+    try:
+        main()
+    except DatabaseUnavailable as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(2)

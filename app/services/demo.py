@@ -1,0 +1,191 @@
+"""A demo warehouse, generated from a seed: zones of bins along a pick path, SKUs with GTINs,
+lots and look-alike groups, operators with badges, stations, opening stock, expected receipts and
+open orders. The same seed always gives the same warehouse.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from biip.checksums import gs1_standard_check_digit
+
+from app.domain.catalogue import (
+    LocationSpec,
+    OperatorSpec,
+    OrderLineSpec,
+    ReceiptLineSpec,
+    SkuSpec,
+    StationSpec,
+)
+from app.domain.commands import OpeningLine
+from app.domain.model import LocationKind, Role, Tracking
+
+ZONES = "ABCDEF"
+LEVELS = "ABCD"
+BAYS_PER_AISLE = 20
+DEMO_STATION = "DEMO"
+DEMO_OPERATOR = "S001"
+
+OPERATORS = [
+    OperatorSpec("D001", "Dana Dock", Role.DOCK),
+    OperatorSpec("D002", "Dev Dock", Role.DOCK),
+    OperatorSpec("P001", "Pat Picker", Role.PICKER),
+    OperatorSpec("P002", "Pia Picker", Role.PICKER),
+    OperatorSpec("C001", "Cam Counter", Role.COUNTER),
+    OperatorSpec("S001", "Sue Supervisor", Role.SUPERVISOR, "1234"),
+    OperatorSpec("S002", "Sid Supervisor", Role.SUPERVISOR, "5678"),
+]
+
+ADJECTIVES = [
+    "Blue",
+    "Red",
+    "Steel",
+    "Brass",
+    "Large",
+    "Small",
+    "Matte",
+    "Organic",
+    "Spare",
+    "Heavy",
+]
+NOUNS = [
+    "widget",
+    "bolt",
+    "bracket",
+    "hinge",
+    "cable",
+    "filter",
+    "valve",
+    "bearing",
+    "gasket",
+    "switch",
+    "lamp",
+    "tape",
+    "glove",
+    "bottle",
+    "clamp",
+]
+
+
+@dataclass
+class DemoPlan:
+    locations: list[LocationSpec] = field(default_factory=list)
+    skus: list[SkuSpec] = field(default_factory=list)
+    operators: list[OperatorSpec] = field(default_factory=list)
+    stations: list[StationSpec] = field(default_factory=list)
+    opening: list[OpeningLine] = field(default_factory=list)
+    receipts: list[ReceiptLineSpec] = field(default_factory=list)
+    orders: list[OrderLineSpec] = field(default_factory=list)
+
+
+def demo_gtin(n: int) -> str:
+    """A GTIN-13 in GS1's restricted-circulation range (prefix 2): it never clashes with goods."""
+    payload = f"2{n:011d}"
+    return f"0{payload}{gs1_standard_check_digit(payload)}"
+
+
+def bin_specs(count: int, rng: random.Random) -> Iterator[LocationSpec]:
+    """Bins zone by zone, aisle by aisle, numbered along a serpentine pick path."""
+    per_zone = -(-count // len(ZONES))
+    made = 0
+    for zone in ZONES:
+        for i in range(per_zone):
+            if made == count:
+                return
+            aisle, rest = divmod(i, BAYS_PER_AISLE * len(LEVELS))
+            bay, level = divmod(rest, len(LEVELS))
+            if aisle % 2:  # walk back down odd aisles
+                bay = BAYS_PER_AISLE - 1 - bay
+            made += 1
+            yield LocationSpec(
+                code=f"{zone}-{aisle + 1:02d}-{bay + 1:02d}-{LEVELS[level]}",
+                kind=LocationKind.BIN,
+                zone=zone,
+                aisle=f"{aisle + 1:02d}",
+                bay=f"{bay + 1:02d}",
+                level=LEVELS[level],
+                pick_sequence=made,
+                max_units=rng.choice((50, 100, 200, 500)),
+                max_volume_cm3=rng.choice((60_000, 120_000, 250_000, 500_000)),
+                max_weight_g=rng.choice((25_000, 50_000, 100_000)),
+            )
+
+
+def fixed_locations() -> list[LocationSpec]:
+    fixed = [LocationSpec(f"DOCK-{i}", LocationKind.DOCK, zone=ZONES[i - 1]) for i in range(1, 5)]
+    fixed += [
+        LocationSpec("QUAR-1", LocationKind.QUARANTINE),
+        LocationSpec("RET-1", LocationKind.RETURNS),
+        LocationSpec("STAGE-1", LocationKind.STAGING),
+    ]
+    fixed += [LocationSpec(f"OUT-{i}", LocationKind.OUTBOUND) for i in range(1, 5)]
+    return fixed
+
+
+def sku_specs(count: int, rng: random.Random) -> Iterator[SkuSpec]:
+    for n in range(1, count + 1):
+        roll = rng.random()
+        tracking = Tracking.SERIAL if roll < 0.05 else Tracking.LOT if roll < 0.2 else Tracking.NONE
+        noun = rng.choice(NOUNS)
+        size = rng.choice((4, 5, 6, 8, 10, 12))
+        # Neighbouring sizes of one noun look alike on the shelf: group every ~10th pair.
+        group = f"{noun}-{n // 20}" if n % 10 in (1, 2) else None
+        yield SkuSpec(
+            code=f"SKU-{n:06d}",
+            name=f"{rng.choice(ADJECTIVES)} {noun} {size} mm",
+            unit_volume_cm3=rng.choice((10, 50, 120, 400, 1_000, 2_500)),
+            unit_weight_g=rng.choice((5, 20, 80, 250, 900, 2_000)),
+            tracking=tracking,
+            lookalike_group=group,
+            reorder_point=rng.choice((0, 10, 20, 50)),
+            lead_time_days=rng.choice((2, 5, 10)),
+            barcodes=((demo_gtin(n), "gtin"),),
+        )
+
+
+def _lot(rng: random.Random) -> tuple[str, date]:
+    code = "L" + "".join(rng.choices(string.ascii_uppercase + string.digits, k=6))
+    return code, date(2027, 1, 1) + timedelta(days=rng.randrange(0, 540))
+
+
+def build_demo(bins: int, skus: int, seed: int) -> DemoPlan:
+    rng = random.Random(seed)
+    plan = DemoPlan(
+        locations=fixed_locations() + list(bin_specs(bins, rng)),
+        skus=list(sku_specs(skus, rng)),
+        operators=list(OPERATORS),
+        stations=[StationSpec(DEMO_STATION, "Demo loader", None, None)]
+        + [
+            StationSpec(f"ST-{i}", f"Dock station {i}", ZONES[i - 1], f"DOCK-{i}")
+            for i in range(1, 5)
+        ],
+    )
+    bin_list = [loc for loc in plan.locations if loc.kind is LocationKind.BIN]
+    stocked = [s for s in plan.skus if s.tracking is not Tracking.SERIAL]
+    # About a third of the bins hold stock at the start, so there is room to put goods away.
+    for sku in stocked[: max(1, len(stocked) * 2 // 3)]:
+        lot, expiry = _lot(rng) if sku.tracking is Tracking.LOT else (None, None)
+        for location in rng.sample(bin_list, k=min(len(bin_list), rng.randint(1, 3))):
+            cap = location.max_units or 50
+            plan.opening.append(
+                OpeningLine(sku.code, location.code, rng.randint(1, max(1, cap // 4)), lot, expiry)
+            )
+    for r in range(1, max(3, skus // 25) + 1):
+        for line, sku in enumerate(
+            rng.sample(plan.skus, k=min(len(plan.skus), rng.randint(1, 5))), 1
+        ):
+            lot, expiry = _lot(rng) if sku.tracking is Tracking.LOT else (None, None)
+            plan.receipts.append(
+                ReceiptLineSpec(f"ASN-{r:05d}", line, sku.code, rng.randint(5, 60), lot, expiry)
+            )
+    with_stock = sorted({line.sku for line in plan.opening})
+    for o in range(1, max(3, skus // 25) + 1):
+        for line, code in enumerate(
+            rng.sample(with_stock, k=min(len(with_stock), rng.randint(1, 4))), 1
+        ):
+            plan.orders.append(OrderLineSpec(f"SO-{o:05d}", line, code, rng.randint(1, 5)))
+    return plan
