@@ -39,3 +39,11 @@ def head_revision(engine: Engine) -> str | None:
 
 def is_current(engine: Engine) -> bool:
     return current_revision(engine) == head_revision(engine)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    config = alembic_config(engine)
+    with engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+        connection.commit()

@@ -1,0 +1,49 @@
+"""CSV parsing for `perpetua import`: every problem with its line, nothing partial."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from app.domain.model import LocationKind, Tracking
+from app.services.importing import parse_locations, parse_receipts, parse_skus
+
+
+def nothing_known(kind: str, codes: Iterable[str]) -> set[str]:
+    return set()
+
+
+def test_skus_with_gtins_aliases_and_tracking() -> None:
+    text = "sku,name,gtin,tracking,aliases\nA,Apple,96385074,lot,SUP-1|SUP-2\nB,Bean,,,\n"
+    result = parse_skus(text, nothing_known)
+    assert result.ok
+    apple, bean = result.rows
+    assert apple.barcodes == (("00000096385074", "gtin"), ("SUP-1", "alias"), ("SUP-2", "alias"))
+    assert apple.tracking is Tracking.LOT and bean.tracking is Tracking.NONE
+
+
+def test_a_barcode_used_twice_in_one_file_is_refused() -> None:
+    result = parse_skus("sku,name,aliases\nA,Apple,X\nB,Bean,X\n", nothing_known)
+    assert "line 2: barcode X of A is taken" in result.errors
+    assert "line 3: barcode X of B is taken" in result.errors
+
+
+def test_virtual_locations_cannot_be_imported() -> None:
+    result = parse_locations("code,kind\nVENDOR2,virtual\nA,BIN\n", nothing_known)
+    assert result.errors == [
+        "line 2: virtual locations are built in (VENDOR, CUSTOMER, ADJUSTMENT, SCRAP)"
+    ]
+    assert result.rows[0].kind is LocationKind.BIN
+
+
+def test_receipt_lines_are_numbered_per_receipt() -> None:
+    text = "receipt,sku,qty\nR1,A,1\nR2,A,1\nR1,B,2\n"
+    result = parse_receipts(text, lambda kind, codes: set(codes) if kind == "sku" else set())
+    assert [(r.receipt, r.line) for r in result.rows] == [("R1", 1), ("R2", 1), ("R1", 2)]
+
+
+def test_an_empty_file_and_extra_values_are_errors() -> None:
+    assert parse_skus("sku,name\n", nothing_known).errors == ["the file has no rows"]
+    assert (
+        parse_skus("sku,name\nA,B,C\n", nothing_known).errors[0]
+        == "line 2: more values than columns"
+    )
