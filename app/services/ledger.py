@@ -37,6 +37,7 @@ from app.domain.model import (
     Lot,
     Move,
     Operator,
+    Quant,
     QuantKey,
     Reservation,
     ReservationState,
@@ -243,13 +244,25 @@ def _move_line(
     source: Location,
     target: Location,
     reason: str,
+    release: int = 0,
 ) -> list[Move]:
-    """Check availability at the source, lock both balances and write the moves."""
+    """Lock both balances, check availability at the source and write the moves.
+
+    `release` is a reservation on the source given up by this move (a pick): that stock counts
+    as available to it.
+    """
     store = ctx.store
     lot_id = lot.id if lot else NO_LOT_ID
     src, dst = QuantKey(source.id, sku.id, lot_id), QuantKey(target.id, sku.id, lot_id)
     quants = store.lock_quants([src, dst])
-    check_take(quants[src], qty, source, sku.code, lot.code if lot else None)
+    held = quants[src]
+    check_take(
+        Quant(src, held.on_hand, held.reserved - release),
+        qty,
+        source,
+        sku.code,
+        lot.code if lot else None,
+    )
 
     serial_ids: list[int | None] = [None]
     if serials:
@@ -277,7 +290,7 @@ def _move_line(
     moves = [
         Move(sku.id, lot_id, source.id, target.id, per_move, reason, sid) for sid in serial_ids
     ]
-    store.write_moves(ctx.tx_id, moves, {})
+    store.write_moves(ctx.tx_id, moves, {src: -release} if release else {})
     return moves
 
 
@@ -542,12 +555,11 @@ def _post_pick(cmd: PostPick, ctx: Context) -> tuple[str, dict[str, Any]]:
     lot = store.lots_by_id([key.lot_id]).get(key.lot_id) if key.lot_id != NO_LOT_ID else None
     moves: list[Move] = []
     if cmd.qty:
-        store.lock_quants([key, QuantKey(target.id, key.sku_id, key.lot_id)])
-        # Release the reservation first so the reserved stock can be taken.
-        store.write_moves(ctx.tx_id, [], {key: -reservation.qty})
         sku = store.sku_by_id(key.sku_id)
         _check_serials(sku, cmd.qty, cmd.serials)
-        moves = _move_line(ctx, sku, lot, cmd.qty, cmd.serials, source, target, "pick")
+        moves = _move_line(
+            ctx, sku, lot, cmd.qty, cmd.serials, source, target, "pick", release=reservation.qty
+        )
     else:
         store.lock_quants([key])
         store.write_moves(ctx.tx_id, [], {key: -reservation.qty})

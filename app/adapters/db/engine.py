@@ -46,7 +46,7 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
             echo=echo,
             pool_size=pool_size,
             max_overflow=pool_size,
-            # No pre-ping: a dropped connection fails the attempt, which is retried with the same id.
+            # No pre-ping: a dropped connection fails the attempt, retried with the same id.
             pool_pre_ping=False,
             isolation_level="READ COMMITTED",
             connect_args={"options": f"-c lock_timeout={PG_LOCK_TIMEOUT}", "connect_timeout": 10},
