@@ -22,7 +22,11 @@ from app.domain.commands import (
 )
 from app.domain.errors import Reason, Rejection
 
-ENVELOPE: dict[str, Any] = {"station": "ST-1", "operator": "D1", "station_time": datetime(2026, 11, 22, tzinfo=UTC)}
+ENVELOPE: dict[str, Any] = {
+    "station": "ST-1",
+    "operator": "D1",
+    "station_time": datetime(2026, 11, 22, tzinfo=UTC),
+}
 
 
 @pytest.mark.parametrize("qty", [0, -1, True, 1.5, "3"])
