@@ -87,13 +87,15 @@ class Candidate:
     expiry: date | None
 
 
-def allocation_order(candidate: Candidate) -> tuple[bool, date, int, str]:
-    """First expiry first out; undated lots last; then the pick path; then the bin code."""
+def allocation_order(candidate: Candidate) -> tuple[bool, date, int, str, str]:
+    """First expiry first out; undated lots last; then the pick path; then bin and lot code,
+    so that equal candidates are always taken in the same order on every database."""
     return (
         candidate.expiry is None,
         candidate.expiry or date.max,
         candidate.location.pick_sequence,
         candidate.location.code,
+        candidate.lot_code or "",
     )
 
 

@@ -317,6 +317,9 @@ def _receive(cmd: Receive, ctx: Context) -> tuple[str, dict[str, Any]]:
         lot = store.lot(sku.id, cmd.lot)
         if lot is None:
             lot = store.add_lot(sku.id, cmd.lot, cmd.expiry)
+        elif lot.expiry is None and cmd.expiry is not None:
+            # A lot first seen undated (a return, a count) learns its expiry from the label.
+            lot = store.set_lot_expiry(lot.id, cmd.expiry)
         elif cmd.expiry is not None and lot.expiry is not None and lot.expiry != cmd.expiry:
             raise Rejection(
                 Reason.EXPIRY_MISMATCH,

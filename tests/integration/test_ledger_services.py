@@ -342,3 +342,24 @@ def test_the_same_id_with_another_payload_is_refused_loudly(warehouse: Warehouse
     assert clash.reason == Reason.ID_REUSED.value
     assert "already used" in clash.message
     assert warehouse.on_hand("DOCK-1", "WIDGET") == 4
+
+
+def test_an_undated_lot_learns_its_expiry_when_received_with_one(warehouse: Warehouse) -> None:
+    assert warehouse.run(Return, sku="MILK", qty=1, lot="L9", to_location="RET-1").ok
+    assert warehouse.run(
+        Receive, sku="MILK", qty=2, lot="L9", expiry=date(2027, 1, 5), to_location="DOCK-1"
+    ).ok
+    mismatch = warehouse.run(
+        Receive, sku="MILK", qty=2, lot="L9", expiry=date(2027, 1, 6), to_location="DOCK-1"
+    )
+    assert mismatch.reason == Reason.EXPIRY_MISMATCH.value
+
+
+def test_equal_candidates_are_allocated_by_lot_code(warehouse: Warehouse) -> None:
+    for lot in ("LB", "LA"):
+        assert warehouse.run(Receive, sku="MILK", qty=2, lot=lot, to_location="DOCK-1").ok
+        assert warehouse.run(
+            Putaway, sku="MILK", qty=2, lot=lot, from_location="DOCK-1", to_location="A-01-01"
+        ).ok
+    outcome = warehouse.run(Reserve, order="SO-1", line=1, sku="MILK", qty=3)
+    assert [ln["lot"] for ln in outcome.result["lines"]] == ["LA", "LB"]

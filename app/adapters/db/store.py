@@ -213,6 +213,12 @@ class SqlLedgerStore:
         ).scalar_one()
         return Lot(lot_id, sku_id, code, expiry)
 
+    def set_lot_expiry(self, lot_id: int, expiry: date) -> Lot:
+        t = table(LotRow)
+        self._c.execute(update(t).where(t.c.id == lot_id).values(expiry=expiry))
+        r = self._c.execute(select(t).where(t.c.id == lot_id)).one()
+        return Lot(r.id, r.sku_id, r.code, r.expiry)
+
     def serials(self, sku_id: int, codes: Sequence[str]) -> dict[str, SerialState]:
         t = table(SerialRow)
         rows = self._c.execute(select(t).where(t.c.sku_id == sku_id, t.c.code.in_(codes)))
@@ -349,7 +355,9 @@ class SqlLedgerStore:
                 loc.c.kind == LocationKind.BIN.value,
                 loc.c.active.is_(True),
             )
-            .order_by(lot.c.expiry.is_(None), lot.c.expiry, loc.c.pick_sequence, loc.c.code)
+            .order_by(
+                lot.c.expiry.is_(None), lot.c.expiry, loc.c.pick_sequence, loc.c.code, lot.c.code
+            )
             .limit(limit)
         )
         if lot_id is not None:
