@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -18,10 +19,12 @@ from app import __version__
 from app.adapters.db import catalogue, queries
 from app.adapters.db.uow import SqlLedger
 from app.bootstrap import Runtime, SchemaOutOfDate, open_runtime
-from app.config import ConfigError, load_settings
+from app.config import ConfigError, Settings, load_settings
 from app.domain.commands import Opening, OpeningLine
+from app.domain.errors import Rejection
 from app.domain.ports import DatabaseUnavailable
 from app.services import demo as demo_plan
+from app.services import stow as stow_service
 from app.services.importing import PARSERS, Lookup
 from app.services.ledger import submit
 
@@ -35,11 +38,14 @@ class Context:
     def __init__(self, db: str | None) -> None:
         self.db = db
 
-    def url(self) -> str:
+    def settings(self) -> Settings:
         try:
-            return load_settings(self.db).database_url
+            return load_settings(self.db)
         except ConfigError as error:
             raise click.ClickException(str(error)) from None
+
+    def url(self) -> str:
+        return self.settings().database_url
 
     @contextmanager
     def runtime(self, upgrade: bool = False) -> Iterator[Runtime]:
@@ -139,7 +145,7 @@ def demo(obj: Context, bins: int, skus: int, seed: int, if_empty: bool) -> None:
         plan = demo_plan.build_demo(bins, skus, seed)
         total = len(plan.locations) + len(plan.skus) + len(plan.opening)
         with _progress(total, "building the demo warehouse") as step, rt.engine.begin() as c:
-            catalogue.add_locations(c, plan.locations, step)
+            catalogue.add_locations(c, plan.locations, step, random.Random(seed))
             catalogue.add_skus(c, plan.skus, step)
             catalogue.add_operators(c, plan.operators)
             catalogue.add_stations(c, plan.stations)
@@ -280,6 +286,88 @@ def moves(obj: Context, sku: str | None, location: str | None, limit: int, as_js
             "to",
             "reason",
         ],
+    )
+
+
+# --- stow -------------------------------------------------------------------------------------
+
+
+@main.group()
+def stow() -> None:
+    """Chaotic storage: where to put goods away."""
+
+
+@stow.command("suggest")
+@click.option("--sku", required=True, help="The SKU to put away.")
+@click.option("--qty", required=True, type=click.IntRange(1), help="How many units.")
+@click.option("--zone", help="The zone to prefer (the station's zone).")
+@click.option("--lot", help="The lot, for lot-tracked SKUs (two lots never share a bin).")
+@click.option("--station", help="Hold the first bin's space for this station for a while.")
+@click.option("--seed", type=int, help="Seed for the random choice among equal bins.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.pass_obj
+def stow_suggest(
+    obj: Context,
+    sku: str,
+    qty: int,
+    zone: str | None,
+    lot: str | None,
+    station: str | None,
+    seed: int | None,
+    as_json: bool,
+) -> None:
+    """Rank bins with room for QTY units of SKU; with --station, hold space in the first."""
+    settings = obj.settings()
+    with obj.runtime() as rt:
+        try:
+            answer = stow_service.suggest(
+                rt.ledger,
+                sku,
+                qty,
+                near_zone=zone,
+                lot=lot,
+                station=station,
+                policy=settings.stow,
+                rng=random.Random(seed),
+                hold=station is not None,
+            )
+        except Rejection as refused:
+            raise click.ClickException(refused.message) from None
+    rows = [
+        {
+            "rank": n,
+            "location": s.code,
+            "zone": s.zone,
+            "pick_sequence": s.pick_sequence,
+            "free_units": s.free.units,
+            "free_volume_cm3": s.free.volume_cm3,
+            "free_weight_g": s.free.weight_g,
+            "why": s.why,
+            "held": answer.held is not None and answer.held.location_id == s.location_id,
+        }
+        for n, s in enumerate(answer.suggestions, 1)
+    ]
+    if as_json:
+        _echo_json({"sku": answer.sku, "qty": answer.qty, "suggestions": rows})
+        return
+    if not rows:
+        raise click.ClickException(f"no bin has room for {qty} x {sku}")
+    _table(
+        rows, ["rank", "location", "zone", "pick_sequence", "free_units", "free_volume_cm3", "why"]
+    )
+    if answer.held is not None:
+        click.echo(f"holding space in {answer.held.code} for {settings.stow.hold_seconds} s")
+
+
+@stow.command("classify")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1))
+@click.pass_obj
+def stow_classify(obj: Context, days: int) -> None:
+    """Mark fast movers: velocity classes A/B/C from the picks of the last DAYS days."""
+    with obj.runtime() as rt:
+        counts = stow_service.classify(rt.ledger, days)
+    click.echo(
+        f"velocity classes from {days} days of picks: {counts['A']} A (fast), {counts['B']} B"
     )
 
 

@@ -7,6 +7,7 @@ gets the same answer.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 
 class Reason(StrEnum):
@@ -35,15 +36,18 @@ class Reason(StrEnum):
     REASON_REQUIRED = "reason_required"
     ID_REUSED = "id_reused"
     BAD_INPUT = "bad_input"
+    BIN_FULL = "bin_full"
 
 
 class Rejection(Exception):
     """A transaction refused for a reason the user can act on."""
 
-    def __init__(self, reason: Reason, message: str) -> None:
+    def __init__(self, reason: Reason, message: str, result: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
+        self.result = result or {}
+        """What the user needs next, stored with the refusal (e.g. the next bin suggestion)."""
 
     def __repr__(self) -> str:
         return f"Rejection({self.reason.value!r}, {self.message!r})"

@@ -67,6 +67,12 @@ class Sku:
     reorder_point: int = 0
     lead_time_days: int = 0
     active: bool = True
+    velocity_class: str = "C"
+    """A: the fast movers (most picked units), then B, then C; see services/stow.classify."""
+
+    @property
+    def fast_mover(self) -> bool:
+        return self.velocity_class == "A"
 
 
 @dataclass(frozen=True, slots=True)

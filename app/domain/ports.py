@@ -23,6 +23,7 @@ from app.domain.model import (
     Sku,
     Station,
 )
+from app.domain.stow import Content, Need, Space
 
 
 class TransientDatabaseError(Exception):
@@ -117,6 +118,33 @@ class LedgerStore(Protocol):
     ) -> None: ...
 
     def invariant_report(self) -> InvariantReport: ...
+
+    # --- bin capacity (see domain/stow.py) ---
+    def lock_spaces(self, location_ids: Iterable[int]) -> dict[int, Space]:
+        """Lock the capacity rows of those locations that are bins, in location order."""
+
+    def take_holds(self, station_id: int, location_id: int, sku_id: int) -> int: ...
+    def release_expired_holds(self, now: datetime | None) -> int: ...
+    def try_hold(
+        self,
+        location_id: int,
+        need: Need,
+        sku_id: int,
+        lot_id: int,
+        station_id: int | None,
+        expires_at: datetime,
+    ) -> bool: ...
+    def contents(self, location_ids: Sequence[int]) -> dict[int, list[Content]]: ...
+    def sku_zone_units(self, sku_id: int) -> dict[str, int]: ...
+    def sample_bins(
+        self, need: Need, *, zone: str | None, order: str, start: int, limit: int
+    ) -> list[Space]: ...
+    def roomiest_bins(self, need: Need, *, zone: str | None, limit: int) -> list[Space]: ...
+    def database_now(self) -> datetime: ...
+    def picked_units(self, since: datetime) -> dict[int, int]:
+        """Units picked per SKU id since a time, from the ledger's pick moves."""
+
+    def set_velocity_classes(self, classes: Mapping[int, str]) -> None: ...
 
 
 class UnitOfWork(Protocol):

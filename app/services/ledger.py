@@ -8,6 +8,7 @@ refusals included. Transient failures are retried with the same id, a bounded nu
 from __future__ import annotations
 
 import logging
+import random
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -54,11 +55,14 @@ from app.domain.ports import (
     TransientDatabaseError,
     UnitOfWorkFactory,
 )
+from app.domain.stow import Need, StowPolicy, lookalike_warning, refuse_if_full
+from app.services import stow
 from app.services.retry import DEFAULT_RETRY, RetryPolicy
 
 log = logging.getLogger(__name__)
 
 C = TypeVar("C", bound=Command)
+DEFAULT_STOW = StowPolicy()
 
 
 @dataclass(frozen=True)
@@ -69,20 +73,24 @@ class Context:
     station: Station
     operator: Operator
     tx_id: uuid.UUID
+    stow: StowPolicy = DEFAULT_STOW
 
 
 Handler = Callable[[Any, Context], tuple[str, dict[str, Any]]]
 
 
 def submit(
-    command: Command, uow_factory: UnitOfWorkFactory, retry: RetryPolicy = DEFAULT_RETRY
+    command: Command,
+    uow_factory: UnitOfWorkFactory,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    stow: StowPolicy = DEFAULT_STOW,
 ) -> Outcome:
     """Apply a command exactly once and return its outcome (the stored one for a resend)."""
     handler = HANDLERS[type(command)]
     for attempt in range(retry.attempts):
         try:
             with uow_factory() as uow:
-                outcome = _apply(command, uow.store, handler)
+                outcome = _apply(command, uow.store, handler, stow)
                 uow.commit()
                 return outcome
         except TransientDatabaseError as exc:
@@ -94,7 +102,7 @@ def submit(
     )
 
 
-def _apply(command: Command, store: LedgerStore, handler: Handler) -> Outcome:
+def _apply(command: Command, store: LedgerStore, handler: Handler, stow: StowPolicy) -> Outcome:
     payload_hash = command.payload_hash()
     store.claim_tx_id(command.tx_id)
     stored = store.stored_transaction(command.tx_id)
@@ -128,14 +136,12 @@ def _apply(command: Command, store: LedgerStore, handler: Handler) -> Outcome:
         if not operator.active:
             raise Rejection(Reason.INACTIVE_OPERATOR, f"badge {command.operator!r} is disabled")
         with store.savepoint():
-            message, result = handler(command, Context(store, station, operator, command.tx_id))
+            message, result = handler(
+                command, Context(store, station, operator, command.tx_id, stow)
+            )
     except Rejection as rejection:
-        status, reason, message, result = (
-            Status.REFUSED,
-            rejection.reason.value,
-            rejection.message,
-            {},
-        )
+        status, reason, message = Status.REFUSED, rejection.reason.value, rejection.message
+        result = rejection.result
 
     store.record_transaction(
         TransactionRecord(
@@ -245,11 +251,12 @@ def _move_line(
     target: Location,
     reason: str,
     release: int = 0,
+    fit: bool = False,
 ) -> list[Move]:
     """Lock both balances, check availability at the source and write the moves.
 
     `release` is a reservation on the source given up by this move (a pick): that stock counts
-    as available to it.
+    as available to it. With `fit`, a bin target must have room (putaway, transfer).
     """
     store = ctx.store
     lot_id = lot.id if lot else NO_LOT_ID
@@ -263,6 +270,8 @@ def _move_line(
         sku.code,
         lot.code if lot else None,
     )
+    if fit and target.kind is LocationKind.BIN:
+        _check_room(ctx, sku, lot_id, qty, source, target)
 
     serial_ids: list[int | None] = [None]
     if serials:
@@ -292,6 +301,40 @@ def _move_line(
     ]
     store.write_moves(ctx.tx_id, moves, {src: -release} if release else {})
     return moves
+
+
+def _check_room(
+    ctx: Context, sku: Sku, lot_id: int, qty: int, source: Location, target: Location
+) -> None:
+    """Refuse a bin without room, naming what it holds and the next bin that has room."""
+    store = ctx.store
+    store.lock_spaces([source.id, target.id])
+    # This station's hold on the bin was for this very putaway: it becomes the goods.
+    store.take_holds(ctx.station.id, target.id, sku.id)
+    space = store.lock_spaces([target.id]).get(target.id)
+    if space is None:
+        return
+    try:
+        refuse_if_full(space, Need.of(sku, qty), sku.code)
+    except Rejection as full:
+        ranked = stow.plan(
+            store, sku, lot_id, qty, ctx.station.zone, ctx.stow, random.Random(), [target.id]
+        )
+        advice = (
+            f". Put them in {ranked[0].code} ({ranked[0].why}) instead"
+            if ranked
+            else ". No bin has room for them now: leave them on the dock and tell a supervisor"
+        )
+        raise Rejection(
+            Reason.BIN_FULL,
+            full.message + advice,
+            {"suggestions": [{"location": s.code, "zone": s.zone, "why": s.why} for s in ranked]},
+        ) from None
+
+
+def _lookalike_note(ctx: Context, sku: Sku, lot: Lot | None, target: Location) -> str | None:
+    inside = ctx.store.contents([target.id]).get(target.id, [])
+    return lookalike_warning(inside, sku, lot.id if lot else NO_LOT_ID)
 
 
 def _moved(moves: Sequence[Move]) -> dict[str, Any]:
@@ -341,21 +384,25 @@ def _take_and_move(
     source: Location,
     target: Location,
     reason: str,
-) -> tuple[Sku, list[Move]]:
+    fit: bool = False,
+) -> tuple[Sku, list[Move], str | None]:
+    """Move from a real location; with `fit`, into a bin with room. Returns a look-alike note
+    when the target bin already holds something that could be mistaken for this SKU."""
     sku = _sku(ctx.store, cmd_sku)
     _check_serials(sku, qty, serials)
     lot = _lot_for_take(ctx.store, sku, lot_code, source, qty)
-    return sku, _move_line(ctx, sku, lot, qty, serials, source, target, reason)
+    note = _lookalike_note(ctx, sku, lot, target) if target.kind is LocationKind.BIN else None
+    return sku, _move_line(ctx, sku, lot, qty, serials, source, target, reason, fit=fit), note
 
 
 def _putaway(cmd: Putaway, ctx: Context) -> tuple[str, dict[str, Any]]:
     kinds = (LocationKind.DOCK, LocationKind.STAGING, LocationKind.RETURNS, LocationKind.QUARANTINE)
     source = _location(ctx.store, cmd.from_location, kinds, "putaway source")
     target = _location(ctx.store, cmd.to_location, (LocationKind.BIN,), "putaway target")
-    sku, moves = _take_and_move(
-        ctx, cmd.sku, cmd.qty, cmd.lot, cmd.serials, source, target, "putaway"
+    sku, moves, note = _take_and_move(
+        ctx, cmd.sku, cmd.qty, cmd.lot, cmd.serials, source, target, "putaway", fit=True
     )
-    return f"put {cmd.qty} x {sku.code} into {target.code}", _moved(moves)
+    return _noted(f"put {cmd.qty} x {sku.code} into {target.code}", note), _moved(moves)
 
 
 def _transfer(cmd: Transfer, ctx: Context) -> tuple[str, dict[str, Any]]:
@@ -365,17 +412,22 @@ def _transfer(cmd: Transfer, ctx: Context) -> tuple[str, dict[str, Any]]:
         raise Rejection(
             Reason.BAD_INPUT, f"{source.code} is both source and target; scan another bin"
         )
-    sku, moves = _take_and_move(
-        ctx, cmd.sku, cmd.qty, cmd.lot, cmd.serials, source, target, "transfer"
+    sku, moves, note = _take_and_move(
+        ctx, cmd.sku, cmd.qty, cmd.lot, cmd.serials, source, target, "transfer", fit=True
     )
-    return f"moved {cmd.qty} x {sku.code} from {source.code} to {target.code}", _moved(moves)
+    done = f"moved {cmd.qty} x {sku.code} from {source.code} to {target.code}"
+    return _noted(done, note), _moved(moves)
+
+
+def _noted(message: str, note: str | None) -> str:
+    return f"{message}; {note}" if note else message
 
 
 def _ship(cmd: Ship, ctx: Context) -> tuple[str, dict[str, Any]]:
     kinds = (LocationKind.STAGING, LocationKind.OUTBOUND)
     source = _location(ctx.store, cmd.from_location, kinds, "shipping source")
     customer = _virtual(ctx.store, VirtualLocation.CUSTOMER)
-    sku, moves = _take_and_move(
+    sku, moves, _ = _take_and_move(
         ctx, cmd.sku, cmd.qty, cmd.lot, cmd.serials, source, customer, "ship"
     )
     return f"shipped {cmd.qty} x {sku.code}", _moved(moves)
@@ -411,7 +463,7 @@ def _scrap(cmd: Scrap, ctx: Context) -> tuple[str, dict[str, Any]]:
         raise Rejection(Reason.REASON_REQUIRED, "scrapping needs a reason")
     source = _location(ctx.store, cmd.from_location, REAL_KINDS, "source")
     scrap = _virtual(ctx.store, VirtualLocation.SCRAP)
-    sku, moves = _take_and_move(
+    sku, moves, _ = _take_and_move(
         ctx, cmd.sku, cmd.qty, cmd.lot, cmd.serials, source, scrap, f"scrap: {cmd.reason}"
     )
     return f"scrapped {cmd.qty} x {sku.code} from {source.code}", _moved(moves)

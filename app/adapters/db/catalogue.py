@@ -6,6 +6,7 @@ each call inserts in chunks on the caller's connection, so a whole file is one t
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
 from typing import Any
@@ -20,9 +21,14 @@ from app.domain.catalogue import (
     SkuSpec,
     StationSpec,
 )
+from app.domain.model import LocationKind
+from app.domain.stow import RAND_SPACE
 
+from . import space
 from .schema import (
+    UNLIMITED,
     BarcodeRow,
+    BinSpaceRow,
     LocationRow,
     OperatorRow,
     OrderLineRow,
@@ -107,29 +113,49 @@ def add_skus(
 
 
 def add_locations(
-    c: Connection, locations: Sequence[LocationSpec], progress: Callable[[int], None] | None = None
+    c: Connection,
+    locations: Sequence[LocationSpec],
+    progress: Callable[[int], None] | None = None,
+    rng: random.Random | None = None,
 ) -> int:
-    return _insert_all(
-        c,
-        table(LocationRow),
-        (
-            {
-                "code": loc.code,
-                "kind": loc.kind.value,
-                "zone": loc.zone,
-                "aisle": loc.aisle,
-                "bay": loc.bay,
-                "level": loc.level,
-                "pick_sequence": loc.pick_sequence,
-                "max_units": loc.max_units,
-                "max_volume_cm3": loc.max_volume_cm3,
-                "max_weight_g": loc.max_weight_g,
-                "active": True,
-            }
-            for loc in locations
-        ),
-        progress,
-    )
+    """Insert locations; every bin also gets its capacity row (random key for sampling)."""
+    rng = rng or random.Random()
+    t = table(LocationRow)
+    stmt = insert(t).returning(t.c.id, sort_by_parameter_order=True)
+    n = 0
+    for start in range(0, len(locations), CHUNK):
+        chunk = locations[start : start + CHUNK]
+        ids = (
+            c.execute(
+                stmt,
+                [
+                    {
+                        "code": loc.code,
+                        "kind": loc.kind.value,
+                        "zone": loc.zone,
+                        "aisle": loc.aisle,
+                        "bay": loc.bay,
+                        "level": loc.level,
+                        "pick_sequence": loc.pick_sequence,
+                        "max_units": loc.max_units,
+                        "max_volume_cm3": loc.max_volume_cm3,
+                        "max_weight_g": loc.max_weight_g,
+                        "active": True,
+                    }
+                    for loc in chunk
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        bins = [(i, loc) for i, loc in zip(ids, chunk, strict=True) if loc.kind is LocationKind.BIN]
+        if bins:
+            keys = [rng.randrange(RAND_SPACE) for _ in bins]
+            c.execute(insert(table(BinSpaceRow)), space.new_space_rows(bins, keys, UNLIMITED))
+        n += len(chunk)
+        if progress:
+            progress(len(chunk))
+    return n
 
 
 def add_operators(c: Connection, operators: Sequence[OperatorSpec]) -> int:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     func,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -87,8 +89,10 @@ class SkuRow(Base):
     reorder_point: Mapped[int] = mapped_column(Integer, default=0)
     lead_time_days: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    velocity_class: Mapped[str] = mapped_column(String(1), default="C", server_default="C")
     __table_args__ = (
         CheckConstraint("tracking IN ('none', 'lot', 'serial')", name="tracking"),
+        CheckConstraint("velocity_class IN ('A', 'B', 'C')", name="velocity_class"),
         CheckConstraint("unit_volume_cm3 >= 0 AND unit_weight_g >= 0", name="unit_size"),
     )
 
@@ -316,4 +320,98 @@ class OrderLineRow(Base):
     __table_args__ = (
         UniqueConstraint("order_id", "line", name="uq_order_lines_line"),
         CheckConstraint("qty > 0", name="qty_positive"),
+    )
+
+
+UNLIMITED = 10**15
+"""Stands for "no limit" in bin_space, so that free space is always a number an index can order."""
+
+
+class BinSpaceRow(Base):
+    """Capacity of a bin, kept exact as moves happen (in the same transaction as the balances).
+
+    Free space is a generated column (max - used - held), so it can never drift from the
+    counters, and it is indexed so that a suggestion never sums a bin's contents. Zone and pick
+    sequence are copied from the location for the same indexes.
+    """
+
+    __tablename__ = "bin_space"
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), primary_key=True)
+    zone: Mapped[str] = mapped_column(String(32), default="")
+    pick_sequence: Mapped[int] = mapped_column(Integer, default=0)
+    rand_key: Mapped[int] = mapped_column(Integer)
+    max_units: Mapped[int] = mapped_column(BigInteger)
+    max_volume_cm3: Mapped[int] = mapped_column(BigInteger)
+    max_weight_g: Mapped[int] = mapped_column(BigInteger)
+    used_units: Mapped[int] = mapped_column(BigInteger, default=0)
+    used_volume_cm3: Mapped[int] = mapped_column(BigInteger, default=0)
+    used_weight_g: Mapped[int] = mapped_column(BigInteger, default=0)
+    held_units: Mapped[int] = mapped_column(BigInteger, default=0)
+    held_volume_cm3: Mapped[int] = mapped_column(BigInteger, default=0)
+    held_weight_g: Mapped[int] = mapped_column(BigInteger, default=0)
+    free_units: Mapped[int] = mapped_column(
+        BigInteger, Computed("max_units - used_units - held_units", persisted=True)
+    )
+    free_volume_cm3: Mapped[int] = mapped_column(
+        BigInteger, Computed("max_volume_cm3 - used_volume_cm3 - held_volume_cm3", persisted=True)
+    )
+    free_weight_g: Mapped[int] = mapped_column(
+        BigInteger, Computed("max_weight_g - used_weight_g - held_weight_g", persisted=True)
+    )
+    __table_args__ = (
+        CheckConstraint(
+            "used_units >= 0 AND used_volume_cm3 >= 0 AND used_weight_g >= 0", name="used"
+        ),
+        CheckConstraint(
+            "held_units >= 0 AND held_volume_cm3 >= 0 AND held_weight_g >= 0", name="held"
+        ),
+        # Sampling windows skip full bins: partial indexes hold only bins with a free unit.
+        Index(
+            "ix_bin_space_zone_rand",
+            "zone",
+            "rand_key",
+            postgresql_where=text("free_units > 0"),
+            sqlite_where=text("free_units > 0"),
+        ),
+        Index(
+            "ix_bin_space_zone_seq",
+            "zone",
+            "pick_sequence",
+            postgresql_where=text("free_units > 0"),
+            sqlite_where=text("free_units > 0"),
+        ),
+        Index(
+            "ix_bin_space_rand",
+            "rand_key",
+            postgresql_where=text("free_units > 0"),
+            sqlite_where=text("free_units > 0"),
+        ),
+        Index(
+            "ix_bin_space_seq",
+            "pick_sequence",
+            postgresql_where=text("free_units > 0"),
+            sqlite_where=text("free_units > 0"),
+        ),
+        Index("ix_bin_space_zone_volume", "zone", "free_volume_cm3"),
+        Index("ix_bin_space_volume", "free_volume_cm3"),
+    )
+
+
+class StowHoldRow(Base):
+    """Space promised to one suggestion for a short while, so that two workers asked at the same
+    moment are not sent to the same last free space. Released by the putaway or on expiry."""
+
+    __tablename__ = "stow_holds"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
+    units: Mapped[int] = mapped_column(BigInteger)
+    volume_cm3: Mapped[int] = mapped_column(BigInteger)
+    weight_g: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (
+        Index("ix_stow_holds_expires", "expires_at"),
+        Index("ix_stow_holds_location", "location_id", "sku_id"),
     )

@@ -11,7 +11,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -46,7 +46,9 @@ from app.domain.model import (
     Tracking,
 )
 from app.domain.ports import SerialState, StoredTransaction, TransactionRecord
+from app.domain.stow import Content, Need, Space
 
+from . import space
 from .schema import (
     LocationRow,
     LotRow,
@@ -77,6 +79,7 @@ def sku_from_row(r: Any) -> Sku:
         r.reorder_point,
         r.lead_time_days,
         r.active,
+        r.velocity_class,
     )
 
 
@@ -293,6 +296,7 @@ class SqlLedgerStore:
     def write_moves(
         self, tx_id: uuid.UUID, moves: Sequence[Move], reserved: Mapping[QuantKey, int]
     ) -> None:
+        space.apply_moves(self._c, moves)
         if moves:
             self._c.execute(
                 insert(table(MoveRow)),
@@ -443,6 +447,68 @@ class SqlLedgerStore:
 
     def invariant_report(self) -> InvariantReport:
         return invariant_report(self._c)
+
+    # --- bin capacity -------------------------------------------------------------------------
+
+    def lock_spaces(self, location_ids: Iterable[int]) -> dict[int, Space]:
+        return space.lock_spaces(self._c, location_ids)
+
+    def take_holds(self, station_id: int, location_id: int, sku_id: int) -> int:
+        return space.take_holds(self._c, station_id, location_id, sku_id)
+
+    def release_expired_holds(self, now: datetime | None) -> int:
+        return space.release_expired_holds(self._c, now)
+
+    def try_hold(
+        self,
+        location_id: int,
+        need: Need,
+        sku_id: int,
+        lot_id: int,
+        station_id: int | None,
+        expires_at: datetime,
+    ) -> bool:
+        return space.try_hold(self._c, location_id, need, sku_id, lot_id, station_id, expires_at)
+
+    def contents(self, location_ids: Sequence[int]) -> dict[int, list[Content]]:
+        return space.contents(self._c, location_ids)
+
+    def sku_zone_units(self, sku_id: int) -> dict[str, int]:
+        return space.sku_zone_units(self._c, sku_id)
+
+    def sample_bins(
+        self, need: Need, *, zone: str | None, order: str, start: int, limit: int
+    ) -> list[Space]:
+        return space.sample(self._c, need, zone=zone, order=order, start=start, limit=limit)
+
+    def roomiest_bins(self, need: Need, *, zone: str | None, limit: int) -> list[Space]:
+        return space.roomiest(self._c, need, zone=zone, limit=limit)
+
+    def picked_units(self, since: datetime) -> dict[int, int]:
+        m, t = table(MoveRow), table(TransactionRow)
+        rows = self._c.execute(
+            select(m.c.sku_id, func.sum(m.c.qty))
+            .join(t, t.c.id == m.c.tx_id)
+            .where(m.c.reason == "pick", t.c.db_time >= since)
+            .group_by(m.c.sku_id)
+        )
+        return {sku_id: int(units) for sku_id, units in rows}
+
+    def set_velocity_classes(self, classes: Mapping[int, str]) -> None:
+        s = table(SkuRow)
+        self._c.execute(update(s).where(s.c.velocity_class != "C").values(velocity_class="C"))
+        fast = [{"i": i, "c": c} for i, c in classes.items() if c != "C"]
+        if fast:
+            self._c.execute(
+                update(s).where(s.c.id == bindparam("i")).values(velocity_class=bindparam("c")),
+                fast,
+            )
+
+    def database_now(self) -> datetime:
+        now = self._c.execute(select(func.now())).scalar_one()
+        if isinstance(now, str):  # SQLite answers CURRENT_TIMESTAMP as text, in UTC
+            now = datetime.fromisoformat(now)
+        return now if now.tzinfo else now.replace(tzinfo=UTC)
 
 
 def _count(c: Connection, stmt: Any) -> int:

@@ -1,0 +1,187 @@
+"""Where to put goods away: bin suggestions with a short capacity hold, and velocity classes.
+
+A suggestion samples bins with room from bounded index windows (the station's zone, then
+anywhere, then the roomiest bins), reads what the sampled bins hold, and ranks them with the
+pure policy in domain/stow.py. The first bin that can still be held is held for a short while,
+so a second worker asked at the same moment is sent elsewhere.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from app.domain.errors import Reason, Rejection
+from app.domain.model import NO_LOT_ID, Sku
+from app.domain.ports import LedgerStore, UnitOfWorkFactory
+from app.domain.stow import (
+    RAND_SPACE,
+    Candidate,
+    Need,
+    Space,
+    StowPolicy,
+    StowRequest,
+    Suggestion,
+    conflict,
+    rank,
+    velocity_classes,
+)
+
+
+@dataclass(frozen=True)
+class StowAnswer:
+    sku: str
+    qty: int
+    suggestions: tuple[Suggestion, ...]
+    held: Suggestion | None
+    """The suggestion whose space is held for this station, normally the first."""
+
+
+def plan(
+    store: LedgerStore,
+    sku: Sku,
+    lot_id: int,
+    qty: int,
+    near_zone: str | None,
+    policy: StowPolicy,
+    rng: random.Random,
+    exclude: Sequence[int] = (),
+) -> list[Suggestion]:
+    """Ranked bins for `qty` of `sku`, without holding any: reads only bounded windows."""
+    need = Need.of(sku, qty)
+    k = policy.sample_size
+    spaces: list[Space] = []
+    if near_zone is not None:
+        order = "seq" if sku.fast_mover else "rand"
+        start = 0 if sku.fast_mover else rng.randrange(RAND_SPACE)
+        spaces += _window(store, need, near_zone, order, start, k)
+    spaces += _window(store, need, None, "rand", rng.randrange(RAND_SPACE), max(k // 2, 4))
+    request = StowRequest(sku, lot_id, qty, near_zone, sku.fast_mover, store.sku_zone_units(sku.id))
+    ranked = _ranked(store, spaces, request, policy, rng, exclude)
+    if len(ranked) < policy.suggestions:
+        for zone in (near_zone, None) if near_zone is not None else (None,):
+            spaces += store.roomiest_bins(need, zone=zone, limit=k)
+        ranked = _ranked(store, spaces, request, policy, rng, exclude)
+    return ranked
+
+
+def _window(
+    store: LedgerStore, need: Need, zone: str | None, order: str, start: int, k: int
+) -> list[Space]:
+    found = store.sample_bins(need, zone=zone, order=order, start=start, limit=k)
+    if len(found) < k and start > 0:  # wrap around to the start of the key range
+        found += store.sample_bins(need, zone=zone, order=order, start=0, limit=k - len(found))
+    return found
+
+
+def _ranked(
+    store: LedgerStore,
+    spaces: list[Space],
+    request: StowRequest,
+    policy: StowPolicy,
+    rng: random.Random,
+    exclude: Sequence[int],
+) -> list[Suggestion]:
+    unique = {s.location_id: s for s in spaces if s.location_id not in exclude}
+    held = store.contents(list(unique))
+    candidates = [Candidate(s, tuple(held.get(i, ()))) for i, s in unique.items()]
+    return rank(candidates, request, policy, rng)
+
+
+def suggest(
+    uow_factory: UnitOfWorkFactory,
+    sku_code: str,
+    qty: int,
+    *,
+    near_zone: str | None = None,
+    lot: str | None = None,
+    station: str | None = None,
+    policy: StowPolicy | None = None,
+    rng: random.Random | None = None,
+    hold: bool = True,
+) -> StowAnswer:
+    """Suggest bins for `qty` of a SKU and, with `hold`, hold space in the best one."""
+    policy = policy or StowPolicy()
+    rng = rng or random.Random()
+    if qty <= 0:
+        raise Rejection(Reason.BAD_QUANTITY, f"quantity must be above 0, not {qty}")
+    with uow_factory() as uow:
+        store = uow.store
+        sku = store.sku(sku_code)
+        if sku is None:
+            raise Rejection(Reason.UNKNOWN_SKU, f"item {sku_code!r} is not in the catalogue")
+        lot_id = NO_LOT_ID
+        if lot:
+            known = store.lot(sku.id, lot)
+            lot_id = known.id if known else store.add_lot(sku.id, lot, None).id
+        station_id = None
+        if station is not None:
+            found = store.station(station)
+            if found is None:
+                raise Rejection(Reason.UNKNOWN_STATION, f"station {station!r} is not registered")
+            station_id = found.id
+            near_zone = near_zone or found.zone
+        store.release_expired_holds(None)
+        ranked = plan(store, sku, lot_id, qty, near_zone, policy, rng)
+        taken = None
+        if hold and ranked:
+            expires = store.database_now() + timedelta(seconds=policy.hold_seconds)
+            taken = _hold_first(store, ranked, sku, lot_id, qty, station_id, expires)
+        uow.commit()
+    return StowAnswer(sku.code, qty, tuple(ranked), taken)
+
+
+def classify(uow_factory: UnitOfWorkFactory, days: int = 30) -> dict[str, int]:
+    """Set every SKU's velocity class from the picks of the last `days` days; counts per class."""
+    with uow_factory() as uow:
+        store = uow.store
+        since = store.database_now() - timedelta(days=days)
+        classes = velocity_classes(store.picked_units(since))
+        store.set_velocity_classes(classes)
+        uow.commit()
+    counts = {"A": 0, "B": 0}
+    for c in classes.values():
+        if c in counts:
+            counts[c] += 1
+    return counts
+
+
+class _Taken(Exception):
+    """Rolls a savepoint back: this bin is no longer free or no longer conflict-free."""
+
+
+def _hold_first(
+    store: LedgerStore,
+    ranked: Sequence[Suggestion],
+    sku: Sku,
+    lot_id: int,
+    qty: int,
+    station_id: int | None,
+    expires: datetime,
+) -> Suggestion | None:
+    """Hold space in the first suggestion that still has it, checked under the bin's row lock.
+
+    Each try runs in a savepoint, and rolling one back releases its row lock, so a suggestion
+    holds at most one bin's lock at a time and two suggestions cannot deadlock. Locking waits
+    for any worker holding the same bin, so the fresh read of its contents sees their hold.
+    """
+    need = Need.of(sku, qty)
+    for suggestion in ranked:
+        try:
+            with store.savepoint():
+                space = store.lock_spaces([suggestion.location_id]).get(suggestion.location_id)
+                inside = store.contents([suggestion.location_id]).get(suggestion.location_id, [])
+                if space is None or not space.fits(need):
+                    raise _Taken
+                if conflict(Candidate(space, tuple(inside)), sku, lot_id):
+                    raise _Taken
+                if not store.try_hold(
+                    suggestion.location_id, need, sku.id, lot_id, station_id, expires
+                ):
+                    raise _Taken
+        except _Taken:
+            continue
+        return suggestion
+    return None
