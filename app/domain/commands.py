@@ -151,11 +151,16 @@ class Receive(LineCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class Putaway(LineCommand):
-    """A dock, staging, returns or quarantine location -> a bin."""
+    """A dock, staging, returns or quarantine location -> a bin.
+
+    `suggested` is the bin the station suggested, if any: a putaway elsewhere is an override,
+    accepted when the bin has room and recorded as one.
+    """
 
     kind: ClassVar[TxKind] = TxKind.PUTAWAY
     from_location: str
     to_location: str
+    suggested: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -122,7 +122,10 @@ class StowRequest:
 
 
 def _describe(need: Need) -> str:
-    return f"{need.units} units, {need.volume_cm3:,} cm3, {need.weight_g:,} g".replace(",", " ")
+    def n(value: int) -> str:
+        return f"{value:,}".replace(",", " ")  # thousands with a space: 10 000
+
+    return f"{n(need.units)} units, {n(need.volume_cm3)} cm3, {n(need.weight_g)} g"
 
 
 def refuse_if_full(space: Space, need: Need, sku_code: str) -> None:

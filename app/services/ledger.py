@@ -402,7 +402,12 @@ def _putaway(cmd: Putaway, ctx: Context) -> tuple[str, dict[str, Any]]:
     sku, moves, note = _take_and_move(
         ctx, cmd.sku, cmd.qty, cmd.lot, cmd.serials, source, target, "putaway", fit=True
     )
-    return _noted(f"put {cmd.qty} x {sku.code} into {target.code}", note), _moved(moves)
+    result = _moved(moves)
+    done = f"put {cmd.qty} x {sku.code} into {target.code}"
+    if cmd.suggested is not None and cmd.suggested != target.code:
+        result["override"] = {"suggested": cmd.suggested, "chosen": target.code}
+        done += f" instead of the suggested {cmd.suggested}"
+    return _noted(done, note), result
 
 
 def _transfer(cmd: Transfer, ctx: Context) -> tuple[str, dict[str, Any]]:
@@ -508,22 +513,36 @@ def _adjust(cmd: Adjust, ctx: Context) -> tuple[str, dict[str, Any]]:
 
 
 def _opening(cmd: Opening, ctx: Context) -> tuple[str, dict[str, Any]]:
+    """Opening balances, looked up in bulk: a go-live loads hundreds of thousands of lines."""
     store = ctx.store
     vendor = _virtual(store, VirtualLocation.VENDOR)
+    skus = store.skus_by_code({line.sku for line in cmd.lines})
+    locations = store.locations_by_code({line.location for line in cmd.lines})
+    lots = store.lots_by_code(
+        {(skus[ln.sku].id, ln.lot) for ln in cmd.lines if ln.lot and ln.sku in skus}
+    )
     all_moves: list[Move] = []
     for line in cmd.lines:
-        sku = _sku(store, line.sku)
+        sku = skus.get(line.sku)
+        if sku is None:
+            raise Rejection(Reason.UNKNOWN_SKU, f"item {line.sku!r} is not in the catalogue")
         if sku.tracking is Tracking.SERIAL:
             raise Rejection(Reason.BAD_INPUT, f"{sku.code} is serial-tracked: receive it by serial")
-        target = _location(store, line.location, REAL_KINDS, "opening location")
+        target = locations.get(line.location)
+        if target is None or target.is_virtual:
+            raise Rejection(Reason.UNKNOWN_LOCATION, f"location {line.location!r} does not exist")
         if line.qty <= 0:
             raise Rejection(Reason.BAD_QUANTITY, f"opening quantity of {sku.code} must be above 0")
-        lot = None
+        lot_id = NO_LOT_ID
         if line.lot:
-            lot = store.lot(sku.id, line.lot) or store.add_lot(sku.id, line.lot, line.expiry)
+            if sku.tracking is Tracking.NONE:
+                raise Rejection(Reason.LOT_NOT_TRACKED, f"{sku.code} is not tracked by lot")
+            lot = lots.get((sku.id, line.lot))
+            if lot is None:
+                lot = lots[(sku.id, line.lot)] = store.add_lot(sku.id, line.lot, line.expiry)
+            lot_id = lot.id
         elif sku.tracking is Tracking.LOT:
             raise Rejection(Reason.LOT_REQUIRED, f"{sku.code} is tracked by lot")
-        lot_id = lot.id if lot else NO_LOT_ID
         all_moves.append(Move(sku.id, lot_id, vendor.id, target.id, line.qty, "opening balance"))
     keys = {QuantKey(m.to_location_id, m.sku_id, m.lot_id) for m in all_moves}
     keys |= {QuantKey(vendor.id, m.sku_id, m.lot_id) for m in all_moves}

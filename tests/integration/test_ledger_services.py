@@ -363,3 +363,29 @@ def test_equal_candidates_are_allocated_by_lot_code(warehouse: Warehouse) -> Non
         ).ok
     outcome = warehouse.run(Reserve, order="SO-1", line=1, sku="MILK", qty=3)
     assert [ln["lot"] for ln in outcome.result["lines"]] == ["LA", "LB"]
+
+
+def test_a_putaway_elsewhere_than_suggested_is_recorded_as_an_override(
+    warehouse: Warehouse,
+) -> None:
+    assert warehouse.run(Receive, sku="WIDGET", qty=2, to_location="DOCK-1").ok
+    chosen = warehouse.run(
+        Putaway,
+        sku="WIDGET",
+        qty=1,
+        from_location="DOCK-1",
+        to_location="B-01-01",
+        suggested="A-01-01",
+    )
+    assert chosen.ok
+    assert chosen.result["override"] == {"suggested": "A-01-01", "chosen": "B-01-01"}
+    assert "instead of the suggested A-01-01" in chosen.message
+    followed = warehouse.run(
+        Putaway,
+        sku="WIDGET",
+        qty=1,
+        from_location="DOCK-1",
+        to_location="A-01-01",
+        suggested="A-01-01",
+    )
+    assert followed.ok and "override" not in followed.result

@@ -179,6 +179,31 @@ class SqlLedgerStore:
         t = table(SkuRow)
         return sku_from_row(self._c.execute(select(t).where(t.c.id == sku_id)).one())
 
+    def skus_by_code(self, codes: Iterable[str]) -> dict[str, Sku]:
+        t = table(SkuRow)
+        return {r.code: sku_from_row(r) for r in self._in_chunks(t, t.c.code, codes)}
+
+    def locations_by_code(self, codes: Iterable[str]) -> dict[str, Location]:
+        t = table(LocationRow)
+        return {r.code: location_from_row(r) for r in self._in_chunks(t, t.c.code, codes)}
+
+    def lots_by_code(self, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Lot]:
+        t = table(LotRow)
+        wanted = set(keys)
+        rows = self._in_chunks(t, t.c.code, {code for _, code in wanted})
+        return {
+            (r.sku_id, r.code): Lot(r.id, r.sku_id, r.code, r.expiry)
+            for r in rows
+            if (r.sku_id, r.code) in wanted
+        }
+
+    def _in_chunks(self, t: Any, column: Any, values: Iterable[Any]) -> list[Any]:
+        ordered = sorted(set(values))
+        rows: list[Any] = []
+        for start in range(0, len(ordered), 900):
+            rows += self._c.execute(select(t).where(column.in_(ordered[start : start + 900]))).all()
+        return rows
+
     def location(self, code: str) -> Location | None:
         t = table(LocationRow)
         r = self._c.execute(select(t).where(t.c.code == code)).first()
