@@ -21,6 +21,10 @@ from app.domain.model import Sku
 RAND_SPACE = 2**31 - 1
 """Range of the random key each bin gets for uniform sampling."""
 
+UNLIMITED = 10**15
+"""A bin limit this large stands for "no limit" (the database stores it so free space is always
+a number an index can order); refusals do not quote it."""
+
 
 @dataclass(frozen=True)
 class Need:
@@ -121,11 +125,11 @@ class StowRequest:
         return Need.of(self.sku, self.qty)
 
 
-def _describe(need: Need) -> str:
-    def n(value: int) -> str:
-        return f"{value:,}".replace(",", " ")  # thousands with a space: 10 000
-
-    return f"{n(need.units)} units, {n(need.volume_cm3)} cm3, {n(need.weight_g)} g"
+def _describe(need: Need, dimensions: tuple[int, ...] = (0, 1, 2)) -> str:
+    """'8 units, 10 000 cm3, 400 g', or only the chosen dimensions (0 units, 1 volume, 2 weight)."""
+    values = (need.units, need.volume_cm3, need.weight_g)
+    names = ("units", "cm3", "g")
+    return ", ".join(f"{values[i]:,} {names[i]}".replace(",", " ") for i in dimensions)
 
 
 def refuse_if_full(space: Space, need: Need, sku_code: str) -> None:
@@ -136,10 +140,13 @@ def refuse_if_full(space: Space, need: Need, sku_code: str) -> None:
     free = space.free
     can_take = Need(max(free.units, 0), max(free.volume_cm3, 0), max(free.weight_g, 0))
     limits = Need(space.max_units, space.max_volume_cm3, space.max_weight_g)
+    limited = tuple(
+        i for i, m in enumerate((limits.units, limits.volume_cm3, limits.weight_g)) if m < UNLIMITED
+    ) or (0, 1, 2)
     raise Rejection(
         Reason.BIN_FULL,
         f"{need.units} x {sku_code} do not fit in {space.code}: it holds {_describe(used)} "
-        f"of {_describe(limits)} and can still take {_describe(can_take)}",
+        f"of {_describe(limits, limited)} and can still take {_describe(can_take, limited)}",
     )
 
 

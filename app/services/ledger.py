@@ -317,8 +317,10 @@ def _check_room(
     try:
         refuse_if_full(space, Need.of(sku, qty), sku.code)
     except Rejection as full:
+        # Not the bin the goods are in (a transfer): "put them back" is no suggestion.
+        elsewhere = [target.id, source.id]
         ranked = stow.plan(
-            store, sku, lot_id, qty, ctx.station.zone, ctx.stow, random.Random(), [target.id]
+            store, sku, lot_id, qty, ctx.station.zone, ctx.stow, random.Random(), elsewhere
         )
         advice = (
             f". Put them in {ranked[0].code} ({ranked[0].why}) instead"

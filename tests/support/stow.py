@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 
 from app.adapters.db import catalogue
 from app.adapters.db.schema import (
@@ -121,8 +122,8 @@ def counter_drift(engine: Engine) -> list[str]:
         table(StowHoldRow),
     )
     with engine.connect() as c:
-        kinds = dict(c.execute(select(loc.c.id, loc.c.kind)).tuples().all())
-        codes = dict(c.execute(select(loc.c.id, loc.c.code)).tuples().all())
+        kinds = {i: kind for i, kind in c.execute(select(loc.c.id, loc.c.kind))}
+        codes = {i: code for i, code in c.execute(select(loc.c.id, loc.c.code))}
         sizes = {
             r.id: (r.unit_volume_cm3, r.unit_weight_g)
             for r in c.execute(select(s.c.id, s.c.unit_volume_cm3, s.c.unit_weight_g))
@@ -190,15 +191,11 @@ def deactivate(engine: Engine, code: str) -> None:
 
 def expire_all_holds(engine: Engine) -> None:
     """Move every hold's expiry a minute into the past (as if the worker never came)."""
-    from datetime import UTC, datetime, timedelta
-
     h = table(StowHoldRow)
     with engine.begin() as c:
         c.execute(update(h).values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
 
 
 def hold_count(engine: Engine) -> int:
-    from sqlalchemy import func
-
     with engine.connect() as c:
         return int(c.execute(select(func.count()).select_from(table(StowHoldRow))).scalar_one())

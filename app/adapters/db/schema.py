@@ -34,6 +34,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from app.domain.stow import UNLIMITED as STOW_UNLIMITED
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes on both databases (SQLite keeps them as naive UTC text)."""
@@ -323,7 +325,7 @@ class OrderLineRow(Base):
     )
 
 
-UNLIMITED = 10**15
+UNLIMITED = STOW_UNLIMITED
 """Stands for "no limit" in bin_space, so that free space is always a number an index can order."""
 
 

@@ -24,6 +24,7 @@ SPACE_COLUMNS = (
     "location_id, zone, pick_sequence, max_units, max_volume_cm3, max_weight_g, used_units, "
     "used_volume_cm3, used_weight_g, held_units, held_volume_cm3, held_weight_g"
 )
+_B_COLUMNS = ", ".join(f"b.{c.strip()}" for c in SPACE_COLUMNS.split(","))
 WINDOW = 400
 """Index entries one sampling query reads at most: the bound that keeps a suggestion fast."""
 
@@ -253,15 +254,18 @@ def sample(
     """
     key = {"rand": "rand_key", "seq": "pick_sequence"}[order]
     where_zone = "zone = :zone AND " if zone is not None else ""
+    # The window reads only ids from the index (the rowid / key is in it); rows are then
+    # fetched one by one until `limit` fit, so a mostly empty warehouse costs ~limit lookups.
     sql = text(
         f"""
-        SELECT w.*, l.code FROM (
-            SELECT {SPACE_COLUMNS}, free_units, free_volume_cm3, free_weight_g FROM bin_space
+        SELECT {_B_COLUMNS}, l.code FROM (
+            SELECT location_id FROM bin_space
             WHERE {where_zone}free_units > 0 AND {key} >= :start
             ORDER BY {key} LIMIT {WINDOW}
-        ) w JOIN locations l ON l.id = w.location_id
-        WHERE l.active AND w.free_units >= :u AND w.free_volume_cm3 >= :v
-            AND w.free_weight_g >= :w
+        ) w JOIN bin_space b ON b.location_id = w.location_id
+        JOIN locations l ON l.id = b.location_id
+        WHERE l.active AND b.free_units >= :u AND b.free_volume_cm3 >= :v
+            AND b.free_weight_g >= :w
         LIMIT :limit
         """
     )

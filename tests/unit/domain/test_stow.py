@@ -9,12 +9,14 @@ import pytest
 from app.domain.errors import Reason, Rejection
 from app.domain.model import Sku, Tracking
 from app.domain.stow import (
+    UNLIMITED,
     Candidate,
     Content,
     Need,
     Space,
     StowPolicy,
     StowRequest,
+    Suggestion,
     conflict,
     lookalike_warning,
     rank,
@@ -54,8 +56,8 @@ def bins(n: int, zone: str = "A", first: int = 1) -> list[Candidate]:
     return [Candidate(space(i, zone)) for i in range(first, first + n)]
 
 
-def codes(suggestions: list[object]) -> list[str]:
-    return [s.code for s in suggestions]  # type: ignore[attr-defined]
+def codes(suggestions: list[Suggestion]) -> list[str]:
+    return [s.code for s in suggestions]
 
 
 def ask(
@@ -120,6 +122,17 @@ def test_an_overfull_bin_says_it_can_take_nothing_rather_than_a_negative_amount(
     with pytest.raises(Rejection) as refused:
         refuse_if_full(s, Need.of(WIDGET, 1), "WIDGET")
     assert refused.value.message.endswith("can still take 0 units, 0 cm3, 350 g")
+
+
+def test_a_refusal_quotes_only_the_limits_a_bin_has() -> None:
+    # A bin known only by its weight limit must not say it "can still take 999 999 999 units".
+    s = space(3, limits=(UNLIMITED, UNLIMITED, 500), used=(8, 800, 400))
+    with pytest.raises(Rejection) as refused:
+        refuse_if_full(s, Need.of(WIDGET, 5), "WIDGET")
+    assert refused.value.message == (
+        "5 x WIDGET do not fit in A-03: it holds 8 units, 800 cm3, 400 g of 500 g "
+        "and can still take 100 g"
+    )
 
 
 # --- what may share a bin ---------------------------------------------------------------------
