@@ -153,6 +153,8 @@ def demo(obj: Context, bins: int, skus: int, seed: int, if_empty: bool) -> None:
             catalogue.add_orders(c, plan.orders)
         with _progress(len(plan.opening), "loading opening stock") as step:
             _load_opening(rt.ledger, plan.opening, step)
+        with rt.engine.begin() as c:
+            catalogue.analyze(c)
         click.echo(
             f"demo warehouse: {len(plan.locations)} locations, {len(plan.skus)} SKUs, "
             f"{len(plan.opening)} stocked bins, {len({r.receipt for r in plan.receipts})} expected "
@@ -231,6 +233,8 @@ def import_(obj: Context, kind: str, file: Path) -> None:
                 f"{len(result.errors)} problem(s) in {file}; nothing was imported"
             )
         count = WRITERS[kind](c, result.rows)
+    with obj.runtime() as rt, rt.engine.begin() as c:
+        catalogue.analyze(c)
     click.echo(f"imported {count} {kind} from {file}")
 
 

@@ -152,6 +152,15 @@ def _lot(rng: random.Random) -> tuple[str, date]:
     return code, date(2027, 1, 1) + timedelta(days=rng.randrange(0, 540))
 
 
+def _limits(location: LocationSpec) -> tuple[int, int, int]:
+    big = 10**9
+    return (
+        location.max_units or big,
+        location.max_volume_cm3 or big,
+        location.max_weight_g or big,
+    )
+
+
 def build_demo(bins: int, skus: int, seed: int) -> DemoPlan:
     rng = random.Random(seed)
     plan = DemoPlan(
@@ -167,13 +176,26 @@ def build_demo(bins: int, skus: int, seed: int) -> DemoPlan:
     bin_list = [loc for loc in plan.locations if loc.kind is LocationKind.BIN]
     stocked = [s for s in plan.skus if s.tracking is not Tracking.SERIAL]
     # About a third of the bins hold stock at the start, so there is room to put goods away.
+    # Opening stock fills at most a quarter of a bin and never more than the bin can take.
+    room = {loc.code: _limits(loc) for loc in bin_list}
     for sku in stocked[: max(1, len(stocked) * 2 // 3)]:
         lot, expiry = _lot(rng) if sku.tracking is Tracking.LOT else (None, None)
         for location in rng.sample(bin_list, k=min(len(bin_list), rng.randint(1, 3))):
-            cap = location.max_units or 50
-            plan.opening.append(
-                OpeningLine(sku.code, location.code, rng.randint(1, max(1, cap // 4)), lot, expiry)
+            units, volume, weight = room[location.code]
+            fits = min(
+                units // 4,
+                volume // 4 // max(sku.unit_volume_cm3, 1),
+                weight // 4 // max(sku.unit_weight_g, 1),
             )
+            if fits < 1:
+                continue
+            qty = rng.randint(1, fits)
+            room[location.code] = (
+                units - qty,
+                volume - qty * sku.unit_volume_cm3,
+                weight - qty * sku.unit_weight_g,
+            )
+            plan.opening.append(OpeningLine(sku.code, location.code, qty, lot, expiry))
     for r in range(1, max(3, skus // 25) + 1):
         for line, sku in enumerate(
             rng.sample(plan.skus, k=min(len(plan.skus), rng.randint(1, 5))), 1

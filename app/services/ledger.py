@@ -252,6 +252,7 @@ def _move_line(
     reason: str,
     release: int = 0,
     fit: bool = False,
+    suggested: Location | None = None,
 ) -> list[Move]:
     """Lock both balances, check availability at the source and write the moves.
 
@@ -271,7 +272,7 @@ def _move_line(
         lot.code if lot else None,
     )
     if fit and target.kind is LocationKind.BIN:
-        _check_room(ctx, sku, lot_id, qty, source, target)
+        _check_room(ctx, sku, lot_id, qty, source, target, suggested)
 
     serial_ids: list[int | None] = [None]
     if serials:
@@ -304,13 +305,22 @@ def _move_line(
 
 
 def _check_room(
-    ctx: Context, sku: Sku, lot_id: int, qty: int, source: Location, target: Location
+    ctx: Context,
+    sku: Sku,
+    lot_id: int,
+    qty: int,
+    source: Location,
+    target: Location,
+    suggested: Location | None = None,
 ) -> None:
     """Refuse a bin without room, naming what it holds and the next bin that has room."""
     store = ctx.store
-    store.lock_spaces([source.id, target.id])
-    # This station's hold on the bin was for this very putaway: it becomes the goods.
+    store.lock_spaces([source.id, target.id, *([suggested.id] if suggested else [])])
+    # This station's hold on the bin was for this very putaway: it becomes the goods. A hold on
+    # a suggested bin the worker did not take is given back at once.
     store.take_holds(ctx.station.id, target.id, sku.id)
+    if suggested is not None and suggested.id != target.id:
+        store.take_holds(ctx.station.id, suggested.id, sku.id)
     space = store.lock_spaces([target.id]).get(target.id)
     if space is None:
         return
@@ -387,6 +397,7 @@ def _take_and_move(
     target: Location,
     reason: str,
     fit: bool = False,
+    suggested: Location | None = None,
 ) -> tuple[Sku, list[Move], str | None]:
     """Move from a real location; with `fit`, into a bin with room. Returns a look-alike note
     when the target bin already holds something that could be mistaken for this SKU."""
@@ -394,15 +405,19 @@ def _take_and_move(
     _check_serials(sku, qty, serials)
     lot = _lot_for_take(ctx.store, sku, lot_code, source, qty)
     note = _lookalike_note(ctx, sku, lot, target) if target.kind is LocationKind.BIN else None
-    return sku, _move_line(ctx, sku, lot, qty, serials, source, target, reason, fit=fit), note
+    moves = _move_line(
+        ctx, sku, lot, qty, serials, source, target, reason, fit=fit, suggested=suggested
+    )
+    return sku, moves, note
 
 
 def _putaway(cmd: Putaway, ctx: Context) -> tuple[str, dict[str, Any]]:
     kinds = (LocationKind.DOCK, LocationKind.STAGING, LocationKind.RETURNS, LocationKind.QUARANTINE)
     source = _location(ctx.store, cmd.from_location, kinds, "putaway source")
     target = _location(ctx.store, cmd.to_location, (LocationKind.BIN,), "putaway target")
+    suggested = ctx.store.location(cmd.suggested) if cmd.suggested else None
     sku, moves, note = _take_and_move(
-        ctx, cmd.sku, cmd.qty, cmd.lot, cmd.serials, source, target, "putaway", fit=True
+        ctx, cmd.sku, cmd.qty, cmd.lot, cmd.serials, source, target, "putaway", True, suggested
     )
     result = _moved(moves)
     done = f"put {cmd.qty} x {sku.code} into {target.code}"

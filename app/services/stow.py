@@ -52,14 +52,19 @@ def plan(
     """Ranked bins for `qty` of `sku`, without holding any: reads only bounded windows."""
     need = Need.of(sku, qty)
     k = policy.sample_size
+    zone_units = store.sku_zone_units(sku.id) if policy.cap_per_zone is not None else {}
+    request = StowRequest(sku, lot_id, qty, near_zone, sku.fast_mover, zone_units)
     spaces: list[Space] = []
+    ranked: list[Suggestion] = []
     if near_zone is not None:
         order = "seq" if sku.fast_mover else "rand"
         start = 0 if sku.fast_mover else rng.randrange(RAND_SPACE)
         spaces += _window(store, need, near_zone, order, start, k)
-    spaces += _window(store, need, None, "rand", rng.randrange(RAND_SPACE), max(k // 2, 4))
-    request = StowRequest(sku, lot_id, qty, near_zone, sku.fast_mover, store.sku_zone_units(sku.id))
-    ranked = _ranked(store, spaces, request, policy, rng, exclude)
+        ranked = _ranked(store, spaces, request, policy, rng, exclude)
+    # Further afield only when the zone cannot offer enough: full, capped, or look-alikes.
+    if len(ranked) < policy.suggestions:
+        spaces += _window(store, need, None, "rand", rng.randrange(RAND_SPACE), k)
+        ranked = _ranked(store, spaces, request, policy, rng, exclude)
     if len(ranked) < policy.suggestions:
         for zone in (near_zone, None) if near_zone is not None else (None,):
             spaces += store.roomiest_bins(need, zone=zone, limit=k)

@@ -37,6 +37,20 @@ def test_demo_then_verify_reports_zero_violations(db_url: str) -> None:
         },
         "ok": True,
     }
+    from sqlalchemy import text
+
+    from app.adapters.db.engine import make_engine
+
+    engine = make_engine(db_url)
+    with engine.connect() as c:
+        over = c.execute(
+            text(
+                "SELECT count(*) FROM bin_space WHERE free_units < 0 OR free_volume_cm3 < 0 OR free_weight_g < 0"
+            )
+        ).scalar()
+        used = c.execute(text("SELECT sum(used_units) FROM bin_space")).scalar()
+    engine.dispose()
+    assert over == 0 and used > 0  # opening stock respects every bin's limits
     again = perpetua(db_url, "demo", "--if-empty")
     assert again.exit_code == 0 and "no demo data added" in again.output
     refused = perpetua(db_url, "demo")

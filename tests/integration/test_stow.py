@@ -588,6 +588,9 @@ def test_the_worker_may_put_away_into_any_other_bin_with_room(
     ]
     assert wh.on_hand(chosen, "WIDGET") == 5
     assert wh.invariants().total == 0 and counter_drift(engine) == []
+    # The space held in the suggested bin is given back at once, not when the hold expires.
+    assert hold_count(engine) == 0
+    assert rooms(engine)[answer.held.code].held == (0, 0, 0)
 
 
 def test_an_override_next_to_a_lookalike_or_another_lot_is_accepted_with_a_note(

@@ -242,6 +242,11 @@ def add_orders(c: Connection, lines: Sequence[OrderLineSpec]) -> int:
     )
 
 
+def analyze(c: Connection) -> None:
+    """Refresh the planner's statistics after a bulk load, so that queries use their indexes."""
+    c.exec_driver_sql("ANALYZE")
+
+
 def existing_codes(c: Connection, kind: str, codes: Iterable[str]) -> set[str]:
     """Which of these codes already exist: kind is sku, location, operator or station."""
     source, column = {

@@ -13,7 +13,17 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    union_all,
+    update,
+)
 
 from app.domain.model import Move
 from app.domain.stow import Content, Need, Space
@@ -210,19 +220,15 @@ def contents(c: Connection, location_ids: Sequence[int]) -> dict[int, list[Conte
         return found
     q, s, h = table(QuantRow), table(SkuRow), table(StowHoldRow)
     ids = list(set(location_ids))
-    on_hand = c.execute(
-        select(q.c.location_id, q.c.sku_id, q.c.lot_id, q.c.on_hand, s.c.lookalike_group)
-        .join(s, s.c.id == q.c.sku_id)
-        .where(q.c.location_id.in_(ids), q.c.on_hand > 0)
-    )
-    for r in on_hand:
-        found[r.location_id].append(Content(r.sku_id, r.lot_id, r.on_hand, r.lookalike_group))
-    held = c.execute(
-        select(h.c.location_id, h.c.sku_id, h.c.lot_id, h.c.units, s.c.lookalike_group)
-        .join(s, s.c.id == h.c.sku_id)
-        .where(h.c.location_id.in_(ids))
-    )
-    for r in held:
+    # One round trip: stock on hand and space promised by holds.
+    items = union_all(
+        select(q.c.location_id, q.c.sku_id, q.c.lot_id, q.c.on_hand.label("units")).where(
+            q.c.location_id.in_(ids), q.c.on_hand > 0
+        ),
+        select(h.c.location_id, h.c.sku_id, h.c.lot_id, h.c.units).where(h.c.location_id.in_(ids)),
+    ).subquery()
+    rows = c.execute(select(items, s.c.lookalike_group).join(s, s.c.id == items.c.sku_id))
+    for r in rows:
         found[r.location_id].append(Content(r.sku_id, r.lot_id, r.units, r.lookalike_group))
     return found
 
