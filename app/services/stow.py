@@ -15,7 +15,12 @@ from datetime import datetime, timedelta
 
 from app.domain.errors import Reason, Rejection
 from app.domain.model import NO_LOT_ID, Sku
-from app.domain.ports import LedgerStore, UnitOfWorkFactory
+from app.domain.ports import (
+    DatabaseUnavailable,
+    LedgerStore,
+    TransientDatabaseError,
+    UnitOfWorkFactory,
+)
 from app.domain.stow import (
     RAND_SPACE,
     Candidate,
@@ -28,6 +33,7 @@ from app.domain.stow import (
     rank,
     velocity_classes,
 )
+from app.services.retry import DEFAULT_RETRY, RetryPolicy
 
 
 @dataclass(frozen=True)
@@ -106,12 +112,38 @@ def suggest(
     policy: StowPolicy | None = None,
     rng: random.Random | None = None,
     hold: bool = True,
+    retry: RetryPolicy = DEFAULT_RETRY,
 ) -> StowAnswer:
     """Suggest bins for `qty` of a SKU and, with `hold`, hold space in the best one."""
     policy = policy or StowPolicy()
     rng = rng or random.Random()
     if qty <= 0:
         raise Rejection(Reason.BAD_QUANTITY, f"quantity must be above 0, not {qty}")
+    for attempt in range(retry.attempts):
+        try:
+            # Expired holds go back in a transaction of their own, so that the suggestion's
+            # transaction holds at most the one bin it is holding.
+            with uow_factory() as uow:
+                uow.store.release_expired_holds(None)
+                uow.commit()
+            return _suggest(uow_factory, sku_code, qty, near_zone, lot, station, policy, rng, hold)
+        except TransientDatabaseError:
+            if attempt + 1 < retry.attempts:
+                retry.pause(attempt)
+    raise DatabaseUnavailable(f"the database did not answer a suggestion for {sku_code}")
+
+
+def _suggest(
+    uow_factory: UnitOfWorkFactory,
+    sku_code: str,
+    qty: int,
+    near_zone: str | None,
+    lot: str | None,
+    station: str | None,
+    policy: StowPolicy,
+    rng: random.Random,
+    hold: bool,
+) -> StowAnswer:
     with uow_factory() as uow:
         store = uow.store
         sku = store.sku(sku_code)
@@ -128,7 +160,6 @@ def suggest(
                 raise Rejection(Reason.UNKNOWN_STATION, f"station {station!r} is not registered")
             station_id = found.id
             near_zone = near_zone or found.zone
-        store.release_expired_holds(None)
         ranked = plan(store, sku, lot_id, qty, near_zone, policy, rng)
         taken = None
         if hold and ranked:
