@@ -70,5 +70,5 @@ class DeviceWorker(Generic[T]):
                 self._status(f"error: {error}")
                 self._stop.wait(self._restart_delay_s)
             else:
-                return
+                break
         self._status("stopped")
