@@ -1,0 +1,1 @@
+"""GUI tests: real widgets under pytest-qt, offscreen."""
