@@ -57,7 +57,7 @@ def test_the_corpus_through_a_pty_reports_each_unique_tag_once(
         commands = pty.read_available()
     finally:
         reader.stop()
-    assert reader.status_history() == ["connected"]
+    assert reader.status_history() == ["connected", "stopped"]
 
     scans = [r.scan for r in reader.seen]
     assert {(s.source, s.symbology, s.device) for s in scans} == {(Source.RFID, "EPC", pty.path)}
@@ -114,7 +114,7 @@ def test_a_reader_unplugged_and_plugged_back_in_reads_on(tmp_path: Path) -> None
         reader.stop()
         second.close()
     history = reader.status_history()
-    assert [s.split(":")[0] for s in history] == ["connected", "unplugged", "connected"]
+    assert [s.split(":")[0] for s in history] == ["connected", "unplugged", "connected", "stopped"]
     assert history[1].endswith("; retrying every 1 s")
 
 
@@ -160,6 +160,6 @@ def test_a_converter_on_socket_url_going_away_and_coming_back() -> None:
         if second is not None:
             second.close()
     history = reader.status_history()
-    assert [s.split(":")[0] for s in history] == ["connected", "unplugged", "connected"]
+    assert [s.split(":")[0] for s in history] == ["connected", "unplugged", "connected", "stopped"]
     # "socket disconnected" or "Connection reset by peer", as the converter went.
     assert history[1].startswith("unplugged: ") and history[1].endswith("; retrying every 1 s")
