@@ -213,21 +213,29 @@ def try_hold(
     return True
 
 
-def contents(c: Connection, location_ids: Sequence[int]) -> dict[int, list[Content]]:
-    """What each bin holds (on hand) or has promised (holds), with look-alike groups."""
-    found: dict[int, list[Content]] = defaultdict(list)
-    if not location_ids:
-        return found
+def _contents_statement() -> Any:
+    """Stock on hand and space promised by holds, in one round trip; built once (a suggestion
+    runs it every time, and building it per call cost more than running it)."""
     q, s, h = table(QuantRow), table(SkuRow), table(StowHoldRow)
-    ids = list(set(location_ids))
-    # One round trip: stock on hand and space promised by holds.
+    ids: Any = bindparam("ids", expanding=True)
     items = union_all(
         select(q.c.location_id, q.c.sku_id, q.c.lot_id, q.c.on_hand.label("units")).where(
             q.c.location_id.in_(ids), q.c.on_hand > 0
         ),
         select(h.c.location_id, h.c.sku_id, h.c.lot_id, h.c.units).where(h.c.location_id.in_(ids)),
     ).subquery()
-    rows = c.execute(select(items, s.c.lookalike_group).join(s, s.c.id == items.c.sku_id))
+    return select(items, s.c.lookalike_group).join(s, s.c.id == items.c.sku_id)
+
+
+_CONTENTS = _contents_statement()
+
+
+def contents(c: Connection, location_ids: Sequence[int]) -> dict[int, list[Content]]:
+    """What each bin holds (on hand) or has promised (holds), with look-alike groups."""
+    found: dict[int, list[Content]] = defaultdict(list)
+    if not location_ids:
+        return found
+    rows = c.execute(_CONTENTS, {"ids": list(set(location_ids))})
     for r in rows:
         found[r.location_id].append(Content(r.sku_id, r.lot_id, r.units, r.lookalike_group))
     return found
@@ -262,6 +270,9 @@ def sample(
     where_zone = "zone = :zone AND " if zone is not None else ""
     # The window reads only ids from the index (the rowid / key is in it); rows are then
     # fetched one by one until `limit` fit, so a mostly empty warehouse costs ~limit lookups.
+    # No ORDER BY outside: it would fetch the whole window before sorting. Both databases
+    # join in the window's index order (SQLite scans the materialised window, PostgreSQL's
+    # nested loop keeps its outer order); the ranking in domain/stow.py orders what comes back.
     sql = text(
         f"""
         SELECT {_B_COLUMNS}, l.code FROM (
