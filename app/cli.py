@@ -19,6 +19,9 @@ from app import __version__
 from app.adapters.db import catalogue, queries
 from app.adapters.db.uow import SqlLedger
 from app.bootstrap import Runtime, SchemaOutOfDate, open_runtime
+from app.commands.decode import decode_command
+from app.commands.interpret import interpret_command
+from app.commands.rfid import rfid_group
 from app.config import ConfigError, Settings, load_settings
 from app.domain.commands import Opening, OpeningLine
 from app.domain.errors import Rejection
@@ -398,6 +401,11 @@ def verify(obj: Context, as_json: bool) -> None:
         click.echo("ledger OK" if report.total == 0 else f"{report.total} violation(s)")
     if report.total:
         sys.exit(1)
+
+
+# Scan-input commands live in app/commands, one module each.
+for _command in (interpret_command, decode_command, rfid_group):
+    main.add_command(_command)
 
 
 def run() -> None:
