@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # System libraries the program needs: zbar for pyzbar, PulseAudio client for sounds,
 # the X/GL libraries Qt loads, and Xvfb for window tests.
 SYSTEM_PACKAGES := libzbar0 libpulse0 libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 \
-	libfontconfig1 libdbus-1-3 xvfb
+	libfontconfig1 libdbus-1-3 xvfb xdotool libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
 
 .PHONY: run test lint typecheck system-packages venv clean bench
 
