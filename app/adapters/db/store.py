@@ -83,9 +83,10 @@ def sku_from_row(r: Any) -> Sku:
     )
 
 
-def location_from_row(r: Any) -> Location:
+def location_from_row(r: Any, location_id: int | None = None) -> Location:
+    """A Location from a row of `locations` (or a join, naming the id column's value)."""
     return Location(
-        r.id,
+        r.id if location_id is None else location_id,
         r.code,
         LocationKind(r.kind),
         r.zone,
@@ -395,20 +396,7 @@ class SqlLedgerStore:
             stmt = stmt.where(Q.c.location_id == location_id)
         out = []
         for r in self._c.execute(stmt):
-            location = Location(
-                r.location_id,
-                r.code,
-                LocationKind(r.kind),
-                r.zone,
-                r.aisle,
-                r.bay,
-                r.level,
-                r.pick_sequence,
-                r.max_units,
-                r.max_volume_cm3,
-                r.max_weight_g,
-                r.active,
-            )
+            location = location_from_row(r, r.location_id)
             out.append(Candidate(_quant(r), location, r.lot_code or None, r.expiry))
         return out
 
