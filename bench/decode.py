@@ -30,19 +30,17 @@ import ctypes
 import importlib.metadata
 import json
 import os
-import platform
-import re
 import statistics
 import sys
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 import zxingcpp
+from machine import machine as machine_info
 
 from app.adapters.camera.cascade import SINGLE, Cascade, for_stills, single, video_cascade
 from app.adapters.camera.decoders import Image
@@ -270,23 +268,12 @@ def zbar_version() -> str:
 
 
 def machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        models = re.findall(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
-        cpu = models[0] if models else cpu
-    return {
-        "time": datetime.now(UTC).isoformat(timespec="seconds"),
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "opencv": cv2.__version__,
-        "zxing_cpp": importlib.metadata.version("zxing-cpp"),
-        "zbar": zbar_version(),
-        "numpy": np.__version__,
-        "load_start": os.getloadavg()[0],
-    }
+    return machine_info(
+        opencv=cv2.__version__,
+        zxing_cpp=importlib.metadata.version("zxing-cpp"),
+        zbar=zbar_version(),
+        numpy=np.__version__,
+    )
 
 
 def print_report(report: dict[str, Any]) -> None:

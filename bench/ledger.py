@@ -19,7 +19,6 @@ import json
 import logging
 import math
 import os
-import platform
 import random
 import re
 import shutil
@@ -35,12 +34,12 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import sqlalchemy
+from machine import machine as machine_info
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, create_engine, insert, text
 from sqlalchemy.engine import URL, make_url
 
@@ -485,24 +484,13 @@ def pg_database(server_url: str) -> Iterator[tuple[Engine, str]]:
 
 
 def machine(pg_url: str | None) -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        models = re.findall(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
-        cpu = models[0] if models else cpu
-    info: dict[str, Any] = {
-        "time": datetime.now(UTC).isoformat(timespec="seconds"),
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "sqlalchemy": sqlalchemy.__version__,
-        "psycopg": psycopg.__version__,
-        "sqlite": sqlite3.sqlite_version,
-        "postgresql": None,
-        "pgbench": None,
-        "load_start": os.getloadavg()[0],
-    }
+    info = machine_info(
+        sqlalchemy=sqlalchemy.__version__,
+        psycopg=psycopg.__version__,
+        sqlite=sqlite3.sqlite_version,
+        postgresql=None,
+        pgbench=None,
+    )
     if pg_url is not None:
         engine = create_engine(make_url(pg_url).set(drivername="postgresql+psycopg"), pool_size=1)
         with engine.connect() as c:

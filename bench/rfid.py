@@ -22,20 +22,17 @@ import argparse
 import json
 import multiprocessing
 import os
-import platform
 import random
-import re
 import statistics
 import sys
 import time
 import tty
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import serial
+from machine import machine as machine_info
 
 from app.adapters.rfid import ReaderProtocol, TagStream
 from app.domain.rfid import DedupeWindow, inventory_reply
@@ -241,20 +238,7 @@ def bench_protocol(protocol: str, reads: int, repeats: int, window_s: float) -> 
 
 
 def machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        models = re.findall(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
-        cpu = models[0] if models else cpu
-    return {
-        "time": datetime.now(UTC).isoformat(timespec="seconds"),
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "pyserial": serial.__version__,
-        "load_start": os.getloadavg()[0],
-    }
+    return machine_info(pyserial=serial.__version__)
 
 
 def print_report(report: dict[str, Any]) -> None:

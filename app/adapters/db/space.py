@@ -346,12 +346,3 @@ def new_space_rows(
         for (location_id, spec), key in zip(locations, rand_keys, strict=False)
     ]
 
-
-def space_of(c: Connection, location_id: int) -> Space | None:
-    b, loc = table(BinSpaceRow), table(LocationRow)
-    r = c.execute(
-        select(b, loc.c.code)
-        .join(loc, loc.c.id == b.c.location_id)
-        .where(b.c.location_id == location_id)
-    ).first()
-    return _space(r, r.code) if r else None
