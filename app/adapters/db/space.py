@@ -345,4 +345,3 @@ def new_space_rows(
         }
         for (location_id, spec), key in zip(locations, rand_keys, strict=False)
     ]
-
