@@ -74,6 +74,10 @@ def _jsonable(value: Any) -> Any:
 @dataclass(frozen=True, kw_only=True)
 class Command:
     kind: ClassVar[TxKind]
+    added_later: ClassVar[frozenset[str]] = frozenset()
+    """Fields added after commands of this kind were first stored. They are left out of the
+    payload while they hold their default, so that the payload (and its hash) of a command stored
+    before they existed stays the same and an old outbox entry still replays as an honest resend."""
 
     tx_id: uuid.UUID
     station: str
@@ -94,7 +98,11 @@ class Command:
 
     def payload(self) -> dict[str, Any]:
         """Everything but the id, as JSON-ready values."""
-        data = {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        data = {
+            f.name: _jsonable(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if f.name not in self.added_later or getattr(self, f.name) != f.default
+        }
         del data["tx_id"]
         data["kind"] = self.kind.value
         return data
@@ -140,9 +148,12 @@ class Receive(LineCommand):
     """VENDOR -> a dock lane (or quarantine when damaged)."""
 
     kind: ClassVar[TxKind] = TxKind.RECEIVE
+    added_later: ClassVar[frozenset[str]] = frozenset({"approved_by"})
     to_location: str
     expiry: date | None = None
     receipt: str | None = None
+    approved_by: str | None = None
+    """The supervisor who approved receiving beyond the receipt's tolerance."""
 
     @property
     def reference(self) -> str | None:
@@ -236,6 +247,7 @@ class Reserve(Command):
     """Allocate stock to an order line: first expiry first out, then pick sequence."""
 
     kind: ClassVar[TxKind] = TxKind.RESERVE
+    added_later: ClassVar[frozenset[str]] = frozenset({"avoid"})
     order: str
     line: int
     sku: str
@@ -244,6 +256,8 @@ class Reserve(Command):
     lot: str | None = None
     expires_at: datetime | None = None
     allow_partial: bool = False
+    avoid: tuple[str, ...] = ()
+    """Bins not to allocate from (a bin just found short, waiting for its count)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -262,10 +276,13 @@ class PostPick(Command):
     """Pick reserved stock: bin -> outbound tote or staging; picking less releases the rest."""
 
     kind: ClassVar[TxKind] = TxKind.POST_PICK
+    added_later: ClassVar[frozenset[str]] = frozenset({"short_reason"})
     reservation: int
     qty: int
     to_location: str
     serials: tuple[str, ...] = ()
+    short_reason: str | None = None
+    """Why fewer than reserved were picked (a short pick), kept with the transaction."""
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -30,7 +30,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Protocol
 
-from app.domain.commands import MAX_CODE_LENGTH
+from app.domain.commands import MAX_CODE_LENGTH, AdjustReason
 from app.domain.gs1 import GS1_SYMBOLOGIES, Gs1Data, Gs1Error, Gs1Problem, decode, shown
 from app.domain.scan import GS, Scan
 
@@ -45,6 +45,8 @@ class Kind(StrEnum):
     LOCATION = "location"
     LPN = "lpn"
     BADGE = "badge"
+    RECEIPT = "receipt"
+    ORDER = "order"
     COMMAND = "command"
     INVALID = "invalid"
 
@@ -76,6 +78,7 @@ class CommandName(StrEnum):
     QTY = "QTY"
     LOGOUT = "LOGOUT"
     MODE = "MODE"
+    REASON = "REASON"
 
 
 COMMAND_MEANINGS = {
@@ -89,6 +92,8 @@ COMMAND_MEANINGS = {
     CommandName.QTY: "the quantity for the next item scan, 1 to 999999 (`@CMD:QTY:12`)",
     CommandName.LOGOUT: "sign the operator out",
     CommandName.MODE: "switch the station to receive, putaway, pick, count, transfer or return",
+    CommandName.REASON: "the reason code for a short pick or an approved count adjustment "
+    "(`@CMD:REASON:LOST`)",
 }
 
 
@@ -109,6 +114,10 @@ class CodeMatch:
     location: bool = False
     alias_sku: str | None = None
     """The SKU code a registered alias barcode stands for."""
+    receipt: bool = False
+    """An expected receipt's code (ASN or purchase order)."""
+    order: bool = False
+    """A customer order's code (its pick list)."""
 
 
 NO_MATCH = CodeMatch()
@@ -123,7 +132,7 @@ class Catalogue(Protocol):
 
     def identify(self, code: str) -> CodeMatch:
         """Whether `code` is an operator badge, a real location's label (never a virtual
-        counterparty) or a registered alias barcode."""
+        counterparty), an expected receipt, a customer order or a registered alias barcode."""
 
     def gtin_sku(self, gtin: str) -> str | None:
         """The SKU code of a 14-digit GTIN, if the catalogue has it."""
@@ -210,6 +219,10 @@ def interpret(
         return Interpretation(scan, Kind.BADGE, code=data, symbology=symbology)
     if match.location:
         return Interpretation(scan, Kind.LOCATION, code=data, symbology=symbology)
+    if match.receipt:
+        return Interpretation(scan, Kind.RECEIPT, code=data, symbology=symbology)
+    if match.order:
+        return Interpretation(scan, Kind.ORDER, code=data, symbology=symbology)
     problem: Gs1Error | None = None
     try:
         fields = decode(data, symbology)
@@ -394,6 +407,12 @@ def _command(scan: Scan, data: str, symbology: str | None) -> Interpretation:
         if mode not in set(StationMode):
             return bad(f"MODE needs one of {modes}, like @CMD:MODE:PICK, not {shown(arg)}")
         return _command_scan(scan, name, mode, symbology)
+    if name is CommandName.REASON:
+        reasons = ", ".join(r.value.upper() for r in AdjustReason)
+        reason = arg.lower() if arg.isascii() else ""
+        if reason not in set(AdjustReason):
+            return bad(f"REASON needs one of {reasons}, like @CMD:REASON:LOST, not {shown(arg)}")
+        return _command_scan(scan, name, reason, symbology)
     if has_arg:
         return bad(f"the {name} command takes no value, but this one has {shown(arg)}")
     return _command_scan(scan, name, None, symbology)

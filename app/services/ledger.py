@@ -358,6 +358,7 @@ def _moved(moves: Sequence[Move]) -> dict[str, Any]:
 
 def _receive(cmd: Receive, ctx: Context) -> tuple[str, dict[str, Any]]:
     store = ctx.store
+    _check_approver(ctx, cmd.approved_by, "receipt")
     sku = _sku(store, cmd.sku)
     target = _location(
         store, cmd.to_location, (LocationKind.DOCK, LocationKind.QUARANTINE), "receiving location"
@@ -494,6 +495,17 @@ def _scrap(cmd: Scrap, ctx: Context) -> tuple[str, dict[str, Any]]:
 ADJUST_ROLES = (Role.COUNTER, Role.SUPERVISOR)
 
 
+def _check_approver(ctx: Context, badge: str | None, what: str) -> None:
+    """A supervisor's approval names an active supervisor other than the operator."""
+    if badge is None:
+        return
+    approver = ctx.store.operator(badge)
+    if approver is None or approver.role is not Role.SUPERVISOR or not approver.active:
+        raise Rejection(Reason.NOT_ALLOWED, f"badge {badge!r} is not a supervisor's")
+    if approver.id == ctx.operator.id:
+        raise Rejection(Reason.NOT_ALLOWED, f"a supervisor may not approve their own {what}")
+
+
 def _adjust(cmd: Adjust, ctx: Context) -> tuple[str, dict[str, Any]]:
     store = ctx.store
     if ctx.operator.role not in ADJUST_ROLES:
@@ -502,12 +514,7 @@ def _adjust(cmd: Adjust, ctx: Context) -> tuple[str, dict[str, Any]]:
             f"{ctx.operator.name} ({ctx.operator.role.value}) may not adjust stock; "
             "a counter or supervisor must",
         )
-    if cmd.approved_by is not None:
-        approver = store.operator(cmd.approved_by)
-        if approver is None or approver.role is not Role.SUPERVISOR or not approver.active:
-            raise Rejection(Reason.NOT_ALLOWED, f"badge {cmd.approved_by!r} is not a supervisor's")
-        if approver.id == ctx.operator.id:
-            raise Rejection(Reason.NOT_ALLOWED, "a supervisor may not approve their own adjustment")
+    _check_approver(ctx, cmd.approved_by, "adjustment")
     sku = _sku(store, cmd.sku)
     location = _location(store, cmd.location, REAL_KINDS, "counted location")
     qty = abs(cmd.delta)
@@ -581,6 +588,8 @@ def _reserve(cmd: Reserve, ctx: Context) -> tuple[str, dict[str, Any]]:
             raise Rejection(Reason.NOT_ENOUGH_STOCK, f"no {sku.code} of lot {cmd.lot} in stock")
         lot_id = lot.id
     candidates = store.pick_candidates(sku.id, lot_id, location.id if location else None, 200)
+    if cmd.avoid:
+        candidates = [c for c in candidates if c.location.code not in cmd.avoid]
     # Read unlocked to choose, then lock in key order and allocate again from the locked rows.
     locked = store.lock_quants(c.quant.key for c in candidates)
     fresh = [

@@ -30,14 +30,17 @@ from app.domain.interpret import NO_MATCH, CodeMatch
 from app.domain.model import LocationKind
 
 from .engine import READONLY
-from .schema import BarcodeRow, LocationRow, OperatorRow, SkuRow, table
+from .schema import BarcodeRow, LocationRow, OperatorRow, OrderRow, ReceiptRow, SkuRow, table
 
 _B, _L, _O, _S = table(BarcodeRow), table(LocationRow), table(OperatorRow), table(SkuRow)
+_R, _ORD = table(ReceiptRow), table(OrderRow)
 _CODE = bindparam("code", type_=String())
-_BADGE, _LOCATION, _ALIAS = 1, 2, 3
+_BADGE, _LOCATION, _ALIAS, _RECEIPT, _ORDER = 1, 2, 3, 4, 5
 
-# One statement answers all three questions about a code, each part on a unique index.
+# One statement answers all the questions about a code, each part on a unique index.
 _IDENTIFY = union_all(
+    select(literal(_RECEIPT), null()).where(_R.c.code == _CODE),
+    select(literal(_ORDER), null()).where(_ORD.c.code == _CODE),
     select(literal(_BADGE), null()).where(_O.c.badge == _CODE),
     select(literal(_LOCATION), null()).where(
         _L.c.code == _CODE, _L.c.kind != LocationKind.VIRTUAL.value
@@ -67,6 +70,8 @@ class SqlCatalogue:
         return CodeMatch(
             badge=_BADGE in found,
             location=_LOCATION in found,
+            receipt=_RECEIPT in found,
+            order=_ORDER in found,
             alias_sku=None if alias is None else str(alias),
         )
 

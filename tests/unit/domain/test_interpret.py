@@ -327,7 +327,8 @@ def test_digits_of_other_scripts_are_not_a_gtin(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", [c for c in CommandName if c not in (CommandName.QTY, CommandName.MODE)]
+    "name",
+    [c for c in CommandName if c not in (CommandName.QTY, CommandName.MODE, CommandName.REASON)],
 )
 def test_plain_commands(name: CommandName) -> None:
     for text in (f"@CMD:{name.value}", f"@cmd:{name.value.lower()}", f"]C0@CMD:{name.value}"):
@@ -352,6 +353,18 @@ def test_mode_commands(mode: StationMode) -> None:
     for text in (f"@CMD:MODE:{mode.value.upper()}", f"@CMD:MODE:{mode.value}"):
         meaning = scan(text)
         assert (meaning.command, meaning.command_arg) == (CommandName.MODE, mode.value)
+
+
+@pytest.mark.parametrize("reason", ["LOST", "damaged", "Count"])
+def test_reason_commands(reason: str) -> None:
+    meaning = scan(f"@CMD:REASON:{reason}")
+    assert (meaning.command, meaning.command_arg) == (CommandName.REASON, reason.lower())
+
+
+@pytest.mark.parametrize("arg", ["", "STOLEN", "LOST:2", "LOṠT"])
+def test_bad_reasons_are_refused(arg: str) -> None:
+    message = refused(scan(f"@CMD:REASON:{arg}"), Refusal.BAD_COMMAND_ARGUMENT)
+    assert "REASON needs one of COUNT, DAMAGED, FOUND, LOST, EXPIRED, CORRECTION" in message
 
 
 @pytest.mark.parametrize("arg", ["", "SHIP", "PİCK", "PICK:2"])

@@ -1,0 +1,322 @@
+"""What every station workflow shares (DESIGN.md section 5): the reply a state machine gives, the
+inputs it takes, the station's view of the warehouse it reads through, and its policy.
+
+A workflow is a pure-Python state machine. It takes interpreted scans, RFID tag reads, keypad
+entries and the ledger's answers to the transactions it asked for, and returns a `Reply`: the next
+prompt, the feedback for what just happened, and the transactions to submit. It never talks to a
+database or a widget itself: reads go through the `StationData` port, which the station's database
+worker implements, and transactions go back to the station session, which writes them to the
+outbox before sending them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+from app.domain.commands import Command
+from app.domain.interpret import Interpretation, StationMode
+from app.domain.ledger import Outcome
+from app.domain.model import Operator, Role, Tracking
+
+if TYPE_CHECKING:
+    from app.domain.approval import PinGuard
+
+
+class Level(StrEnum):
+    """The colour of the feedback banner and the sound that goes with it."""
+
+    OK = "ok"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    level: Level
+    text: str
+
+
+def ok(text: str) -> Feedback:
+    return Feedback(Level.OK, text)
+
+
+def warning(text: str) -> Feedback:
+    return Feedback(Level.WARNING, text)
+
+
+def error(text: str) -> Feedback:
+    return Feedback(Level.ERROR, text)
+
+
+class Entry(StrEnum):
+    """What the on-screen keypad is for at this step (None: the keypad is not needed)."""
+
+    QUANTITY = "quantity"
+    PIN = "pin"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the station shows and does after one input.
+
+    `prompt` is the next instruction in large type; `lines` are context shown under it (receipt
+    progress, the pick line, a discrepancy report), plain text; `commands` are the transactions to
+    submit, in order; the session feeds each one's outcome back through `on_outcome`.
+    """
+
+    prompt: str
+    feedback: Feedback | None = None
+    commands: tuple[Command, ...] = ()
+    lines: tuple[str, ...] = ()
+    entry: Entry | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TagRead:
+    """One RFID tag in the reader's field, as the reader adapter decoded its EPC."""
+
+    epc: str
+    gtin: str | None = None
+    serial: str | None = None
+    sscc: str | None = None
+
+
+# --- what a workflow reads about the warehouse -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StationInfo:
+    """The station and the fixed places its workflows use (codes of real locations)."""
+
+    code: str
+    zone: str | None
+    dock: str | None
+    """The station's dock lane: receipts land here, putaway takes from here."""
+    quarantine: str | None
+    returns: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SkuInfo:
+    code: str
+    name: str
+    tracking: Tracking
+    gtin: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptLine:
+    line: int
+    sku: str
+    qty: int
+    lot: str | None = None
+    expiry: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """An expected receipt (ASN or purchase order) and what has been received against it."""
+
+    code: str
+    status: str
+    """open or closed"""
+    lines: tuple[ReceiptLine, ...]
+    received: Mapping[str, int] = field(default_factory=dict)
+    """Units per SKU code received against this receipt so far (confirmed receives, damaged
+    ones included)."""
+
+    def expected(self, sku: str) -> int:
+        return sum(line.qty for line in self.lines if line.sku == sku)
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """A quantity of one SKU (and lot) at one location."""
+
+    sku: str
+    lot: str | None
+    qty: int
+
+
+@dataclass(frozen=True, slots=True)
+class BinSuggestion:
+    """The bin the stow policy suggests (None when no bin has room) and what to tell the worker."""
+
+    location: str | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    line: int
+    sku: str
+    qty: int
+
+
+@dataclass(frozen=True, slots=True)
+class PickLine:
+    """An open reservation: what to pick from which bin for which order line."""
+
+    reservation: int
+    order: str
+    line: int
+    sku: str
+    lot: str | None
+    location: str
+    pick_sequence: int
+    qty: int
+
+
+class CountState(StrEnum):
+    OPEN = "open"
+    """Raised (by a supervisor, a short pick, or a counter scanning the bin), not yet counted."""
+    RECOUNT = "recount"
+    """The first count was beyond tolerance: another operator must count again."""
+    APPROVAL = "approval"
+    """The recount was beyond tolerance too: a supervisor must approve with a reason code."""
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class CountTask:
+    id: int
+    location: str
+    state: CountState
+    reason: str
+    counted_by: str | None = None
+    """Badge of the operator whose count moved the task to RECOUNT or APPROVAL."""
+    counts: tuple[Holding, ...] = ()
+    """That count, per SKU and lot."""
+    snapshot: tuple[Holding, ...] = ()
+    """The ledger position of the bin when that count started."""
+
+
+class StationData(Protocol):
+    """The warehouse as a workflow sees it. Implemented over SQL by the database worker; every
+    method is a short transaction of its own. Codes are scanned text: implementations bind them
+    as parameters, never format them into SQL."""
+
+    def station(self, code: str) -> StationInfo | None: ...
+    def operator(self, badge: str) -> Operator | None: ...
+    def verify_supervisor(self, badge: str, pin: str) -> bool:
+        """Whether `badge` is an active supervisor whose PIN is `pin`."""
+
+    def sku(self, code: str) -> SkuInfo | None: ...
+    def sku_by_gtin(self, gtin: str) -> SkuInfo | None: ...
+    def location_kind(self, code: str) -> str | None:
+        """The LocationKind value of a real location, None for unknown or virtual codes."""
+
+    def open_receipts(self, limit: int) -> list[str]:
+        """Codes of open expected receipts, oldest first, to pick one on screen."""
+
+    def open_orders(self, limit: int) -> list[str]:
+        """Codes of open customer orders, oldest first, to pick one on screen."""
+
+    def receipt(self, code: str) -> Receipt | None: ...
+    def close_receipt(self, code: str) -> None: ...
+    def order_lines(self, order: str) -> list[OrderLine] | None:
+        """The lines of an open order, None when there is no such order."""
+
+    def open_picks(self, order: str) -> list[PickLine]:
+        """The order's open reservations, in pick-path order."""
+
+    def contents(self, location: str) -> list[Holding]:
+        """What a location holds on hand, per SKU and lot (a bin's position, a dock's goods)."""
+
+    def suggest_bin(self, sku: str, lot: str | None, qty: int, station: str) -> BinSuggestion: ...
+
+    def count_task(self, location: str) -> CountTask | None:
+        """The bin's unfinished count task (open, recount or approval), if any."""
+
+    def raise_count(self, location: str, reason: str, station: str, operator: str) -> int:
+        """Open a count task for a bin (or return the one already open)."""
+
+    def save_count(
+        self,
+        location: str,
+        state: CountState,
+        operator: str,
+        counts: Sequence[Holding],
+        snapshot: Sequence[Holding],
+    ) -> int:
+        """Record a count on the bin's task (creating the task if none is open) and move the task
+        to `state`. DONE closes it."""
+
+
+# --- the policy a station works by ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Tolerance:
+    """How far a count or a receipt may stray before a person must look: at most `units`, or
+    `percent` of the expected quantity, whichever is larger."""
+
+    units: int = 0
+    percent: int = 0
+
+    def allows(self, expected: int, actual: int) -> bool:
+        return abs(actual - expected) * 100 <= max(self.units * 100, self.percent * expected)
+
+
+@dataclass(frozen=True, slots=True)
+class StationPolicy:
+    receipt_over: Tolerance = Tolerance(units=0, percent=10)
+    receipt_under: Tolerance = Tolerance(units=0, percent=10)
+    count: Tolerance = Tolerance(units=1, percent=5)
+    pin_attempts: int = 3
+    lockout_seconds: int = 300
+
+
+MODES_BY_ROLE: dict[Role, tuple[StationMode, ...]] = {
+    Role.DOCK: (StationMode.RECEIVE, StationMode.PUTAWAY, StationMode.TRANSFER, StationMode.RETURN),
+    Role.PICKER: (StationMode.PICK, StationMode.TRANSFER),
+    Role.COUNTER: (StationMode.COUNT, StationMode.TRANSFER),
+    Role.SUPERVISOR: tuple(StationMode),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class WorkContext:
+    """Who works where: fixed while one operator is logged in."""
+
+    station: StationInfo
+    operator: Operator
+    policy: StationPolicy
+    data: StationData
+    pins: PinGuard
+    """Station-wide PIN checks and lockouts, for supervisor approvals."""
+
+
+class Workflow(Protocol):
+    """One station mode's state machine. Every method returns the next Reply."""
+
+    mode: StationMode
+
+    def start(self) -> Reply:
+        """The first prompt of the mode."""
+
+    def on_scan(self, scan: Interpretation) -> Reply:
+        """An accepted scan (never INVALID: the station refuses those before a workflow)."""
+
+    def on_tags(self, tags: Sequence[TagRead]) -> Reply:
+        """RFID tags read together (one reader burst)."""
+
+    def on_entry(self, text: str) -> Reply:
+        """Text from the on-screen keypad: a quantity or a PIN."""
+
+    def on_outcome(self, command: Command, outcome: Outcome | None) -> Reply:
+        """The ledger's answer to a command this workflow asked for; None when it stays queued
+        because the database cannot be reached."""
+
+    @property
+    def wants_badge(self) -> bool:
+        """True while the workflow waits for a supervisor's badge (so a badge scan is its
+        input, not a login)."""
+
+    @property
+    def busy(self) -> bool:
+        """True in the middle of a task (switching mode or logging out would abandon it)."""
