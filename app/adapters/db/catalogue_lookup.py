@@ -104,3 +104,23 @@ def open_catalogue(engine: Engine) -> Iterator[SqlCatalogue]:
     """A catalogue on its own read-only connection, closed on exit."""
     with engine.connect().execution_options(**{READONLY: True}) as connection:
         yield SqlCatalogue(connection)
+
+
+class EngineCatalogue:
+    """A catalogue that takes a fresh read-only connection for each question, for a station that
+    must survive the database going away and coming back between two scans."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def identify(self, code: str) -> CodeMatch:
+        if not _storable(code):
+            return NO_MATCH
+        with open_catalogue(self._engine) as catalogue:
+            return catalogue.identify(code)
+
+    def gtin_sku(self, gtin: str) -> str | None:
+        if not _storable(gtin):
+            return None
+        with open_catalogue(self._engine) as catalogue:
+            return catalogue.gtin_sku(gtin)

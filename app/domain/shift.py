@@ -1,0 +1,261 @@
+"""The station's top-level state machine: who is logged in, which mode they work in, and the
+workflow of that mode (DESIGN.md section 5).
+
+Logged out, a station takes only badges: an operator's badge logs them in; a supervisor's badge
+also needs their PIN on the keypad. Logged in, `@CMD:MODE:<mode>` switches to a mode the role
+allows, `@CMD:LOGOUT` signs out (with transactions still queued in the outbox, only after a
+supervisor's approval: RELIABILITY.md promise 7), and every other scan goes to the workflow.
+Refused scans never reach a workflow: the shift repeats the current prompt with the refusal.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+
+from app.domain.approval import Approval, Approved, PinGuard
+from app.domain.commands import Command
+from app.domain.interpret import CommandName, Interpretation, Kind, StationMode
+from app.domain.ledger import Outcome
+from app.domain.model import Operator, Role
+from app.domain.workflow import (
+    MODES_BY_ROLE,
+    Entry,
+    Feedback,
+    Reply,
+    StationData,
+    StationInfo,
+    StationPolicy,
+    TagRead,
+    WorkContext,
+    Workflow,
+    error,
+    ok,
+    warning,
+)
+from app.domain.workflows.common import describe
+
+WorkflowFactory = Callable[[WorkContext], Workflow]
+
+LOGIN_PROMPT = "Scan your badge to log in."
+
+
+class Shift:
+    """One station's session of work: login, mode, logout, and the current workflow."""
+
+    def __init__(
+        self,
+        station: StationInfo,
+        data: StationData,
+        policy: StationPolicy,
+        workflows: Mapping[StationMode, WorkflowFactory],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.station = station
+        self._data = data
+        self._policy = policy
+        self._workflows = workflows
+        self.pins = PinGuard(data, policy, clock)
+        self.operator: Operator | None = None
+        self.workflow: Workflow | None = None
+        self._pending_login: Operator | None = None
+        self._logout_approval: Approval | None = None
+        self.last = Reply(LOGIN_PROMPT)
+        self._before_logout = self.last
+
+    # --- what the screen shows ---
+
+    @property
+    def mode(self) -> StationMode | None:
+        return self.workflow.mode if self.workflow is not None else None
+
+    @property
+    def modes(self) -> tuple[StationMode, ...]:
+        if self.operator is None:
+            return ()
+        return tuple(m for m in MODES_BY_ROLE[self.operator.role] if m in self._workflows)
+
+    @property
+    def busy(self) -> bool:
+        return self.workflow is not None and self.workflow.busy
+
+    # --- inputs ---
+
+    def start(self) -> Reply:
+        return self._show(Reply(LOGIN_PROMPT))
+
+    def refuse(self, scan: Interpretation) -> Reply:
+        """A scan the interpreter refused: the same prompt again, with why."""
+        return self.again(error(scan.error or f"Scanned {describe(scan)}: not accepted."))
+
+    def on_scan(self, scan: Interpretation, queue_depth: int) -> Reply:
+        if not scan.accepted:
+            return self.refuse(scan)
+        if self.operator is None:
+            return self._show(self._login_scan(scan))
+        if self._logout_approval is not None:
+            return self._show(self._logout_step(self._logout_approval.on_scan(scan), scan))
+        if scan.kind is Kind.COMMAND and scan.command is CommandName.LOGOUT:
+            return self._show(self._logout(queue_depth))
+        if scan.kind is Kind.COMMAND and scan.command is CommandName.MODE:
+            return self._show(self._switch(StationMode(scan.command_arg or "")))
+        assert self.workflow is not None
+        if scan.kind is Kind.BADGE and not self.workflow.wants_badge:
+            if scan.code == self.operator.badge:
+                return self.again(ok(f"{self.operator.name} is logged in here."))
+            return self.again(
+                error(
+                    f"Scanned badge {scan.code} while {self.operator.name} is logged in. "
+                    "Scan LOGOUT first, then the new badge."
+                )
+            )
+        return self._show(self.workflow.on_scan(scan))
+
+    def on_tags(self, tags: Sequence[TagRead]) -> Reply:
+        if self.workflow is None or self._logout_approval is not None:
+            return self.again(error(f"{len(tags)} RFID tag(s) read: log in first."))
+        return self._show(self.workflow.on_tags(tags))
+
+    def on_entry(self, text: str) -> Reply:
+        if self._pending_login is not None:
+            return self._show(self._login_pin(self._pending_login, text))
+        if self._logout_approval is not None:
+            return self._show(self._logout_step(self._logout_approval.on_entry(text), None))
+        if self.workflow is None:
+            return self.again(error("Scan your badge first; the keypad is for PINs after that."))
+        return self._show(self.workflow.on_entry(text))
+
+    def on_outcome(self, command: Command, outcome: Outcome | None) -> Reply:
+        if self.workflow is None:
+            return self.last
+        return self._show(self.workflow.on_outcome(command, outcome))
+
+    # --- login and logout ---
+
+    def _login_scan(self, scan: Interpretation) -> Reply:
+        if scan.kind is Kind.COMMAND and scan.command is CommandName.CANCEL:
+            self._pending_login = None
+            return Reply(LOGIN_PROMPT)
+        if scan.kind is not Kind.BADGE or scan.code is None:
+            return Reply(
+                LOGIN_PROMPT, error(f"Scanned {describe(scan)}. Log in first: {LOGIN_PROMPT}")
+            )
+        operator = self._data.operator(scan.code)
+        if operator is None or not operator.active:
+            return Reply(
+                LOGIN_PROMPT,
+                error(f"Badge {scan.code} is not an active operator's badge. Ask a supervisor."),
+            )
+        if operator.role is Role.SUPERVISOR:
+            self._pending_login = operator
+            return Reply(f"{operator.name}: enter your PIN on the keypad.", entry=Entry.PIN)
+        return self._login(operator)
+
+    def _login_pin(self, operator: Operator, pin: str) -> Reply:
+        problem = self.pins.check(operator.badge, pin)
+        if problem is None:
+            self._pending_login = None
+            return self._login(operator)
+        if self.pins.locked(operator.badge):
+            self._pending_login = None
+            return Reply(LOGIN_PROMPT, error(problem))
+        return Reply(
+            f"{operator.name}: enter your PIN on the keypad.", warning(problem), entry=Entry.PIN
+        )
+
+    def _login(self, operator: Operator) -> Reply:
+        self.operator = operator
+        mode = self.modes[0]
+        self.workflow = self._workflows[mode](self._context(operator))
+        first = self.workflow.start()
+        return _with(first, ok(f"Logged in: {operator.name}. Mode: {mode.value}."))
+
+    def _logout(self, queue_depth: int) -> Reply:
+        assert self.operator is not None
+        if queue_depth > 0:
+            self._before_logout = self.last
+            self._logout_approval = Approval(
+                self._data,
+                self.pins,
+                f"logging out with {queue_depth} transaction(s) still queued",
+                not_by=frozenset({self.operator.badge}),
+            )
+            return _with(
+                self._logout_approval.prompt(),
+                warning(
+                    f"{queue_depth} transaction(s) are still queued for the database. "
+                    "A supervisor must approve logging out."
+                ),
+            )
+        return self._logged_out(None)
+
+    def _logout_step(self, step: Reply | Approved, scan: Interpretation | None) -> Reply:
+        if scan is not None and scan.kind is Kind.COMMAND and scan.command is CommandName.CANCEL:
+            self._logout_approval = None
+            return self._resume(warning("Logout cancelled."))
+        if isinstance(step, Approved):
+            self._logout_approval = None
+            return self._logged_out(step.supervisor)
+        return step
+
+    def _logged_out(self, approved_by: str | None) -> Reply:
+        assert self.operator is not None
+        name = self.operator.name
+        note = ""
+        if self.busy:
+            note = " The unfinished task was abandoned; nothing of it was sent."
+        if approved_by:
+            note += f" Queued transactions stay in the outbox (approved by {approved_by})."
+        self.operator, self.workflow = None, None
+        return Reply(LOGIN_PROMPT, ok(f"Logged out: {name}.{note}"))
+
+    # --- modes ---
+
+    def _switch(self, mode: StationMode) -> Reply:
+        assert self.operator is not None
+        if mode not in self.modes:
+            allowed = ", ".join(m.value for m in self.modes)
+            return _with(
+                self.last,
+                error(
+                    f"{self.operator.name} ({self.operator.role.value}) may not work in "
+                    f"{mode.value} mode; allowed: {allowed}."
+                ),
+            )
+        abandoned = self.busy
+        self.workflow = self._workflows[mode](self._context(self.operator))
+        first = self.workflow.start()
+        if abandoned:
+            return _with(first, warning(f"Mode: {mode.value}. The unfinished task was abandoned."))
+        return _with(first, ok(f"Mode: {mode.value}."))
+
+    def _context(self, operator: Operator) -> WorkContext:
+        return WorkContext(self.station, operator, self._policy, self._data, self.pins)
+
+    # --- replies ---
+
+    def _show(self, reply: Reply) -> Reply:
+        self.last = reply
+        return reply
+
+    def again(self, feedback: Feedback) -> Reply:
+        """The current prompt again, with new feedback and no commands."""
+        return self._show(
+            _with(Reply(self.last.prompt, None, (), self.last.lines, self.last.entry), feedback)
+        )
+
+    def _resume(self, feedback: Feedback) -> Reply:
+        """Back to where the operator was before asking to log out."""
+        before = self._before_logout
+        return _with(Reply(before.prompt, None, (), before.lines, before.entry), feedback)
+
+
+def _with(reply: Reply, feedback: Feedback) -> Reply:
+    """`reply` with `feedback`, unless it already carries more important feedback."""
+    if reply.feedback is not None and _rank(reply.feedback) >= _rank(feedback):
+        return reply
+    return Reply(reply.prompt, feedback, reply.commands, reply.lines, reply.entry)
+
+
+def _rank(feedback: Feedback) -> int:
+    return ("ok", "warning", "error").index(feedback.level.value)

@@ -1,0 +1,138 @@
+"""Pieces every workflow uses: naming what was scanned, resolving an item scan to a SKU, the
+quantity for the next item, and the answer to an input a step does not take."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.domain.interpret import Interpretation, Kind
+from app.domain.model import Tracking
+from app.domain.workflow import Feedback, Reply, SkuInfo, TagRead, WorkContext, error
+
+
+def describe(scan: Interpretation) -> str:
+    """What the station took a scan for, in a few words, for messages and the scan list."""
+    if scan.kind is Kind.COMMAND:
+        arg = f":{scan.command_arg}" if scan.command_arg else ""
+        return f"command {scan.command}{arg}"
+    if scan.kind is Kind.LOCATION:
+        return f"location {scan.code}"
+    if scan.kind is Kind.BADGE:
+        return f"badge {scan.code}"
+    if scan.kind is Kind.RECEIPT:
+        return f"receipt {scan.code}"
+    if scan.kind is Kind.ORDER:
+        return f"order {scan.code}"
+    if scan.kind is Kind.LPN:
+        return f"licence plate {scan.sscc}"
+    if scan.kind is Kind.ITEM:
+        parts = [f"item {scan.sku or scan.gtin or scan.code}"]
+        if scan.lot:
+            parts.append(f"lot {scan.lot}")
+        if scan.serial:
+            parts.append(f"serial {scan.serial}")
+        if scan.count:
+            parts.append(f"count {scan.count}")
+        return " ".join(parts)
+    return scan.error or "nothing usable"
+
+
+def unexpected(scan: Interpretation, expecting: str) -> Feedback:
+    """A scan this step does not take: what it was, what the step expects."""
+    return error(f"Scanned {describe(scan)}, but this step needs {expecting}.")
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """An item scan resolved to its SKU, with what its label says."""
+
+    sku: SkuInfo
+    lot: str | None
+    serial: str | None
+    count: int | None
+    expiry_iso: str | None
+
+
+def resolve_item(ctx: WorkContext, scan: Interpretation) -> Item | Feedback:
+    """The SKU an item scan (or a licence plate that says what it holds) stands for."""
+    if scan.kind is Kind.LPN:
+        if not scan.content_gtin:
+            return error(
+                f"Licence plate {scan.sscc} does not say what it holds. Scan the labels of the "
+                "items on it."
+            )
+        gtin: str | None = scan.content_gtin
+    elif scan.kind is Kind.ITEM:
+        gtin = scan.gtin
+    else:
+        return unexpected(scan, "an item barcode")
+    sku = ctx.data.sku(scan.sku) if scan.sku else None
+    if sku is None and gtin:
+        sku = ctx.data.sku_by_gtin(gtin)
+    if sku is None:
+        code = gtin or scan.code or "this barcode"
+        return error(
+            f"No item in the catalogue has barcode {code}. Set it aside and ask a supervisor "
+            "to register it."
+        )
+    expiry = scan.expiry.isoformat() if scan.expiry else None
+    return Item(sku, scan.lot, scan.serial, scan.count, expiry)
+
+
+def tracking_problem(item: Item, qty: int) -> Feedback | None:
+    """What is missing from the label of a lot- or serial-tracked item, if anything."""
+    if item.sku.tracking is Tracking.LOT and not item.lot:
+        return error(
+            f"{item.sku.code} is tracked by lot, and this label has no lot (10). Scan the GS1 "
+            "barcode that carries the lot."
+        )
+    if item.sku.tracking is Tracking.SERIAL:
+        if not item.serial:
+            return error(
+                f"{item.sku.code} is tracked by serial number. Scan the GS1 barcode with the "
+                "serial (21), one unit at a time."
+            )
+        if qty != 1:
+            return error(f"{item.sku.code} is tracked by serial number: scan each unit alone.")
+    return None
+
+
+class Quantity:
+    """The quantity for the next item scan: `@CMD:QTY:n` or the keypad set it, a GS1 count on
+    the label overrides it, and it goes back to the default after each use."""
+
+    def __init__(self) -> None:
+        self.pending: int | None = None
+
+    def set(self, qty: int) -> None:
+        self.pending = qty
+
+    def peek(self, item: Item, default: int = 1) -> int:
+        """The quantity `take` would give, without using it up: a step checks it first and
+        keeps the pending quantity when the scan is refused."""
+        return item.count or self.pending or default
+
+    def take(self, item: Item, default: int = 1) -> int:
+        qty = item.count or self.pending or default
+        self.pending = None
+        return qty
+
+    def clear(self) -> None:
+        self.pending = None
+
+
+def parse_quantity(text: str, maximum: int = 999_999) -> int | Feedback:
+    """A keypad quantity: a whole number from 1 to `maximum`."""
+    text = text.strip()
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= maximum:
+        return error(f"Enter a whole number from 1 to {maximum} on the keypad, not {text!r}.")
+    return int(text)
+
+
+def no_tags(prompt: str, tags: Sequence[TagRead]) -> Reply:
+    """RFID tags read in a mode that does not use them."""
+    return Reply(
+        prompt,
+        error(f"{len(tags)} RFID tag(s) read, but this mode does not take RFID. Scan barcodes."),
+    )
