@@ -3,12 +3,26 @@ quantity for the next item, and the answer to an input a step does not take."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TypedDict
 
+from app.domain.commands import Command, new_tx_id
 from app.domain.interpret import Interpretation, Kind
+from app.domain.ledger import Outcome
 from app.domain.model import Tracking
-from app.domain.workflow import Feedback, Reply, SkuInfo, TagRead, WorkContext, error
+from app.domain.workflow import (
+    Feedback,
+    Level,
+    Reply,
+    SkuInfo,
+    TagRead,
+    WorkContext,
+    error,
+    ok,
+    warning,
+)
 
 
 def describe(scan: Interpretation) -> str:
@@ -136,3 +150,88 @@ def no_tags(prompt: str, tags: Sequence[TagRead]) -> Reply:
         prompt,
         error(f"{len(tags)} RFID tag(s) read, but this mode does not take RFID. Scan barcodes."),
     )
+
+
+# --- commands and the ledger's answers (added with pick, count, transfer, return) -------------
+
+
+class Signed(TypedDict):
+    """The fields every command carries: a fresh transaction id, who and where."""
+
+    tx_id: uuid.UUID
+    station: str
+    operator: str
+
+
+def signed(ctx: WorkContext) -> Signed:
+    """A new command's id, station and operator: `Transfer(**signed(ctx), sku=...)`."""
+    return Signed(tx_id=new_tx_id(), station=ctx.station.code, operator=ctx.operator.badge)
+
+
+@dataclass
+class Answers:
+    """Commands sent to the ledger and not answered yet, and the answers gathered so far. A step
+    that sends several commands at once decides what comes next when the last answer is in."""
+
+    waiting: dict[uuid.UUID, Command] = field(default_factory=dict)
+    confirmed: list[tuple[Command, Outcome]] = field(default_factory=list)
+    refused: list[tuple[Command, Outcome]] = field(default_factory=list)
+    queued: list[Command] = field(default_factory=list)
+
+    def send(self, *commands: Command) -> tuple[Command, ...]:
+        """Wait for these commands' answers; returns them for the Reply."""
+        for command in commands:
+            self.waiting[command.tx_id] = command
+        return commands
+
+    def take(self, command: Command, outcome: Outcome | None) -> bool:
+        """Record an answer (None: queued in the outbox). False for a command not waited for."""
+        if self.waiting.pop(command.tx_id, None) is None:
+            return False
+        if outcome is None:
+            self.queued.append(command)
+        elif outcome.ok:
+            self.confirmed.append((command, outcome))
+        else:
+            self.refused.append((command, outcome))
+        return True
+
+    @property
+    def complete(self) -> bool:
+        return not self.waiting
+
+    def clear(self) -> None:
+        """Forget the answers gathered (not the commands still waited for)."""
+        self.confirmed.clear()
+        self.refused.clear()
+        self.queued.clear()
+
+
+def queued(what: str) -> Feedback:
+    """A transaction kept in the outbox because the database cannot be reached."""
+    return warning(
+        f"{what} is queued: the database cannot be reached. It is sent when the database is "
+        "back; keep working."
+    )
+
+
+def late_answer(command: Command, outcome: Outcome | None) -> Feedback | None:
+    """The answer to a command the current step no longer waits for (sent before a CANCEL)."""
+    if outcome is None:
+        return None
+    kind = command.kind.value.replace("_", " ")
+    if outcome.ok:
+        return ok(f"Earlier {kind} confirmed: {outcome.message}.")
+    return error(f"Earlier {kind} refused: {outcome.message}. Tell a supervisor.")
+
+
+_LEVELS = (Level.OK, Level.WARNING, Level.ERROR)
+
+
+def combine(*feedbacks: Feedback | None) -> Feedback | None:
+    """Several pieces of feedback as one banner: every text, at the most serious level."""
+    given = [f for f in feedbacks if f is not None]
+    if not given:
+        return None
+    level = max((f.level for f in given), key=_LEVELS.index)
+    return Feedback(level, " ".join(f.text for f in given))

@@ -1,0 +1,71 @@
+"""A receipt's figures, as pure functions: what was expected and received per SKU, the progress
+lines a dock worker sees, and the discrepancies reported when the receipt is closed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from app.domain.workflow import Receipt, Tolerance
+
+
+@dataclass(frozen=True, slots=True)
+class LineCheck:
+    """Expected against received for one SKU of a receipt (expected 0: not on the receipt)."""
+
+    sku: str
+    expected: int
+    received: int
+
+    @property
+    def over(self) -> int:
+        return max(0, self.received - self.expected)
+
+    @property
+    def short(self) -> int:
+        return max(0, self.expected - self.received)
+
+
+def check_receipt(
+    receipt: Receipt, extra: Mapping[str, int] | None = None
+) -> tuple[LineCheck, ...]:
+    """Per SKU in the receipt's line order, then the SKUs received that it did not expect;
+    `extra` adds units the database does not know of yet."""
+    received = Counter(receipt.received)
+    received.update(extra or {})
+    expected = list(dict.fromkeys(line.sku for line in receipt.lines))
+    others = sorted(sku for sku, n in received.items() if n > 0 and sku not in expected)
+    return tuple(LineCheck(s, receipt.expected(s), received[s]) for s in expected + others)
+
+
+def short_beyond(checks: Sequence[LineCheck], tolerance: Tolerance) -> tuple[LineCheck, ...]:
+    """The short SKUs a supervisor must look at before the receipt closes."""
+    return tuple(c for c in checks if c.short and not tolerance.allows(c.expected, c.received))
+
+
+def progress_lines(checks: Sequence[LineCheck], names: Mapping[str, str]) -> tuple[str, ...]:
+    """'SKU-1 Widget: received 3 of 10', one line per SKU."""
+    return tuple(
+        f"{named(c.sku, names)}: received {c.received} of {c.expected}"
+        if c.expected
+        else f"{named(c.sku, names)}: received {c.received}, not on the receipt"
+        for c in checks
+    )
+
+
+def discrepancy_lines(checks: Sequence[LineCheck], names: Mapping[str, str]) -> tuple[str, ...]:
+    """The report shown when a receipt closes: every SKU, and how far off it is."""
+    lines = []
+    for c in checks:
+        if not c.expected:
+            what = f"received {c.received}, not expected"
+        else:
+            what = f"expected {c.expected}, received {c.received}"
+            what += f", {c.short} short" if c.short else f", {c.over} over" if c.over else ", ok"
+        lines.append(f"{named(c.sku, names)}: {what}")
+    return tuple(lines)
+
+
+def named(sku: str, names: Mapping[str, str]) -> str:
+    return f"{sku} {names[sku]}" if names.get(sku) else sku

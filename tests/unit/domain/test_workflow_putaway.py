@@ -1,0 +1,339 @@
+"""Putaway mode as the worker sees it: what is on the dock, the suggested bin, the bin scan, and
+the exact Putaway commands it submits, against the in-memory station (no database, no Qt)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.domain.commands import Putaway
+from app.domain.interpret import CommandName, Interpretation, Kind, StationMode
+from app.domain.model import Tracking
+from app.domain.workflow import Holding, Level, Reply, StationInfo, TagRead
+from app.domain.workflows.putaway import PutawayWorkflow, lots_text, next_suggestion
+from tests.support.fake_station import FakeStationData, context, meaning, outcome
+
+GTIN = {
+    "SKU-1": "09506000134352",
+    "SKU-2": "09506000134369",
+    "SKU-L": "09506000134376",
+    "SKU-S": "09506000134383",
+}
+
+
+@pytest.fixture
+def data() -> FakeStationData:
+    data = FakeStationData()
+    data.add_sku("SKU-1", GTIN["SKU-1"])
+    data.add_sku("SKU-2", GTIN["SKU-2"])
+    data.add_sku("SKU-L", GTIN["SKU-L"], Tracking.LOT)
+    data.add_sku("SKU-S", GTIN["SKU-S"], Tracking.SERIAL)
+    for code in ("A-01", "B-02", "C-03"):
+        data.add_bin(code)
+    data.holdings["DOCK-1"] = [
+        Holding("SKU-1", None, 8),
+        Holding("SKU-L", "L1", 3),
+        Holding("SKU-L", "L2", 4),
+        Holding("SKU-S", None, 2),
+    ]
+    data.suggestions = ["A-01"]
+    return data
+
+
+@pytest.fixture
+def wf(data: FakeStationData) -> PutawayWorkflow:
+    return PutawayWorkflow(context(data))
+
+
+def item(sku: str, **fields: object) -> Interpretation:
+    return meaning(Kind.ITEM, gtin=GTIN[sku], sku=sku, **fields)
+
+
+def cmd(name: CommandName, arg: str | None = None) -> Interpretation:
+    return meaning(Kind.COMMAND, command=name, command_arg=arg)
+
+
+def location(code: str) -> Interpretation:
+    return meaning(Kind.LOCATION, code=code)
+
+
+def only(reply: Reply) -> Putaway:
+    assert len(reply.commands) == 1
+    command = reply.commands[0]
+    assert isinstance(command, Putaway)
+    return command
+
+
+def level(reply: Reply) -> Level | None:
+    return reply.feedback.level if reply.feedback else None
+
+
+def text(reply: Reply) -> str:
+    return reply.feedback.text if reply.feedback else ""
+
+
+IDLE = "Scan an item or licence plate on DOCK-1 to put it away."
+
+
+def test_start_asks_for_goods_on_the_dock(wf: PutawayWorkflow) -> None:
+    reply = wf.start()
+    assert wf.mode is StationMode.PUTAWAY
+    assert reply.prompt == IDLE and reply.feedback is None
+    assert not wf.busy and not wf.wants_badge
+
+
+def test_put_everything_of_the_sku_into_the_suggested_bin(wf: PutawayWorkflow) -> None:
+    taken = wf.on_scan(item("SKU-1"))
+    assert taken.prompt == "Put 8 x SKU-1 into A-01 (suggested). Scan the bin."
+    assert taken.feedback is None and not taken.commands and wf.busy
+    assert taken.lines == ("put 8 x SKU-1 into A-01",)
+
+    reply = wf.on_scan(location("A-01"))
+    command = only(reply)
+    assert (command.sku, command.qty, command.lot, command.serials) == ("SKU-1", 8, None, ())
+    assert (command.from_location, command.to_location, command.suggested) == (
+        "DOCK-1",
+        "A-01",
+        "A-01",
+    )
+    assert (command.station, command.operator) == ("ST-1", "D001")
+
+    done = wf.on_outcome(command, outcome(command, message="put 8 x SKU-1 into A-01"))
+    assert level(done) is Level.OK and text(done) == "Put 8 x SKU-1 into A-01."
+    assert done.prompt == IDLE and not wf.busy
+
+
+def test_another_bin_than_the_suggested_one_is_an_override(wf: PutawayWorkflow) -> None:
+    wf.on_scan(item("SKU-1"))
+    command = only(wf.on_scan(location("B-02")))
+    assert (command.to_location, command.suggested) == ("B-02", "A-01")
+    done = wf.on_outcome(command, outcome(command))
+    assert text(done) == "Put 8 x SKU-1 into B-02 instead of the suggested A-01."
+
+
+def test_qty_and_keypad_set_how_many(wf: PutawayWorkflow, data: FakeStationData) -> None:
+    data.suggestions = ["A-01", "B-02", "C-03"]
+    set_qty = wf.on_scan(cmd(CommandName.QTY, "5"))
+    assert level(set_qty) is Level.OK and set_qty.prompt.endswith("(quantity 5).")
+    assert wf.on_scan(item("SKU-1")).prompt.startswith("Put 5 x SKU-1 into A-01")
+    first = only(wf.on_scan(location("A-01")))
+    assert first.qty == 5
+    wf.on_outcome(first, outcome(first))
+
+    assert level(wf.on_entry("3")) is Level.OK
+    wf.on_scan(item("SKU-1"))
+    second = only(wf.on_scan(location("B-02")))
+    assert second.qty == 3
+    wf.on_outcome(second, outcome(second))
+
+    bad = wf.on_entry("0")
+    assert level(bad) is Level.ERROR and "whole number" in text(bad)
+    # A count on the label overrides the quantity.
+    wf.on_entry("2")
+    assert wf.on_scan(item("SKU-1", count=4)).prompt.startswith("Put 4 x SKU-1")
+
+
+def test_more_than_the_dock_holds_is_refused(wf: PutawayWorkflow) -> None:
+    wf.on_scan(cmd(CommandName.QTY, "9"))
+    reply = wf.on_scan(item("SKU-1"))
+    assert level(reply) is Level.ERROR and not wf.busy
+    assert "DOCK-1 holds 8 x SKU-1" in text(reply) and "9 units" in text(reply)
+    assert reply.prompt == IDLE
+
+
+def test_goods_not_on_the_dock_are_refused(wf: PutawayWorkflow) -> None:
+    reply = wf.on_scan(item("SKU-2"))
+    assert level(reply) is Level.ERROR and not reply.commands
+    assert "SKU-2 is not on DOCK-1" in text(reply)
+    assert reply.prompt == IDLE
+
+
+def test_several_lots_on_the_dock_need_the_lot_label(wf: PutawayWorkflow) -> None:
+    ask = wf.on_scan(item("SKU-L"))
+    assert level(ask) is Level.WARNING and "lots L1, L2" in text(ask)
+    assert ask.prompt == "Scan the lot label of the SKU-L you are putting away."
+    assert not wf.busy
+
+    wrong = wf.on_scan(item("SKU-L", lot="L9"))
+    assert level(wrong) is Level.ERROR and "SKU-L lot L9 is not on DOCK-1" in text(wrong)
+
+    taken = wf.on_scan(item("SKU-L", lot="L2"))
+    assert taken.prompt == "Put 4 x SKU-L lot L2 into A-01 (suggested). Scan the bin."
+    command = only(wf.on_scan(location("A-01")))
+    assert (command.sku, command.lot, command.qty) == ("SKU-L", "L2", 4)
+
+
+def test_one_lot_on_the_dock_needs_no_lot_label(wf: PutawayWorkflow, data: FakeStationData) -> None:
+    data.holdings["DOCK-1"] = [Holding("SKU-L", "L1", 3)]
+    wf.on_scan(item("SKU-L"))
+    assert only(wf.on_scan(location("A-01"))).lot == "L1"
+
+
+def test_no_bin_with_room_lets_the_worker_choose(
+    wf: PutawayWorkflow, data: FakeStationData
+) -> None:
+    data.suggestions = []
+    taken = wf.on_scan(item("SKU-1"))
+    assert level(taken) is Level.WARNING
+    assert "No bin suggestion: no bin has room for 8 x SKU-1" in text(taken)
+    assert taken.prompt == "Put 8 x SKU-1 into any bin with room. Scan the bin."
+    command = only(wf.on_scan(location("C-03")))
+    assert (command.to_location, command.suggested) == ("C-03", None)
+    assert text(wf.on_outcome(command, outcome(command))) == "Put 8 x SKU-1 into C-03."
+
+
+def test_full_bin_keeps_the_worker_at_the_bin_step(wf: PutawayWorkflow) -> None:
+    wf.on_scan(item("SKU-1"))
+    command = only(wf.on_scan(location("A-01")))
+    message = (
+        "A-01 has room for 2 more units, not 8. Put them in B-02 (zone A, room for 40) instead"
+    )
+    full = outcome(
+        command,
+        ok=False,
+        message=message,
+        reason="bin_full",
+        result={"suggestions": [{"location": "B-02", "zone": "A", "why": "room for 40"}]},
+    )
+    reply = wf.on_outcome(command, full)
+    assert level(reply) is Level.ERROR and message in text(reply)
+    assert "Scan another bin" in text(reply)
+    assert reply.prompt == "Put 8 x SKU-1 into B-02 (suggested). Scan the bin."
+    assert wf.busy
+
+    retry = only(wf.on_scan(location("B-02")))
+    assert (retry.to_location, retry.suggested, retry.qty) == ("B-02", "B-02", 8)
+    assert retry.tx_id != command.tx_id
+    done = wf.on_outcome(retry, outcome(retry))
+    assert text(done) == "Put 8 x SKU-1 into B-02." and done.prompt == IDLE
+
+
+def test_full_override_bin_keeps_the_station_suggestion(wf: PutawayWorkflow) -> None:
+    wf.on_scan(item("SKU-1"))
+    command = only(wf.on_scan(location("C-03")))
+    full = outcome(
+        command,
+        ok=False,
+        message="C-03 is full. Put them in B-02 (zone A) instead",
+        reason="bin_full",
+        result={"suggestions": [{"location": "B-02"}]},
+    )
+    assert wf.on_outcome(command, full).prompt.startswith("Put 8 x SKU-1 into A-01 (suggested)")
+
+
+def test_other_refusals_go_back_to_idle(wf: PutawayWorkflow) -> None:
+    wf.on_scan(item("SKU-1"))
+    command = only(wf.on_scan(location("A-01")))
+    refused = outcome(
+        command,
+        ok=False,
+        message="DOCK-1 holds 5 of SKU-1; 5 can be taken, not 8",
+        reason="not_enough_stock",
+    )
+    reply = wf.on_outcome(command, refused)
+    assert level(reply) is Level.ERROR
+    assert "Putting 8 x SKU-1 into A-01 was refused: DOCK-1 holds 5" in text(reply)
+    assert reply.prompt == IDLE and not wf.busy
+
+
+def test_offline_putaway_is_queued(wf: PutawayWorkflow) -> None:
+    wf.on_scan(item("SKU-1"))
+    command = only(wf.on_scan(location("A-01")))
+    reply = wf.on_outcome(command, None)
+    assert level(reply) is Level.WARNING
+    assert "cannot be reached" in text(reply) and "queued" in text(reply)
+    assert "8 x SKU-1 into A-01" in text(reply)
+    assert reply.prompt == IDLE and not wf.busy
+
+
+def test_confirm_is_not_a_bin_scan(wf: PutawayWorkflow) -> None:
+    wf.on_scan(item("SKU-1"))
+    reply = wf.on_scan(cmd(CommandName.CONFIRM))
+    assert level(reply) is Level.ERROR and not reply.commands
+    assert "CONFIRM is not a bin scan" in text(reply) and "A-01 is suggested" in text(reply)
+    assert reply.prompt.startswith("Put 8 x SKU-1 into A-01")
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("DOCK-1", "that is the dock the goods come from"),
+        ("QUAR-1", "it is a quarantine, not a bin"),
+        ("Z-99", "it is not known, not a bin"),
+    ],
+)
+def test_only_a_bin_is_taken_at_the_bin_step(wf: PutawayWorkflow, code: str, expected: str) -> None:
+    wf.on_scan(item("SKU-1"))
+    reply = wf.on_scan(location(code))
+    assert level(reply) is Level.ERROR and expected in text(reply)
+    assert f"Scanned location {code}" in text(reply) and not reply.commands
+    assert reply.prompt.startswith("Put 8 x SKU-1 into A-01")
+
+
+def test_serial_tracked_units_go_one_scan_each(wf: PutawayWorkflow) -> None:
+    no_serial = wf.on_scan(item("SKU-S"))
+    assert level(no_serial) is Level.ERROR and "serial" in text(no_serial)
+    wf.on_scan(item("SKU-S", serial="SN-7"))
+    command = only(wf.on_scan(location("A-01")))
+    assert (command.qty, command.serials) == (1, ("SN-7",))
+
+
+def test_licence_plate_with_its_content(wf: PutawayWorkflow) -> None:
+    plate = meaning(
+        Kind.LPN, sscc="006141411234567890", content_gtin=GTIN["SKU-1"], count=6, code="LPN"
+    )
+    assert wf.on_scan(plate).prompt.startswith("Put 6 x SKU-1 into A-01")
+
+
+def test_cancel_and_undo(wf: PutawayWorkflow) -> None:
+    wf.on_scan(item("SKU-1"))
+    cancelled = wf.on_scan(cmd(CommandName.CANCEL))
+    assert level(cancelled) is Level.OK and "cancelled; nothing moved" in text(cancelled)
+    assert cancelled.prompt == IDLE and not wf.busy
+    wf.on_scan(cmd(CommandName.QTY, "2"))
+    undone = wf.on_scan(cmd(CommandName.UNDO))
+    assert level(undone) is Level.OK and undone.prompt == IDLE
+    nothing = wf.on_scan(cmd(CommandName.UNDO))
+    assert level(nothing) is Level.ERROR and "Nothing to undo" in text(nothing)
+
+
+def test_quantity_after_the_item_scan_is_refused(wf: PutawayWorkflow) -> None:
+    wf.on_scan(item("SKU-1"))
+    for reply in (wf.on_scan(cmd(CommandName.QTY, "2")), wf.on_entry("2")):
+        assert level(reply) is Level.ERROR and "before the item scan" in text(reply)
+    assert only(wf.on_scan(location("A-01"))).qty == 8
+
+
+@pytest.mark.parametrize(
+    "scan",
+    [cmd(CommandName.DAMAGED), cmd(CommandName.SHORT), meaning(Kind.RECEIPT, code="R1")],
+)
+def test_inputs_that_do_not_apply_are_errors(wf: PutawayWorkflow, scan: Interpretation) -> None:
+    reply = wf.on_scan(scan)
+    assert level(reply) is Level.ERROR and reply.prompt == IDLE and not reply.commands
+
+
+def test_item_scan_at_the_bin_step_asks_for_the_bin(wf: PutawayWorkflow) -> None:
+    wf.on_scan(item("SKU-1"))
+    reply = wf.on_scan(item("SKU-L", lot="L1"))
+    assert level(reply) is Level.ERROR and "the label of the bin for 8 x SKU-1" in text(reply)
+
+
+def test_rfid_is_not_used(wf: PutawayWorkflow) -> None:
+    reply = wf.on_tags([TagRead("E-1", GTIN["SKU-1"], "1")])
+    assert level(reply) is Level.ERROR and "RFID" in text(reply) and reply.prompt == IDLE
+
+
+def test_station_without_a_dock(data: FakeStationData) -> None:
+    data.stations["ST-9"] = StationInfo("ST-9", "A", None, None, None)
+    wf = PutawayWorkflow(context(data, station="ST-9"))
+    assert level(wf.start()) is Level.ERROR and "no dock lane" in text(wf.start())
+    reply = wf.on_scan(item("SKU-1"))
+    assert level(reply) is Level.ERROR and "no dock lane" in text(reply) and not reply.commands
+
+
+def test_pure_helpers() -> None:
+    held = [Holding("X", "L2", 1), Holding("X", None, 1), Holding("X", "L1", 1)]
+    assert lots_text(held) == "no lot, L1, L2"
+    assert next_suggestion({"suggestions": [{"location": "B-02"}]}) == "B-02"
+    assert next_suggestion({"suggestions": []}) is None
+    assert next_suggestion({}) is None
