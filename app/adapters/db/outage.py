@@ -2,7 +2,7 @@
 
 The station keeps working while the shared database is down (DESIGN.md section 2); its session
 must tell "the database cannot be reached" from a bug. The services layer knows no SQLAlchemy, so
-this adapter translates: a failure that `is_transient` recognises (lost connection, refused
+this adapter translates: a TransientDatabaseError, or a failure that `is_transient` recognises (lost connection, refused
 connection, a busy SQLite file past its timeout) leaves as DatabaseUnavailable, anything else is
 left as it is.
 """
@@ -15,7 +15,7 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import exc
 
-from app.domain.ports import DatabaseUnavailable
+from app.domain.ports import DatabaseUnavailable, TransientDatabaseError
 
 from .uow import is_transient
 
@@ -45,6 +45,8 @@ def _guarded(method: Callable[..., T]) -> Callable[..., T]:
     def call(*args: Any, **kwargs: Any) -> T:
         try:
             return method(*args, **kwargs)
+        except TransientDatabaseError as error:
+            raise DatabaseUnavailable(str(error).splitlines()[0]) from error
         except exc.DBAPIError as error:
             if is_transient(error):
                 raise DatabaseUnavailable(first_line(error)) from error

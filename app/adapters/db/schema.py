@@ -417,3 +417,38 @@ class StowHoldRow(Base):
         Index("ix_stow_holds_expires", "expires_at"),
         Index("ix_stow_holds_location", "location_id", "sku_id"),
     )
+
+
+UNFINISHED_COUNT = "state <> 'done'"
+"""The predicate of the one-unfinished-task-per-location index. Queries for unfinished tasks use
+this very text (not a bound parameter), so that both planners can use the partial index."""
+COUNT_REASON_LENGTH = 80
+
+
+class CountTaskRow(Base):
+    """A cycle count of one location: a work item, not stock, so it is written directly (no
+    ledger transaction). `counts` and `snapshot` are lists of {sku, lot, qty}: the last count and
+    the ledger position when it started. At most one unfinished task per location."""
+
+    __tablename__ = "count_tasks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    reason: Mapped[str] = mapped_column(String(COUNT_REASON_LENGTH))
+    raised_by_station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
+    raised_by_operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    counted_by_operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    counts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    snapshot: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
+    __table_args__ = (
+        CheckConstraint("state IN ('open', 'recount', 'approval', 'done')", name="state"),
+        Index(
+            "uq_count_tasks_unfinished",
+            "location_id",
+            unique=True,
+            postgresql_where=text(UNFINISHED_COUNT),
+            sqlite_where=text(UNFINISHED_COUNT),
+        ),
+    )

@@ -21,14 +21,14 @@ from app.domain.workflow import (
     TagRead,
     Tolerance,
 )
-from app.domain.workflows.receive import (
+from app.domain.workflows.receipts import (
     LineCheck,
-    ReceiveWorkflow,
     check_receipt,
     discrepancy_lines,
     progress_lines,
     short_beyond,
 )
+from app.domain.workflows.receive import ReceiveWorkflow
 from tests.support.fake_station import FakeStationData, context, meaning, outcome
 
 GTIN = {

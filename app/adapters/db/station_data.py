@@ -1,0 +1,490 @@
+"""The warehouse as a station's workflows read it (domain/workflow.StationData), in SQL.
+
+Every method is one short transaction of its own on a connection from the engine's pool: reads on
+a read-only connection (a plain BEGIN on SQLite, so they never take the write lock), the writes of
+receipts and count tasks in an ordinary write transaction. Count tasks are work items, not stock:
+they are written directly, without a ledger transaction.
+
+Scanned codes only ever travel as bound parameters; a code that no column could hold is answered
+(None, nothing) without a query. Failures worth a retry leave as TransientDatabaseError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, exc, func, insert, select, text, update
+
+from app.adapters.pins import check_pin
+from app.domain.model import NO_LOT_ID, LocationKind, Operator, Role, Tracking, VirtualLocation
+from app.domain.ports import TransientDatabaseError
+from app.domain.workflow import (
+    BinSuggestion,
+    CountState,
+    CountTask,
+    Holding,
+    OrderLine,
+    PickLine,
+    Receipt,
+    ReceiptLine,
+    SkuInfo,
+    StationInfo,
+)
+
+from .catalogue_lookup import _storable
+from .engine import READONLY
+from .schema import (
+    COUNT_REASON_LENGTH,
+    UNFINISHED_COUNT,
+    BarcodeRow,
+    CountTaskRow,
+    LocationRow,
+    LotRow,
+    MoveRow,
+    OperatorRow,
+    OrderLineRow,
+    OrderRow,
+    QuantRow,
+    ReceiptLineRow,
+    ReceiptRow,
+    ReservationRow,
+    SkuRow,
+    StationRow,
+    TransactionRow,
+    table,
+)
+from .uow import is_transient
+
+Suggest = Callable[[str, str | None, int, str], BinSuggestion]
+"""(sku, lot, qty, station) -> the bin to suggest; the composition root wraps the stow service."""
+
+_B, _L, _LOT, _O, _S = (
+    table(BarcodeRow),
+    table(LocationRow),
+    table(LotRow),
+    table(OperatorRow),
+    table(SkuRow),
+)
+_CT, _Q, _RES, _ST = table(CountTaskRow), table(QuantRow), table(ReservationRow), table(StationRow)
+_VIRTUAL = LocationKind.VIRTUAL.value
+# The partial index's own predicate, as text: a bound 'done' would hide the index from planners.
+_UNFINISHED = text(f"{CountTaskRow.__tablename__}.{UNFINISHED_COUNT}")
+_ATTEMPTS = 3
+"""Tries of a count-task write that met a concurrent insert of the same location's task."""
+
+
+def _first_location_of(kind: LocationKind) -> Any:
+    return (
+        select(_L.c.code)
+        .where(_L.c.kind == kind.value, _L.c.active.is_(True))
+        .order_by(_L.c.code)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _gtin_of(sku_id: Any) -> Any:
+    return (
+        select(_B.c.code)
+        .where(_B.c.sku_id == sku_id, _B.c.kind == "gtin")
+        .order_by(_B.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _holdings(value: Any) -> tuple[Holding, ...]:
+    return tuple(Holding(h["sku"], h.get("lot"), int(h["qty"])) for h in value or ())
+
+
+def _json(holdings: Sequence[Holding]) -> list[dict[str, Any]]:
+    return [{"sku": h.sku, "lot": h.lot, "qty": h.qty} for h in holdings]
+
+
+class SqlStationData:
+    """StationData over an engine; safe to share between threads (each call has its own
+    connection), though a station makes all its calls from its one database worker."""
+
+    def __init__(self, engine: Engine, suggest: Suggest) -> None:
+        self._engine = engine
+        self._suggest = suggest
+
+    # --- transactions ---------------------------------------------------------------------
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        try:
+            with self._engine.connect() as c:
+                c.execution_options(**{READONLY: True})
+                with c.begin():
+                    yield c
+        except exc.DBAPIError as error:
+            if is_transient(error):
+                raise TransientDatabaseError(str(error).splitlines()[0]) from error
+            raise
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        try:
+            with self._engine.begin() as c:
+                yield c
+        except exc.DBAPIError as error:
+            if is_transient(error):
+                raise TransientDatabaseError(str(error).splitlines()[0]) from error
+            raise
+
+    # --- who and where --------------------------------------------------------------------
+
+    def station(self, code: str) -> StationInfo | None:
+        if not _storable(code):
+            return None
+        dock = _L.alias("dock")
+        stmt = (
+            select(
+                _ST.c.code,
+                _ST.c.zone,
+                dock.c.code.label("dock"),
+                _first_location_of(LocationKind.QUARANTINE).label("quarantine"),
+                _first_location_of(LocationKind.RETURNS).label("returns"),
+            )
+            .select_from(_ST.outerjoin(dock, dock.c.id == _ST.c.dock_location_id))
+            .where(_ST.c.code == code)
+        )
+        with self._reading() as c:
+            r = c.execute(stmt).first()
+        if r is None:
+            return None
+        return StationInfo(r.code, r.zone, r.dock, r.quarantine, r.returns)
+
+    def operator(self, badge: str) -> Operator | None:
+        if not _storable(badge):
+            return None
+        with self._reading() as c:
+            r = c.execute(select(_O).where(_O.c.badge == badge)).first()
+        return Operator(r.id, r.badge, r.name, Role(r.role), r.active) if r else None
+
+    def verify_supervisor(self, badge: str, pin: str) -> bool:
+        if not _storable(badge):
+            return False
+        with self._reading() as c:
+            r = c.execute(
+                select(_O.c.pin_hash).where(
+                    _O.c.badge == badge,
+                    _O.c.role == Role.SUPERVISOR.value,
+                    _O.c.active.is_(True),
+                )
+            ).first()
+        # The hash is checked after the transaction ends: argon2 takes a while on purpose.
+        return r is not None and check_pin(r.pin_hash, pin)
+
+    def location_kind(self, code: str) -> str | None:
+        if not _storable(code):
+            return None
+        with self._reading() as c:
+            kind = c.execute(
+                select(_L.c.kind).where(_L.c.code == code, _L.c.kind != _VIRTUAL)
+            ).scalar()
+        return None if kind is None else str(kind)
+
+    # --- items ----------------------------------------------------------------------------
+
+    def sku(self, code: str) -> SkuInfo | None:
+        if not _storable(code):
+            return None
+        stmt = select(_S.c.code, _S.c.name, _S.c.tracking, _gtin_of(_S.c.id).label("gtin")).where(
+            _S.c.code == code
+        )
+        with self._reading() as c:
+            r = c.execute(stmt).first()
+        return SkuInfo(r.code, r.name, Tracking(r.tracking), r.gtin) if r else None
+
+    def sku_by_gtin(self, gtin: str) -> SkuInfo | None:
+        if not _storable(gtin):
+            return None
+        stmt = (
+            select(_S.c.code, _S.c.name, _S.c.tracking, _B.c.code.label("gtin"))
+            .select_from(_B.join(_S, _S.c.id == _B.c.sku_id))
+            .where(_B.c.code == gtin, _B.c.kind == "gtin")
+        )
+        with self._reading() as c:
+            r = c.execute(stmt).first()
+        return SkuInfo(r.code, r.name, Tracking(r.tracking), r.gtin) if r else None
+
+    # --- receipts and orders --------------------------------------------------------------
+
+    def open_receipts(self, limit: int) -> list[str]:
+        return self._open_codes(table(ReceiptRow), limit)
+
+    def open_orders(self, limit: int) -> list[str]:
+        return self._open_codes(table(OrderRow), limit)
+
+    def _open_codes(self, t: Any, limit: int) -> list[str]:
+        if limit <= 0:
+            return []
+        stmt = select(t.c.code).where(t.c.status == "open").order_by(t.c.id).limit(limit)
+        with self._reading() as c:
+            return [str(code) for code in c.execute(stmt).scalars()]
+
+    def receipt(self, code: str) -> Receipt | None:
+        if not _storable(code):
+            return None
+        r_, rl = table(ReceiptRow), table(ReceiptLineRow)
+        m, t, vendor = table(MoveRow), table(TransactionRow), _L.alias("vendor")
+        received_stmt = (
+            select(_S.c.code, func.sum(m.c.qty))
+            .select_from(
+                m.join(t, t.c.id == m.c.tx_id)
+                .join(_S, _S.c.id == m.c.sku_id)
+                .join(vendor, vendor.c.id == m.c.from_location_id)
+            )
+            .where(
+                t.c.reference == code,
+                t.c.kind == "receive",
+                t.c.status == "confirmed",
+                vendor.c.code == VirtualLocation.VENDOR.value,
+            )
+            .group_by(_S.c.code)
+        )
+        with self._reading() as c:
+            head = c.execute(select(r_.c.id, r_.c.status).where(r_.c.code == code)).first()
+            if head is None:
+                return None
+            lines = c.execute(
+                select(rl.c.line, _S.c.code, rl.c.qty, rl.c.lot, rl.c.expiry)
+                .select_from(rl.join(_S, _S.c.id == rl.c.sku_id))
+                .where(rl.c.receipt_id == head.id)
+                .order_by(rl.c.line)
+            ).all()
+            received = c.execute(received_stmt).all()
+        return Receipt(
+            code,
+            head.status,
+            tuple(ReceiptLine(ln.line, ln.code, ln.qty, ln.lot, ln.expiry) for ln in lines),
+            {sku: int(qty) for sku, qty in received},
+        )
+
+    def close_receipt(self, code: str) -> None:
+        if not _storable(code):
+            return
+        r_ = table(ReceiptRow)
+        with self._writing() as c:
+            c.execute(update(r_).where(r_.c.code == code).values(status="closed"))
+
+    def order_lines(self, order: str) -> list[OrderLine] | None:
+        if not _storable(order):
+            return None
+        o, ol = table(OrderRow), table(OrderLineRow)
+        with self._reading() as c:
+            order_id = c.execute(
+                select(o.c.id).where(o.c.code == order, o.c.status == "open")
+            ).scalar()
+            if order_id is None:
+                return None
+            rows = c.execute(
+                select(ol.c.line, _S.c.code, ol.c.qty)
+                .select_from(ol.join(_S, _S.c.id == ol.c.sku_id))
+                .where(ol.c.order_id == order_id)
+                .order_by(ol.c.line)
+            ).all()
+        return [OrderLine(r.line, r.code, r.qty) for r in rows]
+
+    def open_picks(self, order: str) -> list[PickLine]:
+        if not _storable(order):
+            return []
+        stmt = (
+            select(
+                _RES.c.id,
+                _RES.c.order_line,
+                _S.c.code.label("sku"),
+                _RES.c.lot_id,
+                _LOT.c.code.label("lot"),
+                _L.c.code.label("location"),
+                _L.c.pick_sequence,
+                _RES.c.qty,
+            )
+            .select_from(
+                _RES.join(_S, _S.c.id == _RES.c.sku_id)
+                .join(_LOT, _LOT.c.id == _RES.c.lot_id)
+                .join(_L, _L.c.id == _RES.c.location_id)
+            )
+            .where(_RES.c.order_ref == order, _RES.c.state == "open")
+            .order_by(_L.c.pick_sequence, _L.c.code, _RES.c.id)
+        )
+        with self._reading() as c:
+            rows = c.execute(stmt).all()
+        return [
+            PickLine(
+                r.id,
+                order,
+                r.order_line,
+                r.sku,
+                None if r.lot_id == NO_LOT_ID else r.lot,
+                r.location,
+                r.pick_sequence,
+                r.qty,
+            )
+            for r in rows
+        ]
+
+    # --- stock ----------------------------------------------------------------------------
+
+    def contents(self, location: str) -> list[Holding]:
+        if not _storable(location):
+            return []
+        stmt = (
+            select(_S.c.code.label("sku"), _Q.c.lot_id, _LOT.c.code.label("lot"), _Q.c.on_hand)
+            .select_from(
+                _Q.join(_L, _L.c.id == _Q.c.location_id)
+                .join(_S, _S.c.id == _Q.c.sku_id)
+                .join(_LOT, _LOT.c.id == _Q.c.lot_id)
+            )
+            .where(_L.c.code == location, _L.c.kind != _VIRTUAL, _Q.c.on_hand > 0)
+            .order_by(_S.c.code, _LOT.c.code)
+        )
+        with self._reading() as c:
+            rows = c.execute(stmt).all()
+        return [Holding(r.sku, None if r.lot_id == NO_LOT_ID else r.lot, r.on_hand) for r in rows]
+
+    def suggest_bin(self, sku: str, lot: str | None, qty: int, station: str) -> BinSuggestion:
+        return self._suggest(sku, lot, qty, station)
+
+    # --- count tasks ----------------------------------------------------------------------
+
+    def count_task(self, location: str) -> CountTask | None:
+        if not _storable(location):
+            return None
+        stmt = (
+            select(
+                _CT.c.id,
+                _CT.c.state,
+                _CT.c.reason,
+                _CT.c.counts,
+                _CT.c.snapshot,
+                _O.c.badge,
+            )
+            .select_from(
+                _CT.join(_L, _L.c.id == _CT.c.location_id).outerjoin(
+                    _O, _O.c.id == _CT.c.counted_by_operator_id
+                )
+            )
+            .where(_L.c.code == location, _UNFINISHED)
+        )
+        with self._reading() as c:
+            r = c.execute(stmt).first()
+        if r is None:
+            return None
+        return CountTask(
+            r.id,
+            location,
+            CountState(r.state),
+            r.reason,
+            r.badge,
+            _holdings(r.counts),
+            _holdings(r.snapshot),
+        )
+
+    def raise_count(self, location: str, reason: str, station: str, operator: str) -> int:
+        _check_location_code(location)
+        if len(reason) > COUNT_REASON_LENGTH:
+            raise ValueError(f"a count reason is at most {COUNT_REASON_LENGTH} characters")
+        for attempt in range(_ATTEMPTS):
+            try:
+                with self._writing() as c:
+                    location_id = _real_location_id(c, location)
+                    existing = _unfinished_id(c, location_id)
+                    if existing is not None:
+                        return existing
+                    return _insert_task(
+                        c,
+                        location_id,
+                        state=CountState.OPEN.value,
+                        reason=reason,
+                        raised_by_station_id=_id_of(c, _ST, _ST.c.code, station),
+                        raised_by_operator_id=_id_of(c, _O, _O.c.badge, operator),
+                    )
+            except exc.IntegrityError:
+                # Another station raised this location's task between our look and our insert,
+                # and the unique index refused the second one: look again, that task is the one.
+                if attempt + 1 == _ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    def save_count(
+        self,
+        location: str,
+        state: CountState,
+        operator: str,
+        counts: Sequence[Holding],
+        snapshot: Sequence[Holding],
+    ) -> int:
+        _check_location_code(location)
+        values = {
+            "state": CountState(state).value,
+            "counts": _json(counts),
+            "snapshot": _json(snapshot),
+        }
+        for attempt in range(_ATTEMPTS):
+            try:
+                with self._writing() as c:
+                    location_id = _real_location_id(c, location)
+                    counted_by = _id_of(c, _O, _O.c.badge, operator)
+                    task_id = _unfinished_id(c, location_id, lock=True)
+                    if task_id is None:
+                        return _insert_task(
+                            c,
+                            location_id,
+                            reason="counted",
+                            raised_by_operator_id=counted_by,
+                            counted_by_operator_id=counted_by,
+                            **values,
+                        )
+                    c.execute(
+                        update(_CT)
+                        .where(_CT.c.id == task_id)
+                        .values(counted_by_operator_id=counted_by, updated_at=func.now(), **values)
+                    )
+                    return task_id
+            except exc.IntegrityError:
+                # A concurrent insert of this location's task won: update that one instead.
+                if attempt + 1 == _ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def _unknown_location(code: str) -> ValueError:
+    return ValueError(f"location {code!r} does not exist; a count task needs a real location")
+
+
+def _check_location_code(code: str) -> None:
+    """Refuse text no location could have before a write transaction takes any lock."""
+    if not _storable(code):
+        raise _unknown_location(code)
+
+
+def _real_location_id(c: Connection, code: str) -> int:
+    found = c.execute(select(_L.c.id).where(_L.c.code == code, _L.c.kind != _VIRTUAL)).scalar()
+    if found is None:
+        raise _unknown_location(code)
+    return int(found)
+
+
+def _id_of(c: Connection, t: Any, column: Any, code: str) -> int | None:
+    if not _storable(code):
+        return None
+    found = c.execute(select(t.c.id).where(column == code)).scalar()
+    return None if found is None else int(found)
+
+
+def _unfinished_id(c: Connection, location_id: int, lock: bool = False) -> int | None:
+    stmt = select(_CT.c.id).where(_CT.c.location_id == location_id, _UNFINISHED)
+    found = c.execute(stmt.with_for_update() if lock else stmt).scalar()
+    return None if found is None else int(found)
+
+
+def _insert_task(c: Connection, location_id: int, **values: Any) -> int:
+    values.setdefault("counts", [])
+    values.setdefault("snapshot", [])
+    stmt = insert(_CT).values(location_id=location_id, **values).returning(_CT.c.id)
+    return int(c.execute(stmt).scalar_one())
