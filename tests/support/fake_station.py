@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.domain.approval import PinGuard
-from app.domain.commands import Command
+from app.domain.commands import Command, PostPick, Reserve
 from app.domain.interpret import Interpretation, Kind
 from app.domain.ledger import Outcome, Status
 from app.domain.model import Operator, Role, Tracking
@@ -196,3 +196,51 @@ def outcome(
         reason,
         dict(result or {}),
     )
+
+
+# --- picking: the ledger's reservations, as the fake sees them (pick, count, transfer, return) ---
+
+
+def pick_line(
+    reservation: int,
+    order: str,
+    line: int,
+    sku: str,
+    location: str,
+    qty: int,
+    sequence: int = 0,
+    lot: str | None = None,
+) -> PickLine:
+    return PickLine(reservation, order, line, sku, lot, location, sequence, qty)
+
+
+def reserved(data: FakeStationData, command: Command, *picks: PickLine) -> Outcome:
+    """The ledger's answer to a Reserve that allocated `picks`: they become the order's open
+    picks, and the result says what `_reserve` says (refused not_enough_stock when none)."""
+    assert isinstance(command, Reserve)
+    if not picks:
+        return outcome(
+            command,
+            ok=False,
+            reason="not_enough_stock",
+            message=f"only 0 of {command.qty} x {command.sku} can be allocated",
+        )
+    data.picks.setdefault(command.order, []).extend(picks)
+    lines = [
+        {"reservation": p.reservation, "location": p.location, "lot": p.lot, "qty": p.qty}
+        for p in picks
+    ]
+    found = sum(p.qty for p in picks)
+    return outcome(
+        command,
+        message=f"reserved {found} x {command.sku} for {command.order}/{command.line}",
+        result={"reserved": found, "lines": lines},
+    )
+
+
+def posted(data: FakeStationData, command: Command) -> Outcome:
+    """The ledger's answer to a PostPick: the reservation is no longer an open pick."""
+    assert isinstance(command, PostPick)
+    for order, picks in data.picks.items():
+        data.picks[order] = [p for p in picks if p.reservation != command.reservation]
+    return outcome(command, message=f"picked {command.qty}", result={"state": "posted"})

@@ -1,0 +1,460 @@
+"""Cycle counting (DESIGN.md section 5; RELIABILITY.md promise 9): blind counts of one bin.
+
+Blind: the counter never sees what the ledger expects, only what they have counted. A count
+within the station's tolerance (per SKU and lot) posts its adjustments at once. Beyond it, the
+first count is saved and another operator must recount; a recount beyond tolerance too needs a
+supervisor's approval (badge and PIN at once, or later by a supervisor logged in who scans the
+bin) and a reason code. Nobody approves a count they made.
+
+Moves during a count: the bin's ledger position is taken (the snapshot) when the bin is scanned,
+and the variance is counted minus snapshot, per SKU and lot. It is posted as a delta against the
+bin's current balance, not as "the balance is now what was counted". A pick or putaway that moved
+stock in or out of the bin while the counter was counting is already in the current balance, so
+the adjustment leaves it accounted for instead of undoing it. A recount takes a fresh snapshot;
+a supervisor's later approval applies the saved recount against the snapshot saved with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from app.domain.approval import Approval, Approved
+from app.domain.commands import Adjust, AdjustReason, Command
+from app.domain.interpret import CommandName, Interpretation, Kind, StationMode
+from app.domain.ledger import Outcome
+from app.domain.model import Role, Tracking
+from app.domain.workflow import (
+    CountState,
+    Entry,
+    Feedback,
+    Holding,
+    Reply,
+    TagRead,
+    Tolerance,
+    WorkContext,
+    error,
+    ok,
+    warning,
+)
+from app.domain.workflows.common import (
+    Answers,
+    Quantity,
+    combine,
+    late_answer,
+    no_tags,
+    parse_quantity,
+    queued,
+    resolve_item,
+    signed,
+    tracking_problem,
+    unexpected,
+)
+
+Key = tuple[str, str | None]
+"""SKU code and lot code (None for an item not tracked by lot)."""
+
+REASONS = ", ".join(r.value.upper() for r in AdjustReason)
+
+
+def tally(holdings: Iterable[Holding]) -> dict[Key, int]:
+    totals: dict[Key, int] = {}
+    for holding in holdings:
+        key = (holding.sku, holding.lot)
+        totals[key] = totals.get(key, 0) + holding.qty
+    return totals
+
+
+def _keys(*tallies: Mapping[Key, int]) -> list[Key]:
+    return sorted({k for t in tallies for k in t}, key=lambda k: (k[0], k[1] or ""))
+
+
+def variances(snapshot: Iterable[Holding], counts: Iterable[Holding]) -> dict[Key, int]:
+    """Counted minus snapshot, per SKU and lot, for every key that differs."""
+    before, after = tally(snapshot), tally(counts)
+    diffs = {k: after.get(k, 0) - before.get(k, 0) for k in _keys(before, after)}
+    return {k: d for k, d in diffs.items() if d}
+
+
+def beyond_tolerance(
+    tolerance: Tolerance, snapshot: Iterable[Holding], counts: Iterable[Holding]
+) -> list[Key]:
+    """The keys whose count strays from the snapshot further than `tolerance` allows."""
+    before, after = tally(snapshot), tally(counts)
+    return [
+        k for k in _keys(before, after) if not tolerance.allows(before.get(k, 0), after.get(k, 0))
+    ]
+
+
+def with_posted(snapshot: Iterable[Holding], posted: Mapping[Key, int]) -> tuple[Holding, ...]:
+    """The snapshot as if these deltas had been in it: what is left to post after a partial
+    posting is counted minus this."""
+    totals = tally(snapshot)
+    for key, delta in posted.items():
+        totals[key] = totals.get(key, 0) + delta
+    return tuple(Holding(sku, lot, qty) for (sku, lot), qty in totals.items() if qty)
+
+
+def label(key: Key) -> str:
+    return f"{key[0]} lot {key[1]}" if key[1] else key[0]
+
+
+class Step(StrEnum):
+    BIN = "bin"
+    COUNTING = "counting"
+    POSTING = "posting"
+    APPROVAL = "approval"
+    """A supervisor's badge and PIN, for a recount beyond tolerance."""
+    REASON = "reason"
+    """Approved (or a supervisor reviewing a saved recount): waiting for the reason code."""
+
+
+@dataclass
+class Count:
+    """One count of one bin."""
+
+    bin: str
+    snapshot: tuple[Holding, ...]
+    counters: frozenset[str]
+    """Badges of everyone whose count this is or follows (they may not approve it)."""
+    counted_by: str
+    """The badge the count is saved under."""
+    recount: bool = False
+    approving: bool = False
+    """Posted with a supervisor's approval (the task is in APPROVAL until it is posted)."""
+    counted: dict[Key, int] = field(default_factory=dict)
+    expiry: dict[Key, date] = field(default_factory=dict)
+    scans: list[tuple[Key, int, str | None]] = field(default_factory=list)
+
+    def add(self, key: Key, qty: int, serial: str | None, expiry: date | None) -> int:
+        self.counted[key] = self.counted.get(key, 0) + qty
+        self.scans.append((key, qty, serial))
+        if expiry is not None:
+            self.expiry.setdefault(key, expiry)
+        return self.counted[key]
+
+    def holdings(self) -> tuple[Holding, ...]:
+        return tuple(Holding(sku, lot, qty) for (sku, lot), qty in self.counted.items() if qty)
+
+    def counted_lines(self) -> tuple[str, ...]:
+        """What was counted, never what the ledger expects."""
+        units = sum(self.counted.values())
+        head = f"{'Recount' if self.recount else 'Count'} of {self.bin}: {units} unit(s) counted"
+        return (head, *(f"{label(k)}: {q} counted" for k, q in self.counted.items() if q))
+
+    def variance_lines(self) -> tuple[str, ...]:
+        """For the approver: counted against the snapshot, per SKU and lot."""
+        before = tally(self.snapshot)
+        lines = [f"Recount of {self.bin}, against the ledger when it started:"]
+        for key, diff in variances(self.snapshot, self.holdings()).items():
+            was = before.get(key, 0)
+            lines.append(f"{label(key)}: counted {was + diff}, ledger {was} ({diff:+d})")
+        return tuple(lines)
+
+
+class CountWorkflow:
+    """COUNT mode: blind count, recount by another operator, supervisor approval."""
+
+    mode = StationMode.COUNT
+
+    def __init__(self, ctx: WorkContext) -> None:
+        self.ctx = ctx
+        self.step = Step.BIN
+        self.count: Count | None = None
+        self.approval: Approval | None = None
+        self.approver: str | None = None
+        self.qty = Quantity()
+        self.answers = Answers()
+
+    @property
+    def wants_badge(self) -> bool:
+        return self.step is Step.APPROVAL and self.approval is not None and not self.approval.badge
+
+    @property
+    def busy(self) -> bool:
+        return self.step is not Step.BIN
+
+    def start(self) -> Reply:
+        return self._reply()
+
+    def on_tags(self, tags: Sequence[TagRead]) -> Reply:
+        return self._reply(no_tags("", tags).feedback)
+
+    def on_entry(self, text: str) -> Reply:
+        if self.step is Step.APPROVAL and self.approval is not None:
+            return self._approval(self.approval.on_entry(text))
+        if self.step is not Step.COUNTING:
+            return self._reply(error("The keypad is not used at this step."))
+        qty = parse_quantity(text)
+        if isinstance(qty, Feedback):
+            return self._reply(qty)
+        self.qty.set(qty)
+        return self._reply(ok(f"The next item scan counts {qty}."))
+
+    # --- scans ---
+
+    def on_scan(self, scan: Interpretation) -> Reply:
+        step, count = self.step, self.count
+        if scan.kind is Kind.COMMAND and scan.command is CommandName.CANCEL:
+            return self._cancel()
+        if step is Step.APPROVAL and self.approval is not None:
+            return self._approval(self.approval.on_scan(scan))
+        if scan.kind is Kind.COMMAND:
+            return self._command(scan)
+        if step is Step.BIN and scan.kind is Kind.LOCATION and scan.code:
+            return self._start(scan.code)
+        if step is Step.COUNTING and count is not None:
+            if scan.kind in (Kind.ITEM, Kind.LPN):
+                return self._item(count, scan)
+            if scan.kind is Kind.LOCATION and scan.code != count.bin:
+                return self._reply(
+                    error(
+                        f"Scanned location {scan.code} while counting {count.bin}: finish it "
+                        "with DONE, or CANCEL it, before counting another bin."
+                    )
+                )
+            return self._reply(unexpected(scan, f"the items in {count.bin}, then DONE"))
+        return self._reply(unexpected(scan, self._expecting()))
+
+    def _command(self, scan: Interpretation) -> Reply:
+        name, count = scan.command, self.count
+        if self.step is Step.COUNTING and count is not None:
+            if name is CommandName.QTY and scan.quantity:
+                self.qty.set(scan.quantity)
+                return self._reply(ok(f"The next item scan counts {scan.quantity}."))
+            if name is CommandName.UNDO:
+                return self._undo(count)
+            if name is CommandName.DONE:
+                return self._done(count)
+        if self.step is Step.REASON and name is CommandName.REASON and scan.command_arg:
+            return self._post(AdjustReason(scan.command_arg), self.approver)
+        return self._reply(unexpected(scan, self._expecting()))
+
+    def _start(self, code: str) -> Reply:
+        data, me = self.ctx.data, self.ctx.operator
+        kind = data.location_kind(code)
+        if kind != "bin":
+            return self._reply(
+                error(f"Scanned location {code} (a {kind}): counts are of bins. Scan a bin label.")
+            )
+        task = data.count_task(code)
+        if task is not None and task.state is CountState.APPROVAL:
+            if me.role is not Role.SUPERVISOR:
+                return self._reply(
+                    error(
+                        f"The recount of {code} waits for a supervisor's approval: a supervisor "
+                        f"must log in here and scan {code}. Scan another bin."
+                    )
+                )
+            if task.counted_by == me.badge:
+                return self._reply(
+                    error(f"You counted {code}: another supervisor must approve its recount.")
+                )
+            by = task.counted_by or ""
+            self.count = Count(
+                code,
+                task.snapshot,
+                frozenset({by}),
+                counted_by=by,
+                recount=True,
+                approving=True,
+                counted=tally(task.counts),
+            )
+            self.step, self.approver = Step.REASON, None
+            return self._reply(
+                warning(f"The recount of {code} by {task.counted_by} is beyond tolerance.")
+            )
+        recount = task is not None and task.state is CountState.RECOUNT
+        first = task.counted_by if task is not None and recount else None
+        if first == me.badge:
+            return self._reply(
+                error(
+                    f"You counted {code} first: another operator must recount it. Scan another bin."
+                )
+            )
+        counters = frozenset({me.badge, *([first] if first else [])})
+        self.count = Count(code, tuple(data.contents(code)), counters, me.badge, recount)
+        self.step = Step.COUNTING
+        return self._reply(ok(f"{'Recounting' if recount else 'Counting'} {code}."))
+
+    def _item(self, count: Count, scan: Interpretation) -> Reply:
+        item = resolve_item(self.ctx, scan)
+        if isinstance(item, Feedback):
+            return self._reply(item)
+        qty = self.qty.peek(item)
+        problem = tracking_problem(item, qty)
+        serial = item.serial if item.sku.tracking is Tracking.SERIAL else None
+        if problem is None and serial and any(s == serial for _, _, s in count.scans):
+            problem = error(f"Serial {serial} is already counted: scan the next unit.")
+        if problem is not None:
+            return self._reply(problem)
+        self.qty.take(item)
+        key = (item.sku.code, item.lot if item.sku.tracking is not Tracking.NONE else None)
+        expiry = date.fromisoformat(item.expiry_iso) if item.expiry_iso else None
+        total = count.add(key, qty, serial, expiry)
+        return self._reply(ok(f"Counted {qty} x {label(key)}: {total} so far."))
+
+    def _undo(self, count: Count) -> Reply:
+        if not count.scans:
+            return self._reply(error("Nothing to take back: no item is counted yet."))
+        key, qty, _ = count.scans.pop()
+        count.counted[key] -= qty
+        return self._reply(ok(f"Took back {qty} x {label(key)}: {count.counted[key]} counted."))
+
+    def _done(self, count: Count) -> Reply:
+        data, me = self.ctx.data, self.ctx.operator.badge
+        counts = count.holdings()
+        if not beyond_tolerance(self.ctx.policy.count, count.snapshot, counts):
+            return self._post(AdjustReason.COUNT, None)
+        if not count.recount:
+            data.save_count(count.bin, CountState.RECOUNT, me, counts, count.snapshot)
+            self.step, self.count = Step.BIN, None
+            return self._reply(
+                warning(f"Variance beyond tolerance: another operator must recount {count.bin}."),
+                lines=count.counted_lines(),
+            )
+        data.save_count(count.bin, CountState.APPROVAL, me, counts, count.snapshot)
+        self.approval = Approval(
+            data,
+            self.ctx.pins,
+            f"the recount of {count.bin}",
+            not_by=count.counters,
+            lines=count.counted_lines(),
+        )
+        self.step = Step.APPROVAL
+        return self._reply(
+            warning(
+                f"The recount of {count.bin} is beyond tolerance too: a supervisor must approve "
+                "it (now, or later: CANCEL)."
+            )
+        )
+
+    def _approval(self, answer: Reply | Approved) -> Reply:
+        if isinstance(answer, Reply):
+            return answer
+        self.step, self.approver, self.approval = Step.REASON, answer.supervisor, None
+        if self.count is not None:
+            self.count.approving = True
+        return self._reply(ok(f"Approved by {answer.supervisor}."))
+
+    def _cancel(self) -> Reply:
+        count, step = self.count, self.step
+        self.qty.clear()
+        if count is None:
+            return self._reply(ok("Nothing to cancel."))
+        if step is Step.POSTING:
+            return self._reply(error("Wait: the count is being posted; it cannot be cancelled."))
+        self.step, self.count, self.approval = Step.BIN, None, None
+        if step is Step.COUNTING:
+            return self._reply(warning(f"Count of {count.bin} abandoned: nothing was saved."))
+        return self._reply(
+            warning(
+                f"The recount of {count.bin} waits for a supervisor's approval: a supervisor can "
+                f"log in and scan {count.bin} to approve it."
+            )
+        )
+
+    # --- posting ---
+
+    def _post(self, reason: AdjustReason, approved_by: str | None) -> Reply:
+        count = self.count
+        assert count is not None
+        diffs = variances(count.snapshot, count.holdings())
+        commands = self.answers.send(
+            *(
+                Adjust(
+                    **signed(self.ctx),
+                    sku=sku,
+                    location=count.bin,
+                    delta=delta,
+                    reason=reason,
+                    lot=lot,
+                    expiry=count.expiry.get((sku, lot)) if delta > 0 else None,
+                    approved_by=approved_by,
+                )
+                for (sku, lot), delta in diffs.items()
+            )
+        )
+        if not commands:
+            return self._finish(None)
+        self.step = Step.POSTING
+        return self._reply(commands=commands)
+
+    def on_outcome(self, command: Command, outcome: Outcome | None) -> Reply:
+        if not self.answers.take(command, outcome):
+            return self._reply(late_answer(command, outcome))
+        if not self.answers.complete:
+            return self._reply()
+        refused, answers = self.answers.refused, self.answers
+        late = queued(f"{len(answers.queued)} adjustment(s)") if answers.queued else None
+        if not refused:
+            return self._finish(late)
+        count = self.count
+        assert count is not None
+        if count.approving:
+            # Only the refused part is left to approve: the posted deltas join the snapshot.
+            sent = [c for c, _ in answers.confirmed] + answers.queued
+            posted = {(c.sku, c.lot): c.delta for c in sent if isinstance(c, Adjust)}
+            snapshot = with_posted(count.snapshot, posted)
+            self.ctx.data.save_count(
+                count.bin, CountState.APPROVAL, count.counted_by, count.holdings(), snapshot
+            )
+        messages = "; ".join(o.message for _, o in refused)
+        self.step, self.count = Step.BIN, None
+        answers.clear()
+        return self._reply(
+            combine(
+                error(
+                    f"{len(refused)} adjustment(s) of {count.bin} refused: {messages}. The count "
+                    "is not finished: check the bin, or call a supervisor."
+                ),
+                late,
+            )
+        )
+
+    def _finish(self, note: Feedback | None) -> Reply:
+        count = self.count
+        assert count is not None
+        adjusted = len(self.answers.confirmed) + len(self.answers.queued)
+        me = self.ctx.operator.badge
+        self.ctx.data.save_count(count.bin, CountState.DONE, me, count.holdings(), count.snapshot)
+        self.step, self.count, self.approver = Step.BIN, None, None
+        self.answers.clear()
+        posted = ok(f"Count of {count.bin} posted: {adjusted} adjustment(s).")
+        return self._reply(combine(posted, note), lines=count.counted_lines())
+
+    # --- replies ---
+
+    def _expecting(self) -> str:
+        if self.step is Step.BIN:
+            return "the label of a bin to count"
+        if self.step is Step.REASON:
+            return f"a reason code ({REASONS}) or CANCEL"
+        if self.step is Step.COUNTING:
+            return "an item, QTY, UNDO, DONE or CANCEL"
+        return "nothing until the ledger has answered"
+
+    def _reply(
+        self,
+        feedback: Feedback | None = None,
+        commands: tuple[Command, ...] = (),
+        lines: tuple[str, ...] | None = None,
+    ) -> Reply:
+        step, count = self.step, self.count
+        if step is Step.APPROVAL and self.approval is not None:
+            asked = self.approval.prompt()
+            return Reply(asked.prompt, feedback, commands, asked.lines, asked.entry)
+        entry = Entry.QUANTITY if step is Step.COUNTING else None
+        if count is None:
+            return Reply("Scan the label of the bin to count.", feedback, commands, lines or ())
+        if step is Step.REASON:
+            prompt = f"Approve the recount of {count.bin}: scan the reason code ({REASONS}), or "
+            prompt += "CANCEL to leave it for later."
+            return Reply(prompt, feedback, commands, count.variance_lines())
+        if step is Step.POSTING:
+            prompt = f"Posting the count of {count.bin}: wait for the ledger."
+        else:
+            prompt = f"Count everything in {count.bin}: scan each item (QTY: several), then DONE."
+        return Reply(prompt, feedback, commands, count.counted_lines(), entry)
