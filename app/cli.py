@@ -21,7 +21,9 @@ from app.adapters.db.uow import SqlLedger
 from app.bootstrap import Runtime, SchemaOutOfDate, open_runtime
 from app.commands.decode import decode_command
 from app.commands.interpret import interpret_command
+from app.commands.replay import replay_command
 from app.commands.rfid import rfid_group
+from app.commands.station import station_command
 from app.config import ConfigError, Settings, load_settings
 from app.domain.commands import Opening, OpeningLine
 from app.domain.errors import Rejection
@@ -404,7 +406,13 @@ def verify(obj: Context, as_json: bool) -> None:
 
 
 # Scan-input commands live in app/commands, one module each.
-for _command in (interpret_command, decode_command, rfid_group):
+for _command in (
+    interpret_command,
+    decode_command,
+    rfid_group,
+    replay_command,
+    station_command,
+):
     main.add_command(_command)
 
 

@@ -175,27 +175,30 @@ class StationSession:
     # --- the step: the shift's reply, then its transactions through the outbox ---
 
     def _step(self, ask: Callable[[], Reply], scan: Scan, what: str) -> StationView:
+        sent: list[Command] = []
+        feedbacks: list[Feedback | None] = []
         try:
             reply = ask()
+            feedbacks.append(reply.feedback)
+            queue = list(reply.commands)
+            while queue:
+                command = queue.pop(0)
+                outcome = self._send(command)
+                sent.append(command)
+                reply = self._shift.on_outcome(command, outcome)
+                feedbacks.append(reply.feedback)
+                queue.extend(reply.commands)
         except DatabaseUnavailable as problem:
+            # A read the workflow needed failed. What was already sent stays in the outbox.
             self._database = f"unreachable: {problem}"
+            done = " What was sent is kept in the queue." if sent else " Nothing was changed."
             reply = self._shift.again(
                 error(
-                    f"The database cannot be reached ({problem}). Nothing was changed; "
-                    "scan again when the status shows connected."
+                    f"The database cannot be reached ({problem}).{done} Scan again when the "
+                    "status shows connected."
                 )
             )
-        feedbacks = [reply.feedback]
-        sent: list[Command] = []
-        queue = list(reply.commands)
-        while queue:
-            command = queue.pop(0)
-            outcome = self._send(command)
-            sent.append(command)
-            follow = self._shift.on_outcome(command, outcome)
-            feedbacks.append(follow.feedback)
-            queue.extend(follow.commands)
-            reply = follow
+            feedbacks.append(reply.feedback)
         if sent:
             state = ScanState.QUEUED
         elif reply.feedback is not None and reply.feedback.level is Level.ERROR:

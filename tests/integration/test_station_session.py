@@ -1,0 +1,175 @@
+"""The station session end to end on both databases: every mode's scenario from scans to stock,
+every transaction through the outbox, an outage that queues and drains exactly once, and the
+same scenarios through `perpetua replay`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from app.adapters.outbox import Outbox
+from app.bootstrap import open_station
+from app.cli import main
+from app.config import Settings
+from app.domain.commands import Command
+from app.domain.ledger import Outcome
+from app.domain.ports import DatabaseUnavailable, UnitOfWorkFactory
+from app.domain.scan import Scan, Source
+from app.services import ledger as ledger_service
+from app.services.station import StationSession
+from app.services.station_view import ScanState, StationView
+from tests.support.scenarios import SCENARIOS, WIDGET_GTIN, Scenario
+from tests.support.warehouse import Warehouse
+
+
+@pytest.fixture
+def station(
+    db_url: str, warehouse: Warehouse, tmp_path: Path
+) -> Iterator[tuple[StationSession, Path]]:
+    outbox = tmp_path / "outbox.sqlite"
+    session = open_station(Settings(db_url, "test"), "ST-1", outbox)
+    yield session, outbox
+    session.close()
+
+
+def scan(session: StationSession, text: str) -> StationView:
+    return session.handle_scan(Scan(text, Source.WEDGE, device="test"))
+
+
+def log_in(session: StationSession, scenario: Scenario) -> None:
+    view = scan(session, scenario.operator)
+    assert view.operator is not None, view.feedback
+    if view.mode is None or view.mode.value != scenario.mode:
+        view = scan(session, f"@CMD:MODE:{scenario.mode.upper()}")
+    assert view.mode is not None and view.mode.value == scenario.mode, view.feedback
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+def test_each_mode_from_scans_alone(
+    scenario: Scenario, station: tuple[StationSession, Path], warehouse: Warehouse
+) -> None:
+    session, outbox_path = station
+    scenario.setup(warehouse)
+    log_in(session, scenario)
+    for text in scenario.scans:
+        view = scan(session, text)
+        assert view.scans[0].state is not ScanState.REFUSED, (text, view.feedback)
+        assert view.scans[0].state is not ScanState.REJECTED, (text, view.feedback)
+    scenario.check(warehouse)
+    assert view.queue_depth == 0
+    with Outbox(outbox_path) as outbox:
+        entries = outbox.entries()
+    assert entries and all(e.state == "confirmed" for e in entries)
+    assert warehouse.invariants().total == 0
+
+
+def test_a_refused_scan_says_why_and_changes_nothing(
+    station: tuple[StationSession, Path], warehouse: Warehouse
+) -> None:
+    session, _ = station
+    scan(session, "D1")
+    view = scan(session, "NOT-A-CODE")
+    assert view.scans[0].state is ScanState.REFUSED
+    assert view.feedback is not None and view.feedback.level.value == "error"
+    assert "NOT-A-CODE" in view.feedback.text
+    assert view.prompt  # the same prompt stays
+    assert warehouse.on_hand("DOCK-1", "WIDGET") == 0
+
+
+class Outage:
+    """The network between the station and the database: cut, the ledger cannot be reached."""
+
+    def __init__(self) -> None:
+        self.cut = False
+        self.sent = 0
+
+    def submit(self, command: Command, uow: UnitOfWorkFactory) -> Outcome:
+        if self.cut:
+            raise DatabaseUnavailable("connection refused")
+        self.sent += 1
+        return ledger_service.submit(command, uow)
+
+
+def test_an_outage_queues_receipts_and_drains_them_once(
+    station: tuple[StationSession, Path], warehouse: Warehouse
+) -> None:
+    session, outbox_path = station
+    outage = Outage()
+    session._submit = outage.submit  # the network between station and database
+    scan(session, "D1")
+    outage.cut = True
+    for _ in range(3):
+        view = scan(session, WIDGET_GTIN)
+        assert view.scans[0].state is ScanState.QUEUED
+    assert view.queue_depth == 3
+    assert view.database.startswith("unreachable")
+    assert view.feedback is not None and "queued" in view.feedback.text.lower()
+    assert warehouse.on_hand("DOCK-1", "WIDGET") == 0
+    logout = scan(session, "@CMD:LOGOUT")
+    assert logout.operator is not None  # a supervisor must approve
+    scan(session, "@CMD:CANCEL")
+    outage.cut = False
+    drained = session.drain()
+    assert drained is not None and drained.queue_depth == 0 and drained.database_ok
+    receipts = [row for row in drained.scans if row.tx_ids]
+    assert [row.state for row in receipts] == [ScanState.CONFIRMED] * 3
+    assert warehouse.on_hand("DOCK-1", "WIDGET") == 3
+    assert session.drain() is None
+    assert warehouse.on_hand("DOCK-1", "WIDGET") == 3
+    with Outbox(outbox_path) as outbox:
+        assert [e.state for e in outbox.entries()] == ["confirmed"] * 3
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+def test_each_mode_through_replay(
+    scenario: Scenario, db_url: str, warehouse: Warehouse, tmp_path: Path
+) -> None:
+    scenario.setup(warehouse)
+    scans = tmp_path / "scans.txt"
+    scans.write_text("\n".join(scenario.scans) + "\n", encoding="utf-8")
+    args = ["--db", db_url, "replay", "--station", "ST-1", "--operator", scenario.operator]
+    args += ["--mode", scenario.mode, "--outbox", str(tmp_path / "outbox.sqlite"), str(scans)]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.output.splitlines()]
+    assert [r["line"] for r in records] == list(range(1, len(scenario.scans) + 1))
+    assert all(r["state"] in ("accepted", "confirmed") for r in records), records
+    assert all(r["prompt"] for r in records)
+    txs = [t for r in records for t in r["transactions"]]
+    assert txs and all(t["state"] == "confirmed" and t["tx_id"] for t in txs)
+    scenario.check(warehouse)
+
+
+def test_replay_refuses_bad_lines_with_their_reason(
+    db_url: str, warehouse: Warehouse, tmp_path: Path
+) -> None:
+    scans = tmp_path / "scans.txt"
+    scans.write_bytes(b"\xff\xfe\n" + WIDGET_GTIN.encode() + b"\n")
+    args = ["--db", db_url, "replay", "--station", "ST-1", "--operator", "D1", "--mode"]
+    args += ["receive", "--outbox", str(tmp_path / "o.sqlite"), str(scans)]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 1
+    first, second = (json.loads(line) for line in result.output.splitlines())
+    assert first["state"] == "refused" and first["transactions"] == []
+    assert second["state"] == "confirmed"
+    assert warehouse.on_hand("DOCK-1", "WIDGET") == 1
+
+
+def test_replay_of_a_supervisor_needs_the_pin(
+    db_url: str, warehouse: Warehouse, tmp_path: Path
+) -> None:
+    scans = tmp_path / "scans.txt"
+    scans.write_text(WIDGET_GTIN + "\n", encoding="utf-8")
+    args = ["--db", db_url, "replay", "--station", "ST-1", "--operator", "S1", "--mode"]
+    args += ["receive", "--outbox", str(tmp_path / "o.sqlite"), str(scans)]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 1 and "give --pin" in refused.output
+    wrong = CliRunner().invoke(main, [*args[:-1], "--pin", "0000", str(scans)])
+    assert wrong.exit_code == 1 and "Wrong PIN" in wrong.output
+    right = CliRunner().invoke(main, [*args[:-1], "--pin", "1234", str(scans)])
+    assert right.exit_code == 0, right.output
+    assert warehouse.on_hand("DOCK-1", "WIDGET") == 1
