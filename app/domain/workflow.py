@@ -219,7 +219,8 @@ class StationData(Protocol):
     def receipt(self, code: str) -> Receipt | None: ...
     def close_receipt(self, code: str) -> None: ...
     def order_lines(self, order: str) -> list[OrderLine] | None:
-        """The lines of an open order, None when there is no such order."""
+        """The lines of an open order with the quantity still to allocate (ordered less what
+        open reservations hold and what was picked), None when there is no such order."""
 
     def open_picks(self, order: str) -> list[PickLine]:
         """The order's open reservations, in pick-path order."""

@@ -22,7 +22,7 @@ from app.domain.scan import Scan, Source
 from app.services import ledger as ledger_service
 from app.services.station import StationSession
 from app.services.station_view import ScanState, StationView
-from tests.support.scenarios import SCENARIOS, WIDGET_GTIN, Scenario
+from tests.support.scenarios import PICK, SCENARIOS, WIDGET_GTIN, Scenario
 from tests.support.warehouse import Warehouse
 
 
@@ -173,3 +173,17 @@ def test_replay_of_a_supervisor_needs_the_pin(
     right = CliRunner().invoke(main, [*args[:-1], "--pin", "1234", str(scans)])
     assert right.exit_code == 0, right.output
     assert warehouse.on_hand("DOCK-1", "WIDGET") == 1
+
+
+def test_a_picked_order_is_not_reserved_twice(
+    station: tuple[StationSession, Path], warehouse: Warehouse
+) -> None:
+    session, _ = station
+    PICK.setup(warehouse)
+    log_in(session, PICK)
+    for text in PICK.scans:
+        scan(session, text)
+    again = scan(session, "SO-1")
+    assert again.feedback is not None and "nothing to pick" in again.feedback.text
+    assert warehouse.reserved("A-01-03", "BOLT") == 0
+    PICK.check(warehouse)

@@ -1,10 +1,10 @@
 """Turns a database outage into `DatabaseUnavailable` for the station's reads.
 
 The station keeps working while the shared database is down (DESIGN.md section 2); its session
-must tell "the database cannot be reached" from a bug. The services layer knows no SQLAlchemy, so
-this adapter translates: a TransientDatabaseError, or a failure that `is_transient` recognises (lost connection, refused
-connection, a busy SQLite file past its timeout) leaves as DatabaseUnavailable, anything else is
-left as it is.
+must tell "the database cannot be reached" from a bug. The services layer knows no SQLAlchemy,
+so this adapter translates: a TransientDatabaseError, or a failure that `is_transient` recognises
+(lost connection, refused connection, a busy SQLite file past its timeout), leaves as
+DatabaseUnavailable; anything else is left as it is.
 """
 
 from __future__ import annotations

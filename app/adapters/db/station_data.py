@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, exc, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, case, exc, func, insert, select, text, update
 
 from app.adapters.pins import check_pin
 from app.domain.model import NO_LOT_ID, LocationKind, Operator, Role, Tracking, VirtualLocation
@@ -282,13 +282,33 @@ class SqlStationData:
             ).scalar()
             if order_id is None:
                 return None
+            # What is already allocated: open reservations whole, resolved ones as picked.
+            allocated = (
+                select(
+                    _RES.c.order_line,
+                    func.sum(
+                        case(
+                            (_RES.c.state == "open", _RES.c.qty),
+                            (_RES.c.state.in_(("posted", "partly_posted")), _RES.c.qty_posted),
+                            else_=0,
+                        )
+                    ).label("qty"),
+                )
+                .where(_RES.c.order_ref == order)
+                .group_by(_RES.c.order_line)
+                .subquery()
+            )
             rows = c.execute(
-                select(ol.c.line, _S.c.code, ol.c.qty)
-                .select_from(ol.join(_S, _S.c.id == ol.c.sku_id))
+                select(ol.c.line, _S.c.code, ol.c.qty, func.coalesce(allocated.c.qty, 0))
+                .select_from(
+                    ol.join(_S, _S.c.id == ol.c.sku_id).outerjoin(
+                        allocated, allocated.c.order_line == ol.c.line
+                    )
+                )
                 .where(ol.c.order_id == order_id)
                 .order_by(ol.c.line)
             ).all()
-        return [OrderLine(r.line, r.code, r.qty) for r in rows]
+        return [OrderLine(line, sku, max(qty - int(done), 0)) for line, sku, qty, done in rows]
 
     def open_picks(self, order: str) -> list[PickLine]:
         if not _storable(order):

@@ -42,13 +42,8 @@ class EchoWorkflow:
 
 def make_shift(policy: StationPolicy | None = None, now: list[float] | None = None) -> Shift:
     clock = now or [0.0]
-    workflows = {
-        mode: (lambda ctx, m=mode: EchoWorkflow(ctx, m))
-        for mode in StationMode
-    }
-    return Shift(
-        STATION, FakeStationData(), policy or StationPolicy(), workflows, lambda: clock[0]
-    )
+    workflows = {mode: (lambda ctx, m=mode: EchoWorkflow(ctx, m)) for mode in StationMode}
+    return Shift(STATION, FakeStationData(), policy or StationPolicy(), workflows, lambda: clock[0])
 
 
 def badge(code: str) -> Interpretation:
