@@ -23,6 +23,7 @@ from app.commands.decode import decode_command
 from app.commands.interpret import interpret_command
 from app.commands.replay import replay_command
 from app.commands.rfid import rfid_group
+from app.commands.sheet import sheet_command
 from app.commands.station import station_command
 from app.config import ConfigError, Settings, load_settings
 from app.domain.commands import Opening, OpeningLine
@@ -412,6 +413,7 @@ for _command in (
     rfid_group,
     replay_command,
     station_command,
+    sheet_command,
 ):
     main.add_command(_command)
 
