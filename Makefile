@@ -9,13 +9,13 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := libzbar0 libpulse0 libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 \
 	libfontconfig1 libdbus-1-3 xvfb xdotool libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
 
-.PHONY: run test lint typecheck system-packages venv clean bench
+.PHONY: run test lint typecheck system-packages venv clean bench screenshots
 
 run: venv
 	$(BIN)/perpetua db upgrade
 	$(BIN)/perpetua demo --if-empty
 	$(BIN)/perpetua verify
-	$(BIN)/perpetua stock --limit 20
+	$(BIN)/perpetua station
 
 test: venv
 	$(BIN)/ruff check app tests bench

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from app.adapters.rfid import ReaderSettings, RfidRead, reader_loop
 from app.adapters.worker import DeviceWorker
 from app.domain.interpret import StationMode
-from app.domain.scan import Scan
+from app.domain.scan import Scan, Source
 from app.domain.wedge import LayoutReport
 from app.domain.workflow import Level
 from app.services.station_view import StationView
@@ -51,6 +51,7 @@ from app.ui.station_worker import (
 )
 from app.ui.wedge_filter import WedgeFilter
 from app.ui.widgets.feedback import ScanFeedbackBanner
+from app.ui.widgets.manual_entry import ManualEntry
 from app.ui.widgets.status_strip import StatusStrip
 from app.ui.widgets.theme import STATUS_PT, touch_button
 
@@ -95,6 +96,7 @@ class StationWindow(QMainWindow):
         self.sounds = sounds if sounds is not None else default_sound_player(parent=self)
         self.banner = ScanFeedbackBanner()
         self.status = StatusStrip()
+        self.manual = ManualEntry()
         self.login = LoginScreen()
         self.menu = MenuScreen()
         self.screens: dict[StationMode, ModeScreen] = {}
@@ -158,6 +160,7 @@ class StationWindow(QMainWindow):
         layout.addLayout(top)
         layout.addWidget(self.banner)
         layout.addLayout(middle, 1)
+        layout.addWidget(self.manual)
         self.setCentralWidget(central)
         # The window is maximized and its screens are made to fit 1024x768. A long prompt that
         # wraps onto more lines squeezes the table of scans; it must not push the window past
@@ -172,6 +175,7 @@ class StationWindow(QMainWindow):
         self.worker.viewReady.connect(self._on_view_ready)
         self.worker.failed.connect(self._on_failed)
         self.wedge.scanned.connect(self.worker.submit_scan)
+        self.manual.typed.connect(self._on_typed)
         self.wedge.layout_checked.connect(self._on_layout_checked)
         for screen in self._all_screens():
             screen.commandRequested.connect(self.worker.submit_command)
@@ -249,6 +253,10 @@ class StationWindow(QMainWindow):
         if view.feedback is not None:
             self.sounds.play(view.feedback.level)
         self.viewShown.emit(view)
+
+    @Slot(str)
+    def _on_typed(self, text: str) -> None:
+        self.worker.submit_scan(Scan(text, Source.MANUAL, device="keyboard"))
 
     @Slot(str)
     def _on_failed(self, text: str) -> None:

@@ -216,3 +216,16 @@ def test_closing_the_window_ends_its_threads_and_releases_the_keyboard(
     Keyboard(probe).type("ITEM42\r")
     qtbot.wait(SETTLE_MS)
     assert scans == []  # the closed window's wedge filter no longer watches the keyboard
+
+
+def test_a_typed_code_reaches_the_session_as_a_manual_scan(
+    qtbot: QtBot, make_window: MakeWindow
+) -> None:
+    session = InTestSession()
+    window = make_window(session)
+    window.manual.line.setText("A-01-02")
+    with qtbot.waitSignal(window.viewShown, timeout=WAIT_MS):
+        window.manual.line.returnPressed.emit()
+    scans = [s for s in session.of("scan") if s.text == "A-01-02"]
+    assert len(scans) == 1 and scans[0].source is Source.MANUAL
+    assert window.manual.line.text() == ""
