@@ -143,7 +143,9 @@ def sku_specs(count: int, rng: random.Random) -> Iterator[SkuSpec]:
             lookalike_group=group,
             reorder_point=rng.choice((0, 10, 20, 50)),
             lead_time_days=rng.choice((2, 5, 10)),
-            barcodes=((demo_gtin(n), "gtin"),),
+            # The SKU code is also an alias barcode, as on an internal shelf label: a first-time
+            # user without printed GTINs can type it at the station.
+            barcodes=((demo_gtin(n), "gtin"), (f"SKU-{n:06d}", "alias")),
         )
 
 
