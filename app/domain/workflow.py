@@ -188,11 +188,14 @@ class CountTask:
     state: CountState
     reason: str
     counted_by: str | None = None
-    """Badge of the operator whose count moved the task to RECOUNT or APPROVAL."""
+    """Badge of the operator whose count moved the task to RECOUNT or APPROVAL (the latest)."""
     counts: tuple[Holding, ...] = ()
     """That count, per SKU and lot."""
     snapshot: tuple[Holding, ...] = ()
     """The ledger position of the bin when that count started."""
+    counters: tuple[str, ...] = ()
+    """Badges of everyone whose count is recorded on the task, first counter first: none of
+    them may approve it (RELIABILITY.md promise 9)."""
 
 
 class StationData(Protocol):
@@ -245,7 +248,7 @@ class StationData(Protocol):
         snapshot: Sequence[Holding],
     ) -> int:
         """Record a count on the bin's task (creating the task if none is open) and move the task
-        to `state`. DONE closes it."""
+        to `state`. DONE closes it. `operator` joins the task's counters (once)."""
 
 
 # --- the policy a station works by ------------------------------------------------------------

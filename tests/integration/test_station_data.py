@@ -354,7 +354,14 @@ def test_a_count_task_from_raised_to_done(warehouse: Warehouse, data: SqlStation
     ledger = [Holding("MILK", "L1", 5), Holding("WIDGET", None, 2)]
     assert data.save_count("A-01-01", CountState.RECOUNT, "C1", first, ledger) == task
     assert data.count_task("A-01-01") == CountTask(
-        task, "A-01-01", CountState.RECOUNT, "short pick", "C1", tuple(first), tuple(ledger)
+        task,
+        "A-01-01",
+        CountState.RECOUNT,
+        "short pick",
+        "C1",
+        tuple(first),
+        tuple(ledger),
+        ("C1",),
     )
     second = [Holding("MILK", "L1", 3), Holding("WIDGET", None, 2)]
     assert data.save_count("A-01-01", CountState.APPROVAL, "S1", second, ledger) == task
@@ -388,13 +395,43 @@ def test_a_count_task_from_raised_to_done(warehouse: Warehouse, data: SqlStation
     assert warehouse.invariants().total == 0  # tasks are work, not stock: no ledger rows
 
 
+def test_a_count_task_remembers_everyone_who_counted_it(
+    warehouse: Warehouse, data: SqlStationData
+) -> None:
+    """Nobody approves a count they counted (RELIABILITY.md promise 9): the first counter stays
+    on the task after the recount, so a supervisor who counted first is known later."""
+    task = data.raise_count("A-01-01", "short pick", "ST-1", "P1")
+    assert data.count_task("A-01-01") == CountTask(task, "A-01-01", CountState.OPEN, "short pick")
+    ledger = [Holding("WIDGET", None, 9)]
+    data.save_count("A-01-01", CountState.RECOUNT, "S1", [Holding("WIDGET", None, 5)], ledger)
+    first = data.count_task("A-01-01")
+    assert first is not None and (first.counted_by, first.counters) == ("S1", ("S1",))
+
+    recount = [Holding("WIDGET", None, 4)]
+    data.save_count("A-01-01", CountState.APPROVAL, "C1", recount, ledger)
+    waiting = data.count_task("A-01-01")
+    assert waiting is not None and waiting.state is CountState.APPROVAL
+    assert (waiting.counted_by, waiting.counters) == ("C1", ("S1", "C1"))
+    # A partly refused approval saves the recount again under the recounter: no second entry.
+    data.save_count("A-01-01", CountState.APPROVAL, "C1", recount, [Holding("WIDGET", None, 8)])
+    again = data.count_task("A-01-01")
+    assert again is not None and again.counters == ("S1", "C1")
+
+    assert data.save_count("A-01-01", CountState.DONE, "S2", recount, ledger) == task
+    [done] = task_rows(warehouse)
+    assert (done.state, done.counters) == ("done", ["S1", "C1", "S2"])
+    # A count that matched at once is its counter's alone.
+    data.save_count("B-01-01", CountState.DONE, "C1", recount, recount)
+    assert [r.counters for r in task_rows(warehouse)] == [["S1", "C1", "S2"], ["C1"]]
+
+
 def test_saving_a_count_without_a_task_opens_one(
     warehouse: Warehouse, data: SqlStationData
 ) -> None:
     counted = [Holding("BOLT", None, 7)]
     task = data.save_count("A-02-01", CountState.RECOUNT, "C1", counted, [])
     assert data.count_task("A-02-01") == CountTask(
-        task, "A-02-01", CountState.RECOUNT, "counted", "C1", tuple(counted), ()
+        task, "A-02-01", CountState.RECOUNT, "counted", "C1", tuple(counted), (), ("C1",)
     )
     # A count that matched at once is a finished task, kept for the record.
     done = data.save_count("B-01-01", CountState.DONE, "C1", counted, [])

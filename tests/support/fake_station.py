@@ -153,8 +153,20 @@ class FakeStationData:
         task = self.count_task(location)
         task_id = task.id if task is not None else len(self.task_log) + 1
         reason = task.reason if task is not None else "counter"
+        counters = task.counters if task is not None else ()
+        if operator not in counters:
+            counters = (*counters, operator)
         self._write(
-            CountTask(task_id, location, state, reason, operator, tuple(counts), tuple(snapshot))
+            CountTask(
+                task_id,
+                location,
+                state,
+                reason,
+                operator,
+                tuple(counts),
+                tuple(snapshot),
+                counters,
+            )
         )
         return task_id
 

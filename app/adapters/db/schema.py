@@ -428,7 +428,8 @@ COUNT_REASON_LENGTH = 80
 class CountTaskRow(Base):
     """A cycle count of one location: a work item, not stock, so it is written directly (no
     ledger transaction). `counts` and `snapshot` are lists of {sku, lot, qty}: the last count and
-    the ledger position when it started. At most one unfinished task per location."""
+    the ledger position when it started; `counters` lists the badges of everyone whose count was
+    recorded on it, in order (none may approve it). At most one unfinished task per location."""
 
     __tablename__ = "count_tasks"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -440,6 +441,7 @@ class CountTaskRow(Base):
     counted_by_operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
     counts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     snapshot: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    counters: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
     __table_args__ = (

@@ -382,6 +382,7 @@ class SqlStationData:
                 _CT.c.reason,
                 _CT.c.counts,
                 _CT.c.snapshot,
+                _CT.c.counters,
                 _O.c.badge,
             )
             .select_from(
@@ -403,6 +404,7 @@ class SqlStationData:
             r.badge,
             _holdings(r.counts),
             _holdings(r.snapshot),
+            tuple(r.counters or ()),
         )
 
     def raise_count(self, location: str, reason: str, station: str, operator: str) -> int:
@@ -458,12 +460,20 @@ class SqlStationData:
                             reason="counted",
                             raised_by_operator_id=counted_by,
                             counted_by_operator_id=counted_by,
+                            counters=_joined([], operator),
                             **values,
                         )
+                    # The row is locked (FOR UPDATE; on SQLite the write lock): no counter is lost.
+                    before = c.execute(select(_CT.c.counters).where(_CT.c.id == task_id)).scalar()
                     c.execute(
                         update(_CT)
                         .where(_CT.c.id == task_id)
-                        .values(counted_by_operator_id=counted_by, updated_at=func.now(), **values)
+                        .values(
+                            counted_by_operator_id=counted_by,
+                            counters=_joined(before or [], operator),
+                            updated_at=func.now(),
+                            **values,
+                        )
                     )
                     return task_id
             except exc.IntegrityError:
@@ -503,8 +513,17 @@ def _unfinished_id(c: Connection, location_id: int, lock: bool = False) -> int |
     return None if found is None else int(found)
 
 
+def _joined(counters: list[str], badge: str) -> list[str]:
+    """The task's counters with `badge` added at the end, once (a badge no operator could have is
+    not recorded, as it is not in `counted_by` either)."""
+    if not _storable(badge) or badge in counters:
+        return list(counters)
+    return [*counters, badge]
+
+
 def _insert_task(c: Connection, location_id: int, **values: Any) -> int:
     values.setdefault("counts", [])
     values.setdefault("snapshot", [])
+    values.setdefault("counters", [])
     stmt = insert(_CT).values(location_id=location_id, **values).returning(_CT.c.id)
     return int(c.execute(stmt).scalar_one())

@@ -12,12 +12,12 @@ bin's current balance, not as "the balance is now what was counted". A pick or p
 stock in or out of the bin while the counter was counting is already in the current balance, so
 the adjustment leaves it accounted for instead of undoing it. A recount takes a fresh snapshot;
 a supervisor's later approval applies the saved recount against the snapshot saved with it.
+This module is the state machine; the count and its variance arithmetic are `count_variance`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import date
 from enum import StrEnum
 
@@ -28,12 +28,11 @@ from app.domain.ledger import Outcome
 from app.domain.model import Role, Tracking
 from app.domain.workflow import (
     CountState,
+    CountTask,
     Entry,
     Feedback,
-    Holding,
     Reply,
     TagRead,
-    Tolerance,
     WorkContext,
     error,
     ok,
@@ -52,53 +51,16 @@ from app.domain.workflows.common import (
     tracking_problem,
     unexpected,
 )
-
-Key = tuple[str, str | None]
-"""SKU code and lot code (None for an item not tracked by lot)."""
+from app.domain.workflows.count_variance import (
+    Count,
+    beyond_tolerance,
+    label,
+    tally,
+    variances,
+    with_posted,
+)
 
 REASONS = ", ".join(r.value.upper() for r in AdjustReason)
-
-
-def tally(holdings: Iterable[Holding]) -> dict[Key, int]:
-    totals: dict[Key, int] = {}
-    for holding in holdings:
-        key = (holding.sku, holding.lot)
-        totals[key] = totals.get(key, 0) + holding.qty
-    return totals
-
-
-def _keys(*tallies: Mapping[Key, int]) -> list[Key]:
-    return sorted({k for t in tallies for k in t}, key=lambda k: (k[0], k[1] or ""))
-
-
-def variances(snapshot: Iterable[Holding], counts: Iterable[Holding]) -> dict[Key, int]:
-    """Counted minus snapshot, per SKU and lot, for every key that differs."""
-    before, after = tally(snapshot), tally(counts)
-    diffs = {k: after.get(k, 0) - before.get(k, 0) for k in _keys(before, after)}
-    return {k: d for k, d in diffs.items() if d}
-
-
-def beyond_tolerance(
-    tolerance: Tolerance, snapshot: Iterable[Holding], counts: Iterable[Holding]
-) -> list[Key]:
-    """The keys whose count strays from the snapshot further than `tolerance` allows."""
-    before, after = tally(snapshot), tally(counts)
-    return [
-        k for k in _keys(before, after) if not tolerance.allows(before.get(k, 0), after.get(k, 0))
-    ]
-
-
-def with_posted(snapshot: Iterable[Holding], posted: Mapping[Key, int]) -> tuple[Holding, ...]:
-    """The snapshot as if these deltas had been in it: what is left to post after a partial
-    posting is counted minus this."""
-    totals = tally(snapshot)
-    for key, delta in posted.items():
-        totals[key] = totals.get(key, 0) + delta
-    return tuple(Holding(sku, lot, qty) for (sku, lot), qty in totals.items() if qty)
-
-
-def label(key: Key) -> str:
-    return f"{key[0]} lot {key[1]}" if key[1] else key[0]
 
 
 class Step(StrEnum):
@@ -111,47 +73,11 @@ class Step(StrEnum):
     """Approved (or a supervisor reviewing a saved recount): waiting for the reason code."""
 
 
-@dataclass
-class Count:
-    """One count of one bin."""
-
-    bin: str
-    snapshot: tuple[Holding, ...]
-    counters: frozenset[str]
-    """Badges of everyone whose count this is or follows (they may not approve it)."""
-    counted_by: str
-    """The badge the count is saved under."""
-    recount: bool = False
-    approving: bool = False
-    """Posted with a supervisor's approval (the task is in APPROVAL until it is posted)."""
-    counted: dict[Key, int] = field(default_factory=dict)
-    expiry: dict[Key, date] = field(default_factory=dict)
-    scans: list[tuple[Key, int, str | None]] = field(default_factory=list)
-
-    def add(self, key: Key, qty: int, serial: str | None, expiry: date | None) -> int:
-        self.counted[key] = self.counted.get(key, 0) + qty
-        self.scans.append((key, qty, serial))
-        if expiry is not None:
-            self.expiry.setdefault(key, expiry)
-        return self.counted[key]
-
-    def holdings(self) -> tuple[Holding, ...]:
-        return tuple(Holding(sku, lot, qty) for (sku, lot), qty in self.counted.items() if qty)
-
-    def counted_lines(self) -> tuple[str, ...]:
-        """What was counted, never what the ledger expects."""
-        units = sum(self.counted.values())
-        head = f"{'Recount' if self.recount else 'Count'} of {self.bin}: {units} unit(s) counted"
-        return (head, *(f"{label(k)}: {q} counted" for k, q in self.counted.items() if q))
-
-    def variance_lines(self) -> tuple[str, ...]:
-        """For the approver: counted against the snapshot, per SKU and lot."""
-        before = tally(self.snapshot)
-        lines = [f"Recount of {self.bin}, against the ledger when it started:"]
-        for key, diff in variances(self.snapshot, self.holdings()).items():
-            was = before.get(key, 0)
-            lines.append(f"{label(key)}: counted {was + diff}, ledger {was} ({diff:+d})")
-        return tuple(lines)
+def _counters(task: CountTask | None) -> frozenset[str]:
+    """Everyone whose count is recorded on the task: none of them may recount or approve it."""
+    if task is None:
+        return frozenset()
+    return frozenset(task.counters) | ({task.counted_by} if task.counted_by else set())
 
 
 class CountWorkflow:
@@ -240,6 +166,7 @@ class CountWorkflow:
                 error(f"Scanned location {code} (a {kind}): counts are of bins. Scan a bin label.")
             )
         task = data.count_task(code)
+        counted = _counters(task)
         if task is not None and task.state is CountState.APPROVAL:
             if me.role is not Role.SUPERVISOR:
                 return self._reply(
@@ -248,7 +175,7 @@ class CountWorkflow:
                         f"must log in here and scan {code}. Scan another bin."
                     )
                 )
-            if task.counted_by == me.badge:
+            if me.badge in counted:
                 return self._reply(
                     error(f"You counted {code}: another supervisor must approve its recount.")
                 )
@@ -256,7 +183,7 @@ class CountWorkflow:
             self.count = Count(
                 code,
                 task.snapshot,
-                frozenset({by}),
+                counted,
                 counted_by=by,
                 recount=True,
                 approving=True,
@@ -267,14 +194,13 @@ class CountWorkflow:
                 warning(f"The recount of {code} by {task.counted_by} is beyond tolerance.")
             )
         recount = task is not None and task.state is CountState.RECOUNT
-        first = task.counted_by if task is not None and recount else None
-        if first == me.badge:
+        if recount and me.badge in counted:
             return self._reply(
                 error(
                     f"You counted {code} first: another operator must recount it. Scan another bin."
                 )
             )
-        counters = frozenset({me.badge, *([first] if first else [])})
+        counters = counted | {me.badge} if recount else frozenset({me.badge})
         self.count = Count(code, tuple(data.contents(code)), counters, me.badge, recount)
         self.step = Step.COUNTING
         return self._reply(ok(f"{'Recounting' if recount else 'Counting'} {code}."))

@@ -5,21 +5,18 @@ open reservations yet; an order already reserved resumes with its open pick line
 allocates first expiry first out; the station walks the lines in the order `open_picks` gives
 (the pick path). A line is posted once all its units are scanned. A short pick posts what was
 picked with a reason, raises a count of the bin, and reserves the missing units elsewhere (never
-in that bin); what it finds joins the walk in path order.
+in that bin); what it finds joins the walk in path order. This module is the state machine: the
+walk's bookkeeping (`Walk`, the lines and what the ledger's answers did to them) is `pick_walk`.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from enum import StrEnum
 
 from app.domain.commands import AdjustReason, Command, PostPick, Reserve
-from app.domain.errors import Reason
 from app.domain.interpret import CommandName, Interpretation, Kind, StationMode
 from app.domain.ledger import Outcome
-from app.domain.model import Tracking
 from app.domain.workflow import (
     Entry,
     Feedback,
@@ -33,19 +30,17 @@ from app.domain.workflow import (
 )
 from app.domain.workflows.common import (
     Answers,
-    Item,
     Quantity,
     combine,
     describe,
     late_answer,
     no_tags,
     parse_quantity,
-    queued,
     resolve_item,
     signed,
-    tracking_problem,
     unexpected,
 )
+from app.domain.workflows.pick_walk import Walk, elsewhere, pick_problem, what
 
 OPEN_ORDERS_SHOWN = 10
 REASONS = ", ".join(r.value.upper() for r in AdjustReason)
@@ -68,89 +63,6 @@ EXPECTING = {
     Step.ITEMS: "an item (or QTY, SKIP, SHORT, DONE, CANCEL)",
     Step.REASON: f"a reason code ({REASONS}) or CANCEL",
 }
-
-
-@dataclass
-class LineResult:
-    """What happened to one order line during this walk, for the summary."""
-
-    sku: str
-    picked: int = 0
-    short: int = 0
-    notes: list[str] = field(default_factory=list)
-
-    def summary(self, line: int) -> str:
-        short = f", {self.short} short" if self.short else ""
-        return "; ".join([f"line {line} {self.sku}: {self.picked} picked{short}", *self.notes])
-
-
-@dataclass
-class Walk:
-    """One pick list being worked; `queue[0]` is the current line."""
-
-    order: str = ""
-    tote: str | None = None
-    queue: list[PickLine] = field(default_factory=list)
-    finished: int = 0
-    done: set[int] = field(default_factory=set)
-    """Reservations posted, shorted or refused in this walk (a queued post still looks open)."""
-    skipped: set[int] = field(default_factory=set)
-    results: dict[int, LineResult] = field(default_factory=dict)
-    picked: int = 0
-    serials: list[str] = field(default_factory=list)
-    posting: dict[uuid.UUID, PickLine] = field(default_factory=dict)
-    shorts: dict[uuid.UUID, str] = field(default_factory=dict)
-    """Short PostPicks sent, with their reason."""
-    reallocations: set[uuid.UUID] = field(default_factory=set)
-    notes: list[Feedback | None] = field(default_factory=list)
-
-    @property
-    def line(self) -> PickLine | None:
-        return self.queue[0] if self.queue else None
-
-    def result(self, line: int, sku: str) -> LineResult:
-        return self.results.setdefault(line, LineResult(sku))
-
-    def summary(self) -> tuple[str, ...]:
-        return tuple(r.summary(n) for n, r in sorted(self.results.items()))
-
-
-def merge_in_path_order(
-    queue: Sequence[PickLine], new: Sequence[PickLine], skipped: set[int], keep_first: bool
-) -> list[PickLine]:
-    """`new` lines inserted into the walk by pick sequence: before the first later line and
-    before the skipped lines at the end; never ahead of the current line when `keep_first`."""
-    merged = list(queue)
-    for line in new:
-        start = 1 if keep_first and merged else 0
-        later = (
-            i
-            for i in range(start, len(merged))
-            if merged[i].reservation in skipped or merged[i].pick_sequence > line.pick_sequence
-        )
-        merged.insert(next(later, len(merged)), line)
-    return merged
-
-
-def pick_problem(line: PickLine, item: Item, qty: int, serials: list[str]) -> str:
-    """Why this item scan does not fit the pick line ("" when it does); over-picks aside."""
-    if item.sku.code != line.sku:
-        return f"it is {item.sku.code}, but this line is {what(line)}: put it back, take {line.sku}"
-    if line.lot and item.lot and item.lot != line.lot:
-        return f"this line is lot {line.lot}: put it back and take lot {line.lot}"
-    problem = tracking_problem(item, qty)
-    if problem is not None:
-        return problem.text
-    if line.lot and not item.lot:
-        return f"this line is lot {line.lot}: scan the barcode that carries the lot"
-    if item.sku.tracking is Tracking.SERIAL and item.serial in serials:
-        return f"serial {item.serial} is already picked: scan another unit"
-    return ""
-
-
-def what(line: PickLine, qty: int | None = None) -> str:
-    lot = f" (lot {line.lot})" if line.lot else ""
-    return f"{line.qty if qty is None else qty} x {line.sku}{lot}"
 
 
 class PickWorkflow:
@@ -249,9 +161,7 @@ class PickWorkflow:
         self.answers.clear()
         picks = self.ctx.data.open_picks(order)
         if picks:
-            walk.queue = picks
-            for pick in picks:
-                walk.result(pick.line, pick.sku)
+            walk.resume(picks)
             self.step = Step.TOTE
             return self._reply(ok(f"Resuming {order}: {len(picks)} open pick line(s)."))
         for line in lines:
@@ -305,9 +215,7 @@ class PickWorkflow:
                 f"Scanned {describe(scan)}: that makes {walk.picked + qty} x {line.sku}, and the "
                 f"line needs {line.qty}. Put the extra {walk.picked + qty - line.qty} back."
             )
-        walk.picked += qty
-        if item.serial and item.sku.tracking is Tracking.SERIAL:
-            walk.serials.append(item.serial)
+        walk.add(item, qty)
         if walk.picked < line.qty:
             return self._reply(ok(f"Picked {walk.picked} of {what(line)}."))
         command = self._post(line, walk.picked)
@@ -325,8 +233,7 @@ class PickWorkflow:
             )
         if len(walk.queue) == 1:
             return self._reply(warning("This is the last line: pick it or SHORT it."))
-        walk.queue.append(walk.queue.pop(0))
-        walk.skipped.add(line.reservation)
+        walk.skip()
         self.step = Step.BIN
         return self._reply(ok(f"Skipped {what(line)} at {line.location}: it comes last."))
 
@@ -339,8 +246,7 @@ class PickWorkflow:
         return self._after(warning(text), (command,))
 
     def _done(self) -> Reply:
-        walk = self.walk
-        left = [f"{what(p)} at {p.location}" for p in walk.queue]
+        walk, left = self.walk, self.walk.left()
         return self._reply(
             error(
                 f"{walk.order} is not finished: {len(left)} line(s) left ({'; '.join(left)}). "
@@ -373,30 +279,20 @@ class PickWorkflow:
         if not self.answers.take(command, outcome):
             return self._reply(late_answer(command, outcome))
         if isinstance(command, Reserve) and command.tx_id in walk.reallocations:
-            return self._after(self._reallocated(command, outcome))
+            keep_first = self.step in (Step.ITEMS, Step.REASON)
+            found = walk.reallocated(command, outcome, self._open_picks, keep_first)
+            return self._after(found)
         if isinstance(command, Reserve):
             return self._reserved(command, outcome)
         if isinstance(command, PostPick) and command.tx_id in walk.shorts:
             return self._short_posted(command, outcome)
         if isinstance(command, PostPick):
-            return self._after(self._posted(command, outcome))
+            return self._after(self.walk.posted(command, outcome))
         return self._reply(late_answer(command, outcome))
 
     def _reserved(self, command: Reserve, outcome: Outcome | None) -> Reply:
         walk = self.walk
-        result = walk.result(command.line, command.sku)
-        where = f"line {command.line} {command.sku}"
-        if outcome is None:
-            walk.notes.append(queued(f"Reserving {where}"))
-        elif outcome.ok and (found := int(outcome.result.get("reserved", 0))) < command.qty:
-            result.short += command.qty - found
-            walk.notes.append(warning(f"{where}: only {found} of {command.qty} in stock."))
-        elif not outcome.ok and outcome.reason == Reason.NOT_ENOUGH_STOCK:
-            result.short += command.qty
-            walk.notes.append(warning(f"{where}: none in stock, short {command.qty}."))
-        elif not outcome.ok:
-            result.notes.append(outcome.message)
-            walk.notes.append(error(f"{where} was refused: {outcome.message}."))
+        walk.reserved(command, outcome)
         if not self.answers.complete:
             return self._reply()
         notes, walk.notes = combine(*walk.notes), []
@@ -414,25 +310,10 @@ class PickWorkflow:
             nothing = error(f"Nothing of {walk.order} can be picked now.")
         return self._reply(combine(nothing, notes), extra=walk.summary())
 
-    def _posted(self, command: PostPick, outcome: Outcome | None) -> Feedback:
-        walk = self.walk
-        line = walk.posting.pop(command.tx_id)
-        result, picked = walk.result(line.line, line.sku), what(line, command.qty)
-        if outcome is not None and not outcome.ok:
-            result.notes.append(f"not posted: {outcome.message}")
-            return error(
-                f"Pick of {picked} from {line.location} refused: {outcome.message}. The line is "
-                "left out; tell a supervisor."
-            )
-        result.picked += command.qty
-        if outcome is None:
-            return queued(f"Pick of {picked} from {line.location}")
-        return ok(f"Picked {picked} from {line.location} into {command.to_location}.")
-
     def _short_posted(self, command: PostPick, outcome: Outcome | None) -> Reply:
         walk, ctx = self.walk, self.ctx
         reason, line = walk.shorts.pop(command.tx_id), walk.posting[command.tx_id]
-        posted, missing = self._posted(command, outcome), line.qty - command.qty
+        posted, missing = walk.posted(command, outcome), line.qty - command.qty
         what_missing = f"{missing} x {line.sku} missing for {line.order}/{line.line} ({reason})"
         ctx.data.raise_count(
             line.location, f"short pick: {what_missing}", ctx.station.code, ctx.operator.badge
@@ -440,42 +321,13 @@ class PickWorkflow:
         if outcome is not None and not outcome.ok:
             return self._after(posted)
         walk.result(line.line, line.sku).short += missing
-        reserve = Reserve(
-            **signed(ctx),
-            order=line.order,
-            line=line.line,
-            sku=line.sku,
-            qty=missing,
-            allow_partial=True,
-            avoid=(line.location,),
-        )
+        reserve = elsewhere(signed(ctx), line, missing)
         walk.reallocations.add(reserve.tx_id)
         look = ok(f"{line.location} will be counted; looking for {missing} x {line.sku} elsewhere.")
         return self._after(combine(posted, look), self.answers.send(reserve))
 
-    def _reallocated(self, command: Reserve, outcome: Outcome | None) -> Feedback:
-        walk = self.walk
-        where = f"Line {command.line} ({command.sku})"
-        if outcome is None:
-            return queued(f"Reserving the missing {command.qty} x {command.sku} elsewhere")
-        if not outcome.ok and outcome.reason == Reason.NOT_ENOUGH_STOCK:
-            return warning(f"No other stock: l{where[1:]} short by {command.qty}.")
-        if not outcome.ok:
-            return error(
-                f"Reserving the missing {command.qty} x {command.sku} elsewhere was refused: "
-                f"{outcome.message}. {where} is short by {command.qty}."
-            )
-        found = int(outcome.result.get("reserved", 0))
-        walk.result(command.line, command.sku).short -= found
-        known = walk.done | {p.reservation for p in walk.queue}
-        fresh = [p for p in self.ctx.data.open_picks(walk.order) if p.reservation not in known]
-        keep_first = self.step in (Step.ITEMS, Step.REASON)
-        walk.queue = merge_in_path_order(walk.queue, fresh, walk.skipped, keep_first)
-        bins = ", ".join(p.location for p in fresh)
-        text = f"Found {found} x {command.sku} elsewhere: {len(fresh)} line(s) added ({bins})."
-        if found < command.qty:
-            return warning(f"{text} {where} is short by {command.qty - found}.")
-        return ok(text)
+    def _open_picks(self) -> list[PickLine]:
+        return self.ctx.data.open_picks(self.walk.order)
 
     # --- commands and replies ---
 
@@ -491,11 +343,8 @@ class PickWorkflow:
             serials=tuple(walk.serials),
             short_reason=short_reason,
         )
-        walk.posting[command.tx_id] = line
-        walk.done.add(line.reservation)
-        walk.queue.pop(0)
-        walk.finished += 1
-        walk.picked, walk.serials, self.step = 0, [], Step.BIN
+        walk.post_line(line, command)
+        self.step = Step.BIN
         self.answers.send(command)
         return command
 
@@ -547,7 +396,5 @@ class PickWorkflow:
             return (f"Open pick lists: {', '.join(orders)}",) if orders else ()
         lines = [f"Pick list {walk.order}" + (f" into {walk.tote}" if walk.tote else "")]
         if line is not None and self.step is not Step.RESERVING:
-            total = walk.finished + len(walk.queue)
-            lines.append(f"Line {walk.finished + 1} of {total}: {what(line)} from {line.location}")
-            lines.append(f"Picked {walk.picked} of {line.qty}")
+            lines.extend(walk.progress(line))
         return tuple(lines)

@@ -10,12 +10,8 @@ from app.domain.commands import Adjust, AdjustReason
 from app.domain.interpret import CommandName, Interpretation, Kind, StationMode
 from app.domain.model import Tracking
 from app.domain.workflow import CountState, Entry, Holding, Level, Reply, Tolerance
-from app.domain.workflows.count import (
-    CountWorkflow,
-    beyond_tolerance,
-    variances,
-    with_posted,
-)
+from app.domain.workflows.count import CountWorkflow
+from app.domain.workflows.count_variance import beyond_tolerance, variances, with_posted
 from tests.support.fake_station import FakeStationData, context, meaning, outcome
 
 GTIN = {"SKU-A": "09506000134352", "SKU-L": "09506000134376"}
@@ -272,6 +268,28 @@ def test_a_supervisor_who_recounted_may_not_approve_later(data: FakeStationData)
     reply = counter(data, "S001").on_scan(location("B-01"))
     assert level(reply) is Level.ERROR
     assert "You counted B-01: another supervisor must approve" in text(reply)
+
+
+def test_a_supervisor_who_counted_first_may_not_approve_later(data: FakeStationData) -> None:
+    wf, _ = recount_beyond(data, "S001", "C002")
+    wf.on_scan(cmd(CommandName.CANCEL))
+    task = data.tasks["B-01"]
+    assert (task.counted_by, task.counters) == ("C002", ("S001", "C002"))
+
+    refused = counter(data, "S001").on_scan(location("B-01"))
+    assert level(refused) is Level.ERROR
+    assert "You counted B-01: another supervisor must approve" in text(refused)
+    assert refused.commands == () and data.tasks["B-01"].state is CountState.APPROVAL
+
+    other = counter(data, "S002")
+    review = other.on_scan(location("B-01"))
+    assert level(review) is Level.WARNING and "by C002 is beyond tolerance" in text(review)
+    reply = other.on_scan(cmd(CommandName.REASON, "lost"))
+    assert {a.delta for a in adjusts(reply)} == {-36, -3}
+    for adjust in reply.commands:
+        reply = other.on_outcome(adjust, outcome(adjust))
+    assert text(reply) == "Count of B-01 posted: 2 adjustment(s)."
+    assert data.task_log[-1].state is CountState.DONE
 
 
 def test_moves_during_the_count_are_accounted_for(data: FakeStationData) -> None:

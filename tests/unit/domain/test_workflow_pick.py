@@ -10,7 +10,8 @@ from app.domain.commands import PostPick, Reserve
 from app.domain.interpret import CommandName, Interpretation, Kind, StationMode
 from app.domain.model import Tracking
 from app.domain.workflow import Level, OrderLine, Reply, TagRead
-from app.domain.workflows.pick import PickWorkflow, merge_in_path_order
+from app.domain.workflows.pick import PickWorkflow
+from app.domain.workflows.pick_walk import merge_in_path_order
 from tests.support.fake_station import (
     FakeStationData,
     context,

@@ -6,7 +6,8 @@ Create Date: 2026-11-23
 
 Cycle-count tasks: one row per count of a location, from raised to done. They are work items,
 not stock (no ledger transaction writes them). A partial unique index keeps at most one
-unfinished task per location, on both databases.
+unfinished task per location, on both databases. `counters` keeps the badges of everyone whose
+count is recorded on a task, so that none of them approves it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def upgrade() -> None:
         sa.Column("counted_by_operator_id", sa.Integer(), nullable=True),
         sa.Column("counts", sa.JSON(), nullable=False),
         sa.Column("snapshot", sa.JSON(), nullable=False),
+        sa.Column("counters", sa.JSON(), nullable=False),
         sa.Column(
             "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
         ),
