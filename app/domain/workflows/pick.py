@@ -154,12 +154,14 @@ class PickWorkflow:
                 f"Order {order} is not an open order (unknown, closed or shipped). Scan another "
                 "pick list, or choose one on screen."
             )
+        # Lines already reserved (a list taken before, at any station) are resumed, not
+        # reserved again: order_lines counts them as allocated.
+        picks = self.ctx.data.open_picks(order)
         lines = [line for line in lines if line.qty > 0]
-        if not lines:
+        if not lines and not picks:
             return self._error(f"Order {order} has nothing to pick. Scan another pick list.")
         self.walk = walk = Walk(order=order)
         self.answers.clear()
-        picks = self.ctx.data.open_picks(order)
         if picks:
             walk.resume(picks)
             self.step = Step.TOTE
