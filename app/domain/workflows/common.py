@@ -135,6 +135,14 @@ class Quantity:
     def clear(self) -> None:
         self.pending = None
 
+    def enter(self, text: str) -> Feedback:
+        """A keypad entry: set as the next item's quantity, or why it is not a quantity."""
+        qty = parse_quantity(text)
+        if isinstance(qty, Feedback):
+            return qty
+        self.set(qty)
+        return ok(f"Quantity {qty} set for the next item scan.")
+
 
 def parse_quantity(text: str, maximum: int = 999_999) -> int | Feedback:
     """A keypad quantity: a whole number from 1 to `maximum`."""

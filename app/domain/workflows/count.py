@@ -44,7 +44,6 @@ from app.domain.workflows.common import (
     combine,
     late_answer,
     no_tags,
-    parse_quantity,
     queued,
     resolve_item,
     signed,
@@ -113,11 +112,7 @@ class CountWorkflow:
             return self._approval(self.approval.on_entry(text))
         if self.step is not Step.COUNTING:
             return self._reply(error("The keypad is not used at this step."))
-        qty = parse_quantity(text)
-        if isinstance(qty, Feedback):
-            return self._reply(qty)
-        self.qty.set(qty)
-        return self._reply(ok(f"The next item scan counts {qty}."))
+        return self._reply(self.qty.enter(text))
 
     # --- scans ---
 

@@ -35,7 +35,6 @@ from app.domain.workflows.common import (
     describe,
     late_answer,
     no_tags,
-    parse_quantity,
     resolve_item,
     signed,
     unexpected,
@@ -96,11 +95,7 @@ class PickWorkflow:
             return self._error(
                 f"The keypad is not used here: this step needs {EXPECTING[self.step]}."
             )
-        qty = parse_quantity(text)
-        if isinstance(qty, Feedback):
-            return self._reply(qty)
-        self.qty.set(qty)
-        return self._reply(ok(f"The next item scan counts {qty}."))
+        return self._reply(self.qty.enter(text))
 
     # --- scans ---
 

@@ -19,7 +19,6 @@ from app.domain.workflows.common import (
     Quantity,
     describe,
     no_tags,
-    parse_quantity,
     queued,
     resolve_item,
     signed,
@@ -105,11 +104,7 @@ class PutawayWorkflow:
     def on_entry(self, text: str) -> Reply:
         if self._task is not None:
             return self._fail(self._qty_too_late())
-        qty = parse_quantity(text)
-        if isinstance(qty, Feedback):
-            return self._reply(qty)
-        self._qty.set(qty)
-        return self._ok(f"Quantity {qty} set for the next item scan.")
+        return self._reply(self._qty.enter(text))
 
     def on_tags(self, tags: Sequence[TagRead]) -> Reply:
         return no_tags(self._prompt(), tags)

@@ -31,7 +31,6 @@ from app.domain.workflow import (
 from app.domain.workflows.common import (
     Quantity,
     describe,
-    parse_quantity,
     queued,
     resolve_item,
     signed,
@@ -134,11 +133,7 @@ class ReceiveWorkflow:
             return self._approval_step(self._approval.on_entry(text))
         if self._tags:
             return self._fail(f"The keypad sets no quantity for {self._tags_waiting()}")
-        qty = parse_quantity(text)
-        if isinstance(qty, Feedback):
-            return self._reply(qty)
-        self._qty.set(qty)
-        return self._ok(f"Quantity {qty} set for the next item scan.")
+        return self._reply(self._qty.enter(text))
 
     def on_tags(self, tags: Sequence[TagRead]) -> Reply:
         if self._approval is not None:

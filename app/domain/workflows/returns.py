@@ -23,7 +23,6 @@ from app.domain.workflows.common import (
     Quantity,
     late_answer,
     no_tags,
-    parse_quantity,
     queued,
     resolve_item,
     signed,
@@ -87,11 +86,7 @@ class ReturnWorkflow:
     def on_entry(self, text: str) -> Reply:
         if self.step is not Step.ITEM:
             return self._reply(error("The keypad is not used while inspecting."))
-        qty = parse_quantity(text)
-        if isinstance(qty, Feedback):
-            return self._reply(qty)
-        self.qty.set(qty)
-        return self._reply(ok(f"The next item scan counts {qty}."))
+        return self._reply(self.qty.enter(text))
 
     def on_scan(self, scan: Interpretation) -> Reply:
         refusal = self._no_lane()

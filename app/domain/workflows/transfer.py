@@ -22,7 +22,6 @@ from app.domain.workflows.common import (
     combine,
     late_answer,
     no_tags,
-    parse_quantity,
     queued,
     resolve_item,
     signed,
@@ -89,11 +88,7 @@ class TransferWorkflow:
     def on_entry(self, text: str) -> Reply:
         if self.step is not Step.ITEMS:
             return self._reply(error("Scan the source location first; then the keypad sets QTY."))
-        qty = parse_quantity(text)
-        if isinstance(qty, Feedback):
-            return self._reply(qty)
-        self.qty.set(qty)
-        return self._reply(ok(f"The next item scan counts {qty}."))
+        return self._reply(self.qty.enter(text))
 
     def on_scan(self, scan: Interpretation) -> Reply:
         step, kind, code = self.step, scan.kind, scan.code
