@@ -57,3 +57,7 @@ $(STAMP): pyproject.toml
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# Screenshots of every station screen for the documentation (its own Xvfb and demo database).
+screenshots: venv
+	$(BIN)/python -m tests.e2e.screenshots docs

@@ -12,8 +12,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import select
-import shutil
 import subprocess
 import sys
 import time
@@ -24,14 +22,11 @@ from typing import Any
 import pytest
 
 from app.domain.scan import GS
+from tests.support import xvfb
+from tests.support.xvfb import FIRST_IN_LINE, HANG_GUARD_S
 
 ROOT = Path(__file__).resolve().parents[2]
-HANG_GUARD_S = 60
-"""How long to wait for Xvfb, the window or xdotool before calling it a hang (not a speed test)."""
 TITLE = "Perpetua wedge e2e"
-FIRST_IN_LINE = ("nice", "-n", "-10")
-"""xdotool stands in for a scanner, whose timing no load on the computer disturbs; so it and the
-X server that stamps its keys run ahead of other programs (where allowed: as root)."""
 
 PAUSE_S = 0.25
 """Between steps: a scanner's burst starts after a pause, as at a real station (and 4 steps a
@@ -42,60 +37,29 @@ GS1 = "0109506000134352" + "17261231" + "10LOT1234" + GS + "21SN12"
 
 def need(program: str) -> str:
     """Xvfb and xdotool are system packages the Makefile installs; without them this test fails
-    (it is never skipped, in CI or anywhere)."""
-    path = shutil.which(program)
-    if path is None:
-        pytest.fail(
-            f"{program} is not installed: run `make test` as root, or "
-            "`sudo apt-get install xvfb xdotool libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1`"
-        )
-    return path
+    (it is never skipped, in CI or anywhere). xdotool stands in for a scanner, whose timing no
+    load on the computer disturbs: it runs FIRST_IN_LINE, as does the X server stamping its keys."""
+    try:
+        return xvfb.need(program)
+    except xvfb.XvfbError as problem:
+        pytest.fail(str(problem))
 
 
 def read_line(stream: Any, what: str) -> str:
-    ready, _, _ = select.select([stream], [], [], HANG_GUARD_S)
-    if not ready:
-        pytest.fail(f"no {what} within {HANG_GUARD_S} s")
-    return str(stream.readline())
+    try:
+        return xvfb.read_line(stream, what)
+    except xvfb.XvfbError as problem:
+        pytest.fail(str(problem))
 
 
 @pytest.fixture
 def display() -> Iterator[str]:
     """A fresh Xvfb on the first free display number, ready for clients; killed afterwards."""
-    xvfb = need("Xvfb")
-    read_end, write_end = os.pipe()
-    server = subprocess.Popen(
-        [
-            *FIRST_IN_LINE,
-            xvfb,
-            "-displayfd",
-            str(write_end),
-            "-screen",
-            "0",
-            "1024x768x24",
-            "-nolisten",
-            "tcp",
-        ],
-        pass_fds=(write_end,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    os.close(write_end)
     try:
-        with os.fdopen(read_end) as numbers:
-            number = read_line(numbers, "display number from Xvfb").strip()
-        if not number.isdigit():
-            server.kill()
-            _, errors = server.communicate()
-            pytest.fail(f"Xvfb did not start: {errors.decode(errors='replace')}")
-        yield f":{number}"
-    finally:
-        server.terminate()
-        try:
-            server.communicate(timeout=HANG_GUARD_S)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.communicate()
+        with xvfb.xvfb_display("1024x768x24") as number:
+            yield number
+    except xvfb.XvfbError as problem:
+        pytest.fail(str(problem))
 
 
 def timeline(keys: list[tuple[str, int]]) -> str:

@@ -183,7 +183,9 @@ def test_a_camera_read_reaches_the_session_once_and_the_preview_shows_on_demand(
     preview, toggle = window.preview, window.camera_toggle
     assert preview is not None and toggle is not None
     assert not preview.isVisible()
-    wait_view(qtbot, window, "scan")
+    # The camera may read its code before a signal wait could start: wait for what is shown.
+    receive = window.screens[StationMode.RECEIVE]
+    qtbot.waitUntil(lambda: receive.prompt.text().startswith("scan"), timeout=WAIT_MS)
     assert window.status.camera.text() == f"Camera: reading image folder {folder}"
     QTest.mouseClick(toggle, Qt.MouseButton.LeftButton)
     assert preview.isVisible()

@@ -1,0 +1,439 @@
+"""Screenshots of the station window for the documentation: `python -m tests.e2e.screenshots
+OUT_DIR` (or `make screenshots`, into docs/).
+
+It starts its own Xvfb, builds a fresh demo database in a temporary folder with the `perpetua`
+program (`db upgrade`, then `demo`), opens the real station window for ST-1 full screen on that
+display, and drives it through its screens by scans, each one answered by the real session on the
+window's worker thread. After each step it waits for the view on screen, checks that it shows what
+the step is meant to show, and saves the screen as OUT_DIR/<name>.png. The codes scanned are read
+from the demo database: an open receipt and its items' GTINs, an open order, bins with stock.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+from sqlalchemy import Engine, and_, func, select
+
+from app import bootstrap
+from app.adapters.db.engine import make_engine
+from app.adapters.db.schema import (
+    BarcodeRow,
+    LocationRow,
+    OrderLineRow,
+    OrderRow,
+    QuantRow,
+    ReceiptLineRow,
+    ReceiptRow,
+    SkuRow,
+    table,
+)
+from app.config import CONFIG_ENV, Settings
+from app.domain.commands import Command
+from app.domain.ledger import Outcome
+from app.domain.ports import DatabaseUnavailable, UnitOfWorkFactory
+from app.domain.scan import Scan, Source
+from app.domain.workflow import Entry, Level
+from app.services.station import StationSession
+from app.services.station_view import StationView
+from app.ui.sounds import SilentSoundPlayer
+from app.ui.station_window import StationWindow
+from tests.support.xvfb import xvfb_display
+
+WIDTH, HEIGHT = 1280, 800
+STATION = "ST-1"
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = (
+    "station-login",
+    "station-supervisor-pin",
+    "station-receive",
+    "station-putaway",
+    "station-pick",
+    "station-count",
+    "station-transfer",
+    "station-return",
+    "station-refused",
+    "station-offline",
+)
+"""The files written, without .png, in the order they are taken."""
+ANSWER_S = 30
+"""How long a step may take before the script gives up (a hang guard, not a speed limit)."""
+SETTLE_MS = 300
+"""After a view is on screen, time for every widget to paint it before the screen is grabbed."""
+
+
+# --- the demo database -------------------------------------------------------------------------
+
+
+def perpetua(database_url: str, *args: str, config: Path) -> None:
+    """The `perpetua` program itself, as a user runs it (without anyone's config file)."""
+    subprocess.run(
+        [sys.executable, "-m", "app", "--db", database_url, *args],
+        cwd=ROOT,
+        env={**os.environ, CONFIG_ENV: str(config)},
+        check=True,
+        stdout=subprocess.DEVNULL,
+        timeout=300,
+    )
+
+
+@dataclass(frozen=True)
+class Item:
+    sku: str
+    gtin: str
+    qty: int
+
+
+@dataclass(frozen=True)
+class DemoCodes:
+    """Codes that really exist in the demo database, for the scans of each screen."""
+
+    receipt: str
+    receipt_items: tuple[Item, ...]
+    order: str
+    outbound: str
+    count_bin: str
+    count_item: Item
+    transfer_bin: str
+    transfer_item: Item
+    transfer_target: str
+
+
+def read_codes(engine: Engine) -> DemoCodes:
+    """Plain (untracked) items only: a lot or serial number would need a GS1 barcode to scan."""
+    sku, barcode, loc, quant = table(SkuRow), table(BarcodeRow), table(LocationRow), table(QuantRow)
+    receipts, receipt_lines = table(ReceiptRow), table(ReceiptLineRow)
+    orders, order_lines = table(OrderRow), table(OrderLineRow)
+    gtin = and_(barcode.c.sku_id == sku.c.id, barcode.c.kind == "gtin")
+    with engine.connect() as c:
+        receipt = c.execute(
+            select(receipts.c.id, receipts.c.code)
+            .where(
+                receipts.c.status == "open",
+                ~select(receipt_lines.c.id)
+                .join(sku, sku.c.id == receipt_lines.c.sku_id)
+                .where(receipt_lines.c.receipt_id == receipts.c.id, sku.c.tracking != "none")
+                .exists(),
+            )
+            .order_by(receipts.c.code)
+            .limit(1)
+        ).one()
+        items = tuple(
+            Item(code, number, qty)
+            for code, number, qty in c.execute(
+                select(sku.c.code, barcode.c.code, receipt_lines.c.qty)
+                .join(sku, sku.c.id == receipt_lines.c.sku_id)
+                .join(barcode, gtin)
+                .where(receipt_lines.c.receipt_id == receipt.id)
+                .order_by(receipt_lines.c.line)
+            )
+        )
+        order = c.execute(
+            select(orders.c.code)
+            .where(
+                orders.c.status == "open",
+                ~select(order_lines.c.id)
+                .join(sku, sku.c.id == order_lines.c.sku_id)
+                .where(order_lines.c.order_id == orders.c.id, sku.c.tracking != "none")
+                .exists(),
+            )
+            .order_by(orders.c.code)
+            .limit(1)
+        ).scalar_one()
+        outbound = c.execute(
+            select(loc.c.code).where(loc.c.kind == "outbound").order_by(loc.c.code).limit(1)
+        ).scalar_one()
+        # Bins holding one plain item only, with a few units of it.
+        single = (
+            select(quant.c.location_id)
+            .where(quant.c.on_hand > 0)
+            .group_by(quant.c.location_id)
+            .having(func.count() == 1)
+        )
+        stocked = c.execute(
+            select(loc.c.code, sku.c.code, barcode.c.code, quant.c.on_hand)
+            .join(loc, loc.c.id == quant.c.location_id)
+            .join(sku, sku.c.id == quant.c.sku_id)
+            .join(barcode, gtin)
+            .where(
+                loc.c.kind == "bin",
+                loc.c.active.is_(True),
+                quant.c.on_hand.between(4, 60),
+                sku.c.tracking == "none",
+                quant.c.location_id.in_(single),
+            )
+            .order_by(loc.c.code)
+            .limit(2)
+        ).all()
+        if len(stocked) < 2:
+            raise RuntimeError("the demo database has too few bins with plain stock")
+        occupied = select(quant.c.location_id).where(quant.c.on_hand != 0)
+        target = c.execute(
+            select(loc.c.code)
+            .where(loc.c.kind == "bin", loc.c.active.is_(True), loc.c.id.not_in(occupied))
+            .order_by(loc.c.code)
+            .limit(1)
+        ).scalar_one()
+    (count_bin, count_sku, count_gtin, count_qty), (move_bin, move_sku, move_gtin, move_qty) = (
+        stocked
+    )
+    return DemoCodes(
+        receipt=receipt.code,
+        receipt_items=items,
+        order=order,
+        outbound=outbound,
+        count_bin=count_bin,
+        count_item=Item(count_sku, count_gtin, count_qty),
+        transfer_bin=move_bin,
+        transfer_item=Item(move_sku, move_gtin, min(3, move_qty)),
+        transfer_target=target,
+    )
+
+
+# --- the window --------------------------------------------------------------------------------
+
+
+class Outage:
+    """The network between the station and the database, cut on demand: every transaction the
+    session sends fails as an outage while `cut` is set."""
+
+    def __init__(self) -> None:
+        self.cut = threading.Event()
+
+    def session_factory(self, build: Callable[[], StationSession]) -> Callable[[], StationSession]:
+        def factory() -> StationSession:
+            session = build()
+            submit = session._submit
+
+            def cuttable(command: Command, uow: UnitOfWorkFactory) -> Outcome:
+                if self.cut.is_set():
+                    raise DatabaseUnavailable("connection refused")
+                return submit(command, uow)
+
+            session._submit = cuttable
+            return session
+
+        return factory
+
+
+class Photographer:
+    """Drives the window by scans, waits for each answer on screen, and saves the screen."""
+
+    def __init__(self, window: StationWindow, out_dir: Path) -> None:
+        self.window = window
+        self.out_dir = out_dir
+        self.inputs = 0
+        self.saved: list[Path] = []
+
+    def answer(self, send: Callable[[], None], what: str, *, unasked: bool = False) -> StationView:
+        """Send one input; the view answering it, once it is on screen (`unasked`: the view
+        that answers no input, as the first one after starting)."""
+        if not unasked:
+            self.inputs += 1
+        seq = 0 if unasked else self.inputs
+        got: list[StationView] = []
+        loop = QEventLoop()
+
+        def on_view(view: StationView) -> None:
+            if view.input_seq == seq:
+                got.append(view)
+                loop.quit()
+
+        self.window.viewShown.connect(on_view)
+        QTimer.singleShot(ANSWER_S * 1000, loop.quit)
+        try:
+            send()
+            if not got:
+                loop.exec()
+        finally:
+            self.window.viewShown.disconnect(on_view)
+        if not got:
+            raise RuntimeError(
+                f"no answer to {what} within {ANSWER_S} s: {self.window.banner.text()}"
+            )
+        return got[0]
+
+    def scan(self, text: str, *, expect: Level | None = Level.OK) -> StationView:
+        """A scan as the wedge filter hands it on; `expect`: the feedback it must get."""
+        scan = Scan(text, Source.WEDGE, device="wedge")
+        view = self.answer(lambda: self.window.worker.submit_scan(scan), text)
+        check(view, expect, text)
+        return view
+
+    def shoot(self, name: str) -> None:
+        """The screen as the X server shows it, once every widget had time to paint, saved as
+        OUT_DIR/<name>.png (at the highest compression: these files are committed)."""
+        assert name in SHOTS, name
+        loop = QEventLoop()
+        QTimer.singleShot(SETTLE_MS, loop.quit)
+        loop.exec()
+        path = self.out_dir / f"{name}.png"
+        if not self.window.screen().grabWindow(0).save(str(path), "PNG", 0):
+            raise RuntimeError(f"could not write {path}")
+        self.saved.append(path)
+        print(path, flush=True)
+
+
+def check(view: StationView, expect: Level | None, what: str) -> None:
+    level = view.feedback.level if view.feedback is not None else None
+    if expect is not None and level is not expect:
+        raise RuntimeError(f"{what}: expected {expect} feedback, got {view.feedback}")
+
+
+def held_bin(view: StationView) -> str:
+    """The bin putaway suggests, from its prompt ("Put 5 x SKU into A-01-02-B (suggested)...")."""
+    found = re.search(r"into (\S+) \(suggested\)", view.prompt)
+    if found is None:
+        raise RuntimeError(f"putaway suggested no bin: {view.prompt}")
+    return found.group(1)
+
+
+def tour(shots: Photographer, codes: DemoCodes, outage: Outage) -> None:
+    """Every screen, in the order a shift might meet them."""
+    window = shots.window
+    if window.current_screen() is not window.login:
+        raise RuntimeError("the station did not start at the login screen")
+    shots.shoot("station-login")
+
+    view = shots.scan("S001", expect=None)
+    if view.entry is not Entry.PIN:
+        raise RuntimeError(f"a supervisor's badge did not ask for a PIN: {view.prompt}")
+    keypad = window.login.keypad
+    for digit in "12":
+        keypad.press(digit)
+    shots.shoot("station-supervisor-pin")
+    for digit in "34":
+        keypad.press(digit)
+    view = shots.answer(lambda: keypad.press("enter"), "the PIN")
+    check(view, Level.OK, "the PIN")
+
+    first, second, *_ = codes.receipt_items
+    shots.scan("@CMD:MODE:RECEIVE")
+    shots.scan(codes.receipt)
+    shots.scan(first.gtin)
+    shots.scan(f"@CMD:QTY:{first.qty - 1}")
+    shots.scan(first.gtin)
+    shots.scan("@CMD:QTY:12")
+    view = shots.scan(second.gtin)
+    if not any(f"received 12 of {second.qty}" in line for line in view.lines):
+        raise RuntimeError(f"the receipt's progress is not shown: {view.lines}")
+    shots.shoot("station-receive")
+    shots.scan("@CMD:CANCEL")  # leaves the receipt open for later
+
+    shots.scan("@CMD:MODE:PUTAWAY")
+    view = shots.scan(first.gtin, expect=None)
+    shots.scan(held_bin(view))
+    view = shots.scan(second.gtin, expect=None)
+    held_bin(view)
+    shots.shoot("station-putaway")
+    shots.scan("@CMD:CANCEL")
+
+    shots.scan("@CMD:MODE:PICK")
+    shots.scan(codes.order)
+    view = shots.scan(codes.outbound)
+    if not view.prompt.startswith("Go to "):
+        raise RuntimeError(f"no pick line: {view.prompt}")
+    shots.shoot("station-pick")
+    shots.scan("@CMD:MODE:COUNT", expect=Level.WARNING)  # the pick list is left for later
+
+    item = codes.count_item
+    shots.scan(codes.count_bin)
+    shots.scan(item.gtin)
+    shots.scan(f"@CMD:QTY:{item.qty - 2}")
+    shots.scan(item.gtin)
+    shots.shoot("station-count")
+    shots.scan(item.gtin)
+    shots.scan("@CMD:DONE")
+
+    item = codes.transfer_item
+    shots.scan("@CMD:MODE:TRANSFER")
+    shots.scan(codes.transfer_bin)
+    shots.scan(f"@CMD:QTY:{item.qty}")
+    shots.scan(item.gtin)
+    shots.shoot("station-transfer")
+    shots.scan(codes.transfer_target)
+
+    shots.scan("@CMD:MODE:RETURN")
+    shots.scan(first.gtin)
+    shots.shoot("station-return")
+    shots.scan("NOT-A-CODE", expect=Level.ERROR)
+    shots.shoot("station-refused")
+    shots.scan("@CMD:DAMAGED")
+
+    shots.scan("@CMD:MODE:RECEIVE")
+    outage.cut.set()
+    for item in (first, second):
+        view = shots.scan(item.gtin, expect=None)
+    if view.queue_depth != 2 or view.database_ok:
+        raise RuntimeError(f"the outage did not queue: {view.queue_depth}, {view.database}")
+    shots.shoot("station-offline")
+
+
+def photograph(database_url: str, outbox: Path, out_dir: Path) -> list[Path]:
+    """Open the station window on the current display and take every shot."""
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    assert isinstance(app, QApplication)
+    engine = make_engine(database_url)
+    try:
+        codes = read_codes(engine)
+    finally:
+        engine.dispose()
+    outage = Outage()
+    build = bootstrap.station_factory(Settings(database_url, "screenshots"), STATION, outbox)
+    window = StationWindow(
+        outage.session_factory(build), title="Perpetua", sounds=SilentSoundPlayer()
+    )
+    shots = Photographer(window, out_dir)
+    try:
+        screen = app.primaryScreen()
+        if (screen.size().width(), screen.size().height()) != (WIDTH, HEIGHT):
+            raise RuntimeError(f"the screen is {screen.size()}, not {WIDTH}x{HEIGHT}")
+        window.setGeometry(screen.geometry())
+        window.show()
+        shots.answer(window.start, "starting the station", unasked=True)
+        tour(shots, codes, outage)
+    finally:
+        if not window.shutdown():
+            print("a thread of the station window did not end", file=sys.stderr)
+        window.close()
+        window.deleteLater()
+        app.processEvents()
+    return shots.saved
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m tests.e2e.screenshots OUT_DIR", file=sys.stderr)
+        return 2
+    out_dir = Path(argv[0]).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with (
+        tempfile.TemporaryDirectory(prefix="perpetua-shots-") as scratch,
+        xvfb_display(f"{WIDTH}x{HEIGHT}x24", first_in_line=False) as display,
+    ):
+        folder = Path(scratch)
+        url = f"sqlite:///{folder / 'demo.db'}"
+        config = folder / "no-config.toml"
+        perpetua(url, "db", "upgrade", config=config)
+        perpetua(url, "demo", "--bins", "400", "--skus", "120", config=config)
+        os.environ.update({"DISPLAY": display, "QT_QPA_PLATFORM": "xcb"})
+        saved = photograph(url, folder / "outbox.sqlite", out_dir)
+    missing = [name for name in SHOTS if out_dir / f"{name}.png" not in saved]
+    if missing:
+        print(f"not taken: {', '.join(missing)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,59 @@
+"""The screenshot script end to end (its own Xvfb, a fresh demo database, the real window): every
+screen is taken, at the screen's size, and shows what it is named for in the colours a user
+would see (green for a scan that went through, red for a refused one, amber for a queue)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from array import array
+from collections import Counter
+from pathlib import Path
+
+from PySide6.QtGui import QColor, QImage
+
+from app.ui.widgets.theme import ERROR_RED, OK_GREEN, WARNING_AMBER
+from tests.e2e.screenshots import HEIGHT, ROOT, SHOTS, WIDTH
+
+RUN_S = 300
+"""A hang guard for the whole script (it takes seconds)."""
+BANNER_SHARE = 0.04
+"""The feedback banner fills about a tenth of the screen; a colour over 4% of it is there."""
+
+
+def colours(path: Path) -> Counter[int]:
+    """How many pixels of each colour (0xAARRGGBB) the image has."""
+    image = QImage(str(path))
+    assert not image.isNull(), f"{path.name} is not a readable image"
+    assert (image.width(), image.height()) == (WIDTH, HEIGHT), path.name
+    image = image.convertToFormat(QImage.Format.Format_RGB32)
+    return Counter(array("I", bytes(image.constBits())))
+
+
+def share(counts: Counter[int], colour: QColor) -> float:
+    return counts[colour.rgb() & 0xFFFFFFFF] / (WIDTH * HEIGHT)
+
+
+def test_the_script_takes_every_screen(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "tests.e2e.screenshots", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=RUN_S,
+    )
+    assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{n}.png" for n in SHOTS)
+    shots = {name: colours(tmp_path / f"{name}.png") for name in SHOTS}
+    for name, counts in shots.items():
+        assert len(counts) > 1, f"{name} is a single colour"
+    # Ten different screens, not one screen ten times.
+    assert len({tuple(sorted(counts.items())) for counts in shots.values()}) == len(SHOTS)
+    # The banner in the colour of what happened (the login screen has had no feedback yet).
+    login = shots["station-login"]
+    assert max(share(login, c) for c in (OK_GREEN, WARNING_AMBER, ERROR_RED)) < 0.001
+    for name in SHOTS[2:8]:  # receive to return: each step went through
+        assert share(shots[name], OK_GREEN) > BANNER_SHARE, name
+    assert share(shots["station-refused"], ERROR_RED) > BANNER_SHARE
+    assert share(shots["station-offline"], WARNING_AMBER) > BANNER_SHARE
+    assert share(shots["station-offline"], ERROR_RED) > 0.003  # "Database: unreachable"
