@@ -281,7 +281,9 @@ def test_queue_depth_and_database_state_are_shown_and_highlighted(station: Stati
     assert status.queue.text() == "Queue: 0" and not status.queue_highlighted
     assert colour_at(status.queue) != WARNING_AMBER
     assert status.database.text() == "Database: connected" and not status.database_highlighted
-    assert status.rfid.text() == "RFID: none" and status.camera.text() == "Camera: none"
+    assert status.rfid.isHidden() and status.camera.isHidden()  # none configured: not shown
+    status.set_rfid_status("connected")
+    assert not status.rfid.isHidden() and status.rfid.text() == "RFID: connected"
 
 
 def test_recent_scans_are_coloured_by_their_fate(station: Station) -> None:

@@ -30,6 +30,9 @@ BANNER_COLOURS = {
 }
 
 
+IDLE_TEXT = "Ready. What each scan did shows here: green done, amber note, red refused."
+
+
 class ScanFeedbackBanner(QLabel):
     """Green for ok, amber for a warning, red for an error, in large plain text.
 
@@ -52,6 +55,7 @@ class ScanFeedbackBanner(QLabel):
         self._level: Level | None = None
         self._pending: int | None = None
         fill(self, IDLE_SLATE, WHITE)
+        self.setText(IDLE_TEXT)
 
     @property
     def level(self) -> Level | None:

@@ -22,10 +22,10 @@ class StatusStrip(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.station = self._label("station", 0)
         self.operator = self._label("operator", 3)
-        self.database = self._label("database", 4)
+        self.database = self._label("database", 5)
         self.queue = self._label("queue", 0)
-        self.rfid = self._label("rfid", 3)
-        self.camera = self._label("camera", 3)
+        self.rfid = self._label("rfid", 2)
+        self.camera = self._label("camera", 2)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
         for label in (
@@ -65,7 +65,9 @@ class StatusStrip(QFrame):
         self.station.setText(f"Station {view.station}")
         who = view.operator
         self.operator.setText(f"{who.name} ({who.role.value})" if who else "nobody signed in")
+        self.operator.setToolTip(self.operator.text())
         self.database.setText(f"Database: {view.database}")
+        self.database.setToolTip(self.database.text())
         self._database_ok = view.database_ok
         self._highlight(self.database, not view.database_ok, ERROR_RED, WHITE)
         depth = view.queue_depth
@@ -74,10 +76,13 @@ class StatusStrip(QFrame):
         self._highlight(self.queue, depth > 0, WARNING_AMBER, INK)
 
     def set_rfid_status(self, text: str | None) -> None:
+        """A station without a reader does not show one; with one, its state."""
         self.rfid.setText(f"RFID: {text or OFF}")
+        self.rfid.setVisible(text is not None)
 
     def set_camera_status(self, text: str | None) -> None:
         self.camera.setText(f"Camera: {text or OFF}")
+        self.camera.setVisible(text is not None)
 
     @staticmethod
     def _highlight(label: QLabel, on: bool, background: QColor, foreground: QColor) -> None:
