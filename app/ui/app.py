@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
+from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
 from app.adapters.rfid import ReaderSettings
+from app.services.station_view import StationView
 from app.ui.station_window import StationWindow
 from app.ui.station_worker import SessionFactory
+
+STARTUP_PROBE_ENV = "PERPETUA_STARTUP_PROBE"
+"""For bench/station.py, which times start -> login screen: when this names a file, the wall
+time (`time.time()`, comparable across processes) at which the login screen's first view is shown
+is written into it, and the program quits. Unset, as in production, it changes nothing."""
 
 
 def run_station(
@@ -32,8 +41,25 @@ def run_station(
         settings = CameraSettings(camera)
     window = StationWindow(session_factory, title=title, rfid=rfid, camera=settings)
     app.aboutToQuit.connect(window.shutdown)
+    probe = os.environ.get(STARTUP_PROBE_ENV)
+    if probe:
+        _probe_startup(app, window, Path(probe))
     window.start()
     window.showMaximized()
     status = app.exec()
     window.shutdown()
     return status
+
+
+def _probe_startup(app: QApplication, window: StationWindow, path: Path) -> None:
+    """Write the time the first login view is shown into `path`, then quit (STARTUP_PROBE_ENV)."""
+
+    def on_view_shown(view: StationView) -> None:
+        if view.operator is not None:
+            return
+        shown_at = time.time()
+        window.viewShown.disconnect(on_view_shown)
+        path.write_text(repr(shown_at), encoding="utf-8")
+        app.quit()
+
+    window.viewShown.connect(on_view_shown)
