@@ -98,7 +98,7 @@ def open_station(
         outbox=outbox,
         data=data,
         catalogue=guarded(EngineCatalogue(runtime.engine)),
-        submit=functools.partial(ledger_service.submit, stow=settings.stow),
+        submit=functools.partial(ledger_service.submit, stow=settings.stow, orders=settings.orders),
         on_close=runtime.close,
     )
 

@@ -21,6 +21,7 @@ from app.adapters.db.uow import SqlLedger
 from app.bootstrap import Runtime, SchemaOutOfDate, open_runtime
 from app.commands.decode import decode_command
 from app.commands.interpret import interpret_command
+from app.commands.orders import order_group, orders_command, ship_command
 from app.commands.replay import replay_command
 from app.commands.rfid import rfid_group
 from app.commands.sheet import sheet_command
@@ -205,7 +206,8 @@ IMPORT_HELP = """Import reference data from a CSV file with a header row. Column
   operators:  badge,name,role[,pin]  (role dock|picker|counter|supervisor; supervisors need a pin)
   stations:   code,name[,zone,dock]  (dock: the station's receiving location)
   receipts:   receipt,sku,qty[,lot,expiry,line]  (expiry YYYY-MM-DD)
-  orders:     order,line,sku,qty
+  orders:     order,line,sku,qty[,priority,due_date]  (priority: higher is picked first;
+              due_date YYYY-MM-DD; both belong to the order, on any of its lines)
 
 A bad row is reported with its line number and nothing of that file is imported.
 """
@@ -386,6 +388,7 @@ INVARIANT_NAMES = {
     "negative_or_over_reserved": "2. no real location negative; reserved within on hand",
     "balance_not_replay": "3. balances equal a replay of the moves (and open reservations)",
     "move_without_provenance": "4. every move names operator, station, times and reason",
+    "order_line_over": "5. per order line, reserved + picked <= ordered, shipped <= picked",
 }
 
 
@@ -393,14 +396,22 @@ INVARIANT_NAMES = {
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_obj
 def verify(obj: Context, as_json: bool) -> None:
-    """Check the four ledger invariants; exit status 1 if any is violated."""
+    """Check the five ledger invariants; exit status 1 if any is violated."""
     with obj.runtime() as rt, rt.ledger.reader() as uow:
         report = uow.store.invariant_report()
     if as_json:
-        _echo_json({"violations": report.as_dict(), "ok": report.total == 0})
+        _echo_json(
+            {
+                "violations": report.as_dict(),
+                "order_lines": list(report.order_lines),
+                "ok": report.total == 0,
+            }
+        )
     else:
         for key, label in INVARIANT_NAMES.items():
             click.echo(f"{report.as_dict()[key]:>8}  {label}")
+        for line in report.order_lines:
+            click.echo(f"          {line}")
         click.echo("ledger OK" if report.total == 0 else f"{report.total} violation(s)")
     if report.total:
         sys.exit(1)
@@ -414,6 +425,9 @@ for _command in (
     replay_command,
     station_command,
     sheet_command,
+    orders_command,
+    ship_command,
+    order_group,
 ):
     main.add_command(_command)
 

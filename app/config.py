@@ -46,6 +46,7 @@ from pathlib import Path
 import platformdirs
 
 from app.adapters.rfid import ReaderProtocol, ReaderSettings
+from app.domain.orders import OrderPolicy
 from app.domain.stow import StowPolicy
 from app.domain.workflow import StationPolicy, Tolerance
 
@@ -68,6 +69,8 @@ class Settings:
     rfid: ReaderSettings | None = None
     camera: str | None = None
     """The camera source: a device index, a video file or an image folder."""
+    orders: OrderPolicy = field(default_factory=OrderPolicy)
+    """[pick] claim_idle_minutes and [ship] short tolerance, enforced by the ledger."""
 
 
 def config_path() -> Path:
@@ -99,7 +102,27 @@ def load_settings(cli_url: str | None = None) -> Settings:
         policy=policy,
         rfid=_rfid(file_values.get("rfid"), path),
         camera=_camera(file_values.get("camera"), path),
+        orders=_order_policy(file_values.get("pick", {}), file_values.get("ship", {}), path),
     )
+
+
+def _order_policy(pick: object, ship: object, path: Path) -> OrderPolicy:
+    """[pick] claim_idle_minutes; [ship] short_units and short_percent (0 or more each)."""
+    values: dict[str, int] = {}
+    for name, table, keys in (
+        ("pick", pick, {"claim_idle_minutes": "claim_idle_minutes"}),
+        ("ship", ship, {"short_units": "ship_short_units", "short_percent": "ship_short_percent"}),
+    ):
+        found = _table(table, name, path)
+        _unknown(found, tuple(keys), name, path)
+        for key, value in found.items():
+            least = 1 if key == "claim_idle_minutes" else 0
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ConfigError(
+                    f"{path}: [{name}] {key} must be a whole number of {least} or more"
+                )
+            values[keys[key]] = value
+    return OrderPolicy(**values)
 
 
 def _database(cli_url: str | None, file_values: dict[str, object], path: Path) -> tuple[str, str]:

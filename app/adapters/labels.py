@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import barcode
 from barcode.writer import SVGWriter
 
-from app.domain.commands import AdjustReason
+from app.domain.commands import AdjustReason, ReturnReason
 from app.domain.interpret import COMMAND_MEANINGS, COMMAND_PREFIX, CommandName, StationMode
 
 QUANTITIES = (1, 2, 3, 4, 5, 6, 10, 12, 20, 24, 50, 100)
@@ -50,9 +50,13 @@ def command_entries() -> list[SheetEntry]:
         SheetEntry(
             f"{COMMAND_PREFIX}REASON:{reason.value.upper()}",
             f"REASON {reason.value.upper()}",
-            f"reason code: {reason.value}",
+            f"reason code: {reason.value.replace('_', ' ')}",
         )
-        for reason in AdjustReason
+        # Count reasons, then the return reasons that are not count reasons too (DAMAGED is both).
+        for reason in [
+            *AdjustReason,
+            *(r for r in ReturnReason if r.value not in set(AdjustReason)),
+        ]
     ]
     return entries
 

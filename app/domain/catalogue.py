@@ -67,3 +67,6 @@ class OrderLineSpec:
     line: int
     sku: str
     qty: int
+    priority: int = 0
+    """Higher is picked first; the same for every line of an order."""
+    due_date: date | None = None

@@ -36,6 +36,10 @@ class TxKind(StrEnum):
     ADJUST = "adjust"
     SCRAP = "scrap"
     OPENING = "opening"
+    TAKE_LIST = "take_list"
+    RELEASE_LIST = "release_list"
+    SHIP_ORDER = "ship_order"
+    CANCEL_ORDER = "cancel_order"
 
 
 class AdjustReason(StrEnum):
@@ -47,6 +51,27 @@ class AdjustReason(StrEnum):
     LOST = "lost"
     EXPIRED = "expired"
     CORRECTION = "correction"
+
+
+class ReturnReason(StrEnum):
+    """Why a customer sent goods back (scanned as `@CMD:REASON:<CODE>` at a return)."""
+
+    DAMAGED = "damaged"
+    WRONG_ITEM = "wrong_item"
+    NOT_WANTED = "not_wanted"
+    DEFECTIVE = "defective"
+    OTHER = "other"
+
+
+class ReleaseHow(StrEnum):
+    """How a picker lets go of a pick list (`ReleaseList`)."""
+
+    FINISHED = "finished"
+    """The walk is over: lines not picked are closed short (when anything was picked)."""
+    KEEP = "keep"
+    """Left for now: the open reservations stay for whoever takes the list next."""
+    GIVE_BACK = "give_back"
+    """Left, and every open reservation of the order is given back to stock."""
 
 
 def new_tx_id() -> uuid.UUID:
@@ -169,9 +194,16 @@ class Putaway(LineCommand):
     """
 
     kind: ClassVar[TxKind] = TxKind.PUTAWAY
+    added_later: ClassVar[frozenset[str]] = frozenset({"order"})
     from_location: str
     to_location: str
     suggested: str | None = None
+    order: str | None = None
+    """A cancelled order whose picked goods go back to stock from the outbound location."""
+
+    @property
+    def reference(self) -> str | None:
+        return self.order
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -201,8 +233,12 @@ class Return(LineCommand):
     """CUSTOMER -> a returns lane, to be inspected."""
 
     kind: ClassVar[TxKind] = TxKind.RETURN
+    added_later: ClassVar[frozenset[str]] = frozenset({"reason", "approved_by"})
     to_location: str
     order: str | None = None
+    reason: ReturnReason | None = None
+    approved_by: str | None = None
+    """The supervisor who accepted goods the order never shipped (an unexpected return)."""
 
     @property
     def reference(self) -> str | None:
@@ -308,6 +344,56 @@ class Expire(Command):
     now: datetime | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class OrderCommand(Command):
+    """A command about one customer order as a whole."""
+
+    order: str
+
+    @property
+    def reference(self) -> str | None:
+        return self.order
+
+
+@dataclass(frozen=True, kw_only=True)
+class TakeList(OrderCommand):
+    """Claim an order's pick list for this station and operator and reserve what is still open
+    on its lines. With `takeover_by` (a supervisor's badge), the claim moves here from whoever
+    holds it."""
+
+    kind: ClassVar[TxKind] = TxKind.TAKE_LIST
+    takeover_by: str | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseList(OrderCommand):
+    """Let go of the claim on an order's pick list (see ReleaseHow)."""
+
+    kind: ClassVar[TxKind] = TxKind.RELEASE_LIST
+    how: ReleaseHow
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShipOrder(OrderCommand):
+    """Ship what is staged for a picked order: outbound -> CUSTOMER, in one transaction."""
+
+    kind: ClassVar[TxKind] = TxKind.SHIP_ORDER
+    approved_by: str | None = None
+    """The supervisor who approved shipping lines short beyond the tolerance."""
+    carrier_reference: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelOrder(OrderCommand):
+    """Cancel an order not shipped: its open reservations are given back; what was picked is
+    left as a putaway task from the outbound location back to stock."""
+
+    kind: ClassVar[TxKind] = TxKind.CANCEL_ORDER
+    reason: str
+    approved_by: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class OpeningLine:
     sku: str
@@ -345,6 +431,10 @@ COMMAND_TYPES: dict[TxKind, type[Command]] = {
         Void,
         Expire,
         Opening,
+        TakeList,
+        ReleaseList,
+        ShipOrder,
+        CancelOrder,
     )
 }
 

@@ -37,6 +37,11 @@ class Reason(StrEnum):
     ID_REUSED = "id_reused"
     BAD_INPUT = "bad_input"
     BIN_FULL = "bin_full"
+    UNKNOWN_ORDER = "unknown_order"
+    ORDER_CLAIMED = "order_claimed"
+    ORDER_STATE = "order_state"
+    APPROVAL_REQUIRED = "approval_required"
+    NOT_SHIPPED = "not_shipped"
 
 
 class Rejection(Exception):

@@ -30,7 +30,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Protocol
 
-from app.domain.commands import MAX_CODE_LENGTH, AdjustReason
+from app.domain.commands import MAX_CODE_LENGTH, AdjustReason, ReturnReason
 from app.domain.gs1 import GS1_SYMBOLOGIES, Gs1Data, Gs1Error, Gs1Problem, decode, shown
 from app.domain.scan import GS, Scan
 
@@ -79,6 +79,9 @@ class CommandName(StrEnum):
     LOGOUT = "LOGOUT"
     MODE = "MODE"
     REASON = "REASON"
+    TAKEOVER = "TAKEOVER"
+    RELEASE = "RELEASE"
+    CANCELORDER = "CANCELORDER"
 
 
 COMMAND_MEANINGS = {
@@ -92,8 +95,11 @@ COMMAND_MEANINGS = {
     CommandName.QTY: "the quantity for the next item scan, 1 to 999999 (`@CMD:QTY:12`)",
     CommandName.LOGOUT: "sign the operator out",
     CommandName.MODE: "switch the station to receive, putaway, pick, count, transfer or return",
-    CommandName.REASON: "the reason code for a short pick or an approved count adjustment "
-    "(`@CMD:REASON:LOST`)",
+    CommandName.REASON: "the reason code for a short pick, an approved count adjustment or a "
+    "customer return (`@CMD:REASON:LOST`, `@CMD:REASON:WRONG_ITEM`)",
+    CommandName.TAKEOVER: "a supervisor moves another picker's pick list to this station",
+    CommandName.RELEASE: "leave a pick list and give its reservations back to stock",
+    CommandName.CANCELORDER: "a supervisor cancels the scanned order",
 }
 
 
@@ -104,6 +110,7 @@ class StationMode(StrEnum):
     COUNT = "count"
     TRANSFER = "transfer"
     RETURN = "return"
+    SHIP = "ship"
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,9 +415,10 @@ def _command(scan: Scan, data: str, symbology: str | None) -> Interpretation:
             return bad(f"MODE needs one of {modes}, like @CMD:MODE:PICK, not {shown(arg)}")
         return _command_scan(scan, name, mode, symbology)
     if name is CommandName.REASON:
-        reasons = ", ".join(r.value.upper() for r in AdjustReason)
+        known = [*AdjustReason, *(r for r in ReturnReason if r.value not in set(AdjustReason))]
+        reasons = ", ".join(r.value.upper() for r in known)
         reason = arg.lower() if arg.isascii() else ""
-        if reason not in set(AdjustReason):
+        if reason not in {r.value for r in known}:
             return bad(f"REASON needs one of {reasons}, like @CMD:REASON:LOST, not {shown(arg)}")
         return _command_scan(scan, name, reason, symbology)
     if has_arg:

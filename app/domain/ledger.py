@@ -121,6 +121,10 @@ class InvariantReport:
     negative_or_over_reserved: int = 0
     balance_not_replay: int = 0
     move_without_provenance: int = 0
+    order_line_over: int = 0
+    """Order lines with more reserved + picked than ordered, or more shipped than picked."""
+    order_lines: tuple[str, ...] = ()
+    """Those order lines, named: "order SO-1 line 1: 9 reserved + 6 picked > 9 ordered"."""
 
     @property
     def total(self) -> int:
@@ -129,6 +133,7 @@ class InvariantReport:
             + self.negative_or_over_reserved
             + self.balance_not_replay
             + self.move_without_provenance
+            + self.order_line_over
         )
 
     def as_dict(self) -> dict[str, int]:
@@ -137,6 +142,7 @@ class InvariantReport:
             "negative_or_over_reserved": self.negative_or_over_reserved,
             "balance_not_replay": self.balance_not_replay,
             "move_without_provenance": self.move_without_provenance,
+            "order_line_over": self.order_line_over,
             "total": self.total,
         }
 
@@ -146,7 +152,8 @@ def check_invariants(
     moves: Iterable[Move],
     virtual_location_ids: set[int],
 ) -> InvariantReport:
-    """The four invariants over an in-memory ledger (the SQL version lives in the db adapter)."""
+    """The first four invariants over an in-memory ledger (the SQL version, all five, lives in
+    the db adapter)."""
     move_list = list(moves)
     per_sku: dict[tuple[int, int], int] = defaultdict(int)
     for key, quant in quants.items():

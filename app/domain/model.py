@@ -6,6 +6,7 @@ Quantities are integers in base units (eaches); there are no floats in stock ari
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -150,6 +151,7 @@ class Reservation:
     state: ReservationState
     expires_at: datetime | None
     qty_posted: int = 0
+    resolved_tx_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +165,8 @@ class Move:
     qty: int
     reason: str
     serial_id: int | None = None
+    order_line_id: int | None = None
+    """The order line (order_lines.id) a pick, shipment, return or putback belongs to."""
 
     def __post_init__(self) -> None:
         if self.qty <= 0:

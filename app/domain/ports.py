@@ -23,6 +23,7 @@ from app.domain.model import (
     Sku,
     Station,
 )
+from app.domain.orders import LineRecord, OrderHead, OrderState, Person, Staged
 from app.domain.stow import Content, Need, Space
 
 
@@ -121,6 +122,41 @@ class LedgerStore(Protocol):
     ) -> None: ...
 
     def invariant_report(self) -> InvariantReport: ...
+
+    # --- orders (see domain/orders.py): locked in order, then lines, then reservations ---
+    def lock_order(self, code: str) -> OrderHead | None: ...
+    def lock_order_lines(self, order: OrderHead) -> list[LineRecord]:
+        """The order's lines, locked, with their figures read after the lock."""
+
+    def set_order_state(
+        self,
+        order: OrderHead,
+        state: OrderState,
+        now: datetime,
+        claim: tuple[int, int] | bool | None = False,
+    ) -> None: ...
+    def touch_claim(self, order: OrderHead, now: datetime) -> None: ...
+    def add_order_event(
+        self,
+        order: OrderHead,
+        event: str,
+        state: OrderState,
+        tx_id: uuid.UUID,
+        station_id: int,
+        operator_id: int,
+        approved_by_id: int | None = None,
+        note: str = "",
+    ) -> None: ...
+    def set_short_closed(self, line_id: int, qty: int) -> None: ...
+    def open_reservation_ids(self, order_code: str) -> list[int]: ...
+    def staged(self, lines: Sequence[LineRecord]) -> list[Staged]: ...
+    def staged_orders_at(self, location_id: int) -> list[str]: ...
+    def order_line_ids(self, order_code: str) -> dict[int, int]: ...
+    def line_totals(self, line_ids: Sequence[int], reason: str) -> dict[int, int]:
+        """Units moved per order line by moves with this reason (ship, return)."""
+
+    def reservation(self, reservation_id: int) -> Reservation | None: ...
+    def done_by(self, tx_id: uuid.UUID) -> tuple[Person, datetime] | None: ...
 
     # --- bin capacity (see domain/stow.py) ---
     def lock_spaces(self, location_ids: Iterable[int]) -> dict[int, Space]:

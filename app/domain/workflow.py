@@ -24,6 +24,7 @@ from app.domain.model import Operator, Role, Tracking
 
 if TYPE_CHECKING:
     from app.domain.approval import PinGuard
+    from app.domain.orders import Claim, OrderState
 
 
 class Level(StrEnum):
@@ -171,6 +172,57 @@ class PickLine:
     qty: int
 
 
+@dataclass(frozen=True, slots=True)
+class Putback:
+    """Goods picked for an order that was then cancelled, still in an outbound or staging
+    location: the putaway screen offers them for a putaway back into a bin."""
+
+    order: str
+    location: str
+    sku: str
+    lot: str | None
+    qty: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentLine:
+    """One order line as the ship station shows it."""
+
+    line: int
+    sku: str
+    ordered: int
+    picked: int = 0
+    shipped: int = 0
+    staged: int = 0
+    """Units picked for the line that still stand in outbound or staging locations."""
+
+
+@dataclass(frozen=True, slots=True)
+class StagedGoods:
+    """Picked goods of an order standing in an outbound or staging location."""
+
+    location: str
+    sku: str
+    lot: str | None
+    qty: int
+
+
+@dataclass(frozen=True, slots=True)
+class Shipment:
+    """An order as the ship station sees it: its state, its lines, where its picks stand."""
+
+    order: str
+    state: OrderState
+    lines: tuple[ShipmentLine, ...]
+    staged: tuple[StagedGoods, ...] = ()
+    claim: Claim | None = None
+
+    @property
+    def locations(self) -> tuple[str, ...]:
+        """The outbound or staging locations holding the order's picks, in code order."""
+        return tuple(sorted({goods.location for goods in self.staged}))
+
+
 class CountState(StrEnum):
     OPEN = "open"
     """Raised (by a supervisor, a short pick, or a counter scanning the bin), not yet counted."""
@@ -217,7 +269,24 @@ class StationData(Protocol):
         """Codes of open expected receipts, oldest first, to pick one on screen."""
 
     def open_orders(self, limit: int) -> list[str]:
-        """Codes of open customer orders, oldest first, to pick one on screen."""
+        """Codes of orders with something left to pick (open or picking), highest priority
+        first, then earliest due date, then oldest, to pick one on screen."""
+
+    def open_order_count(self) -> int:
+        """How many orders have something left to pick (to say how many are not shown)."""
+
+    def order_claim(self, order: str) -> Claim | None:
+        """Who holds the order's pick list now (None: nobody, or no such order)."""
+
+    def shipment(self, order: str) -> Shipment | None:
+        """The order's state and lines with what stands staged for it (None: no such order)."""
+
+    def orders_at(self, location: str) -> list[str]:
+        """Codes of orders with picked goods still standing in this location."""
+
+    def shippable_orders(self, limit: int) -> list[str]:
+        """Codes of picked orders waiting to ship, longest waiting first, to pick one on
+        screen."""
 
     def receipt(self, code: str) -> Receipt | None: ...
     def close_receipt(self, code: str) -> None: ...
@@ -227,6 +296,10 @@ class StationData(Protocol):
 
     def open_picks(self, order: str) -> list[PickLine]:
         """The order's open reservations, in pick-path order."""
+
+    def putbacks(self, limit: int) -> list[Putback]:
+        """Picked goods of cancelled orders still in outbound or staging locations, per order,
+        location, SKU and lot, oldest order first (the putaway task a cancellation leaves)."""
 
     def contents(self, location: str) -> list[Holding]:
         """What a location holds on hand, per SKU and lot (a bin's position, a dock's goods)."""
@@ -276,7 +349,13 @@ class StationPolicy:
 
 
 MODES_BY_ROLE: dict[Role, tuple[StationMode, ...]] = {
-    Role.DOCK: (StationMode.RECEIVE, StationMode.PUTAWAY, StationMode.TRANSFER, StationMode.RETURN),
+    Role.DOCK: (
+        StationMode.RECEIVE,
+        StationMode.PUTAWAY,
+        StationMode.TRANSFER,
+        StationMode.RETURN,
+        StationMode.SHIP,
+    ),
     Role.PICKER: (StationMode.PICK, StationMode.TRANSFER),
     Role.COUNTER: (StationMode.COUNT, StationMode.TRANSFER),
     Role.SUPERVISOR: tuple(StationMode),

@@ -74,7 +74,7 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "operators": (("badge", "name", "role"), ("pin",)),
     "stations": (("code", "name"), ("zone", "dock")),
     "receipts": (("receipt", "sku", "qty"), ("lot", "expiry", "line")),
-    "orders": (("order", "line", "sku", "qty"), ()),
+    "orders": (("order", "line", "sku", "qty"), ("priority", "due_date")),
 }
 
 
@@ -316,12 +316,32 @@ def parse_orders(text: str, known: Lookup) -> ImportResult[OrderLineSpec]:
             line=_int(row, "line", minimum=1, required=True) or 0,
             sku=_text(row, "sku", True) or "",
             qty=_int(row, "qty", minimum=1, required=True) or 0,
+            priority=_int(row, "priority") or 0,
+            due_date=_date(row, "due_date"),
         )
 
     result = _parse(text, "orders", build, lambda s: f"order {s.order} line {s.line}")
     _check_skus(result, known)
+    _same_per_order(result)
     _lines_of(result, lambda s: s.order, known("order", {s.order for s in result.rows}), "order")
     return result
+
+
+def _same_per_order(result: ImportResult[OrderLineSpec]) -> None:
+    """Priority and due date belong to the order: its lines may repeat them or leave them
+    empty, but not contradict one another."""
+    given: dict[tuple[str, str], Any] = {}
+    for line, spec in zip(result.lines, result.rows, strict=True):
+        for col in ("priority", "due_date"):
+            value = getattr(spec, col)
+            if value in (None, 0):
+                continue
+            first = given.setdefault((spec.order, col), value)
+            if value != first:
+                result.errors.append(
+                    f"line {line}: order {spec.order} has {col} {first} on an earlier line, "
+                    f"not {value}"
+                )
 
 
 def _check_skus(result: ImportResult[Any], known: Lookup) -> None:

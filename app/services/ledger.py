@@ -12,20 +12,25 @@ import random
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from app.domain.commands import (
     Adjust,
+    CancelOrder,
     Command,
     Expire,
     Opening,
     PostPick,
     Putaway,
     Receive,
+    ReleaseList,
     Reserve,
     Return,
     Scrap,
     Ship,
+    ShipOrder,
+    TakeList,
     Transfer,
     Void,
 )
@@ -48,6 +53,7 @@ from app.domain.model import (
     Tracking,
     VirtualLocation,
 )
+from app.domain.orders import OrderPolicy, clock
 from app.domain.ports import (
     DatabaseUnavailable,
     LedgerStore,
@@ -63,6 +69,7 @@ log = logging.getLogger(__name__)
 
 C = TypeVar("C", bound=Command)
 DEFAULT_STOW = StowPolicy()
+DEFAULT_ORDERS = OrderPolicy()
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,7 @@ class Context:
     operator: Operator
     tx_id: uuid.UUID
     stow: StowPolicy = DEFAULT_STOW
+    orders: OrderPolicy = DEFAULT_ORDERS
 
 
 Handler = Callable[[Any, Context], tuple[str, dict[str, Any]]]
@@ -84,13 +92,14 @@ def submit(
     uow_factory: UnitOfWorkFactory,
     retry: RetryPolicy = DEFAULT_RETRY,
     stow: StowPolicy = DEFAULT_STOW,
+    orders: OrderPolicy = DEFAULT_ORDERS,
 ) -> Outcome:
     """Apply a command exactly once and return its outcome (the stored one for a resend)."""
     handler = HANDLERS[type(command)]
     for attempt in range(retry.attempts):
         try:
             with uow_factory() as uow:
-                outcome = _apply(command, uow.store, handler, stow)
+                outcome = _apply(command, uow.store, handler, stow, orders)
                 uow.commit()
                 return outcome
         except TransientDatabaseError as exc:
@@ -102,7 +111,9 @@ def submit(
     )
 
 
-def _apply(command: Command, store: LedgerStore, handler: Handler, stow: StowPolicy) -> Outcome:
+def _apply(
+    command: Command, store: LedgerStore, handler: Handler, stow: StowPolicy, orders: OrderPolicy
+) -> Outcome:
     payload_hash = command.payload_hash()
     store.claim_tx_id(command.tx_id)
     stored = store.stored_transaction(command.tx_id)
@@ -137,7 +148,7 @@ def _apply(command: Command, store: LedgerStore, handler: Handler, stow: StowPol
             raise Rejection(Reason.INACTIVE_OPERATOR, f"badge {command.operator!r} is disabled")
         with store.savepoint():
             message, result = handler(
-                command, Context(store, station, operator, command.tx_id, stow)
+                command, Context(store, station, operator, command.tx_id, stow, orders)
             )
     except Rejection as rejection:
         status, reason, message = Status.REFUSED, rejection.reason.value, rejection.message
@@ -253,6 +264,7 @@ def _move_line(
     release: int = 0,
     fit: bool = False,
     suggested: Location | None = None,
+    order_line_id: int | None = None,
 ) -> list[Move]:
     """Lock both balances, check availability at the source and write the moves.
 
@@ -298,7 +310,8 @@ def _move_line(
         )
     per_move = 1 if serials else qty
     moves = [
-        Move(sku.id, lot_id, source.id, target.id, per_move, reason, sid) for sid in serial_ids
+        Move(sku.id, lot_id, source.id, target.id, per_move, reason, sid, order_line_id)
+        for sid in serial_ids
     ]
     store.write_moves(ctx.tx_id, moves, {src: -release} if release else {})
     return moves
@@ -399,26 +412,55 @@ def _take_and_move(
     reason: str,
     fit: bool = False,
     suggested: Location | None = None,
+    order: str | None = None,
 ) -> tuple[Sku, list[Move], str | None]:
     """Move from a real location; with `fit`, into a bin with room. Returns a look-alike note
     when the target bin already holds something that could be mistaken for this SKU."""
     sku = _sku(ctx.store, cmd_sku)
     _check_serials(sku, qty, serials)
+    line_id = order_ledger.putback_line(ctx, order, sku, source.id, qty) if order else None
     lot = _lot_for_take(ctx.store, sku, lot_code, source, qty)
     note = _lookalike_note(ctx, sku, lot, target) if target.kind is LocationKind.BIN else None
     moves = _move_line(
-        ctx, sku, lot, qty, serials, source, target, reason, fit=fit, suggested=suggested
+        ctx,
+        sku,
+        lot,
+        qty,
+        serials,
+        source,
+        target,
+        reason,
+        fit=fit,
+        suggested=suggested,
+        order_line_id=line_id,
     )
     return sku, moves, note
 
 
 def _putaway(cmd: Putaway, ctx: Context) -> tuple[str, dict[str, Any]]:
-    kinds = (LocationKind.DOCK, LocationKind.STAGING, LocationKind.RETURNS, LocationKind.QUARANTINE)
+    kinds: tuple[LocationKind, ...] = (
+        LocationKind.DOCK,
+        LocationKind.STAGING,
+        LocationKind.RETURNS,
+        LocationKind.QUARANTINE,
+    )
+    if cmd.order:  # a cancelled order's picks go back to stock from the outbound lane
+        kinds = (*kinds, LocationKind.OUTBOUND)
     source = _location(ctx.store, cmd.from_location, kinds, "putaway source")
     target = _location(ctx.store, cmd.to_location, (LocationKind.BIN,), "putaway target")
     suggested = ctx.store.location(cmd.suggested) if cmd.suggested else None
     sku, moves, note = _take_and_move(
-        ctx, cmd.sku, cmd.qty, cmd.lot, cmd.serials, source, target, "putaway", True, suggested
+        ctx,
+        cmd.sku,
+        cmd.qty,
+        cmd.lot,
+        cmd.serials,
+        source,
+        target,
+        "putaway",
+        True,
+        suggested,
+        cmd.order,
     )
     result = _moved(moves)
     done = f"put {cmd.qty} x {sku.code} into {target.code}"
@@ -461,6 +503,7 @@ def _return(cmd: Return, ctx: Context) -> tuple[str, dict[str, Any]]:
     sku = _sku(store, cmd.sku)
     target = _location(store, cmd.to_location, (LocationKind.RETURNS,), "returns lane")
     _check_serials(sku, cmd.qty, cmd.serials)
+    _check_approver(ctx, cmd.approved_by, "unexpected return")
     lot = None
     if cmd.lot:
         if sku.tracking is Tracking.NONE:
@@ -477,8 +520,24 @@ def _return(cmd: Return, ctx: Context) -> tuple[str, dict[str, Any]]:
             raise Rejection(
                 Reason.SERIAL_ALREADY_IN_STOCK, f"serial {in_stock[0]} of {sku.code} is in stock"
             )
-    moves = _move_line(ctx, sku, lot, cmd.qty, cmd.serials, customer, target, "return")
-    return f"returned {cmd.qty} x {sku.code} to {target.code} for inspection", _moved(moves)
+    split = order_ledger.return_split(ctx, cmd.order, sku, cmd.qty, cmd.approved_by is not None)
+    reason = f"return: {cmd.reason.value}" if cmd.reason else "return"
+    moves: list[Move] = []
+    serials = list(cmd.serials)
+    for line_id, qty in split:
+        mine, serials = serials[:qty] if serials else [], serials[qty:] if serials else []
+        moves += _move_line(
+            ctx, sku, lot, qty, mine, customer, target, reason, order_line_id=line_id
+        )
+    result = _moved(moves)
+    unexpected = any(line_id is None for line_id, _ in split)
+    if unexpected:
+        result["unexpected"] = True
+    why = f" ({cmd.reason.value.replace('_', ' ')})" if cmd.reason else ""
+    done = f"returned {cmd.qty} x {sku.code}{why} to {target.code} for inspection"
+    if unexpected:
+        done += f", accepted by {cmd.approved_by} as an unexpected return"
+    return done, result
 
 
 def _scrap(cmd: Scrap, ctx: Context) -> tuple[str, dict[str, Any]]:
@@ -581,15 +640,69 @@ def _reserve(cmd: Reserve, ctx: Context) -> tuple[str, dict[str, Any]]:
     location = (
         _location(store, cmd.location, (LocationKind.BIN,), "pick bin") if cmd.location else None
     )
+    qty = cmd.qty
+    order = store.lock_order(cmd.order)
+    if order is not None:
+        # An imported order: only its claim holder reserves, and never more than the line has
+        # still open (read under the line's lock: invariant 5).
+        line = order_ledger.claimed_line(ctx, order, cmd.line, sku)
+        qty = min(qty, line.to_allocate)
+        if qty == 0:
+            raise Rejection(
+                Reason.NOT_ENOUGH_STOCK,
+                f"{cmd.order} line {cmd.line} has nothing left to reserve: {line.reserved} "
+                f"reserved, {line.picked} picked, {line.short} closed short of {line.ordered}",
+            )
+    found, lines = allocate_line(
+        ctx,
+        sku,
+        cmd.order,
+        cmd.line,
+        qty,
+        location=location,
+        lot=cmd.lot,
+        expires_at=cmd.expires_at,
+        avoid=cmd.avoid,
+    )
+    if found == 0 or (found < cmd.qty and not cmd.allow_partial):
+        where = f" in {location.code}" if location else ""
+        raise Rejection(
+            Reason.NOT_ENOUGH_STOCK,
+            f"only {found} of {cmd.qty} x {sku.code} can be allocated{where}",
+        )
+    short = f" (short {cmd.qty - found})" if found < cmd.qty else ""
+    return (
+        f"reserved {found} x {sku.code} for {cmd.order}/{cmd.line} in {len(lines)} bin(s){short}",
+        {"reserved": found, "lines": lines},
+    )
+
+
+def allocate_line(
+    ctx: Context,
+    sku: Sku,
+    order: str,
+    line: int,
+    qty: int,
+    *,
+    location: Location | None = None,
+    lot: str | None = None,
+    expires_at: datetime | None = None,
+    avoid: Sequence[str] = (),
+) -> tuple[int, list[dict[str, Any]]]:
+    """Reserve up to `qty` of a SKU for an order line: first expiry first out, then the pick
+    path. Returns what was found and the reservations made."""
+    store = ctx.store
+    if qty <= 0:
+        return 0, []
     lot_id: int | None = None
-    if cmd.lot:
-        lot = store.lot(sku.id, cmd.lot)
-        if lot is None:
-            raise Rejection(Reason.NOT_ENOUGH_STOCK, f"no {sku.code} of lot {cmd.lot} in stock")
-        lot_id = lot.id
+    if lot:
+        found_lot = store.lot(sku.id, lot)
+        if found_lot is None:
+            raise Rejection(Reason.NOT_ENOUGH_STOCK, f"no {sku.code} of lot {lot} in stock")
+        lot_id = found_lot.id
     candidates = store.pick_candidates(sku.id, lot_id, location.id if location else None, 200)
-    if cmd.avoid:
-        candidates = [c for c in candidates if c.location.code not in cmd.avoid]
+    if avoid:
+        candidates = [c for c in candidates if c.location.code not in avoid]
     # Read unlocked to choose, then lock in key order and allocate again from the locked rows.
     locked = store.lock_quants(c.quant.key for c in candidates)
     fresh = [
@@ -597,49 +710,67 @@ def _reserve(cmd: Reserve, ctx: Context) -> tuple[str, dict[str, Any]]:
         for c in candidates
         if c.quant.key in locked
     ]
-    plan = allocate(fresh, cmd.qty)
-    found = sum(qty for _, qty in plan)
-    if found == 0 or (found < cmd.qty and not cmd.allow_partial):
-        where = f" in {location.code}" if location else ""
-        raise Rejection(
-            Reason.NOT_ENOUGH_STOCK,
-            f"only {found} of {cmd.qty} x {sku.code} can be allocated{where}",
-        )
+    plan = allocate(fresh, qty)
     lines = []
-    for candidate, qty in plan:
-        rid = store.add_reservation(
-            ctx.tx_id, cmd.order, cmd.line, candidate.quant.key, qty, cmd.expires_at
-        )
+    for candidate, taken in plan:
+        rid = store.add_reservation(ctx.tx_id, order, line, candidate.quant.key, taken, expires_at)
         lines.append(
             {
                 "reservation": rid,
                 "location": candidate.location.code,
                 "lot": candidate.lot_code,
-                "qty": qty,
+                "qty": taken,
             }
         )
-    store.write_moves(ctx.tx_id, [], {c.quant.key: qty for c, qty in plan})
-    short = f" (short {cmd.qty - found})" if found < cmd.qty else ""
-    return (
-        f"reserved {found} x {sku.code} for {cmd.order}/{cmd.line} in {len(plan)} bin(s){short}",
-        {"reserved": found, "lines": lines},
-    )
+    store.write_moves(ctx.tx_id, [], {c.quant.key: taken for c, taken in plan})
+    return sum(taken for _, taken in plan), lines
 
 
 def _open_reservation(store: LedgerStore, reservation_id: int) -> Reservation:
     reservation = store.lock_reservation(reservation_id)
     if reservation is None:
-        raise Rejection(Reason.UNKNOWN_RESERVATION, f"pick task {reservation_id} does not exist")
-    if reservation.state is not ReservationState.OPEN:
         raise Rejection(
-            Reason.RESERVATION_RESOLVED,
-            f"pick task {reservation_id} is already {reservation.state.value.replace('_', ' ')}",
+            Reason.UNKNOWN_RESERVATION,
+            f"this pick (reservation {reservation_id}) does not exist; take the pick list again",
         )
+    if reservation.state is not ReservationState.OPEN:
+        raise Rejection(Reason.RESERVATION_RESOLVED, _resolved_text(store, reservation))
     return reservation
+
+
+def _resolved_text(store: LedgerStore, reservation: Reservation) -> str:
+    """Who resolved a pick and when, in words a picker can act on (no internal numbers)."""
+    key = reservation.key
+    sku = store.sku_by_id(key.sku_id).code
+    where = store.locations_by_id([key.location_id])[key.location_id].code
+    what = f"the pick of {reservation.qty} x {sku} from {where} for {reservation.order_ref}"
+    done = {
+        ReservationState.POSTED: "picked",
+        ReservationState.PARTLY_POSTED: "picked short",
+        ReservationState.VOIDED: "given back to stock",
+        ReservationState.EXPIRED: "expired",
+    }[reservation.state]
+    by = store.done_by(reservation.resolved_tx_id) if reservation.resolved_tx_id else None
+    if by is None:
+        return f"{what} was already {done}. Take the pick list again."
+    who, at = by
+    return (
+        f"{what} was already {done} by {who.name} at {who.station} at {clock(at)}. "
+        "Take the pick list again to see what is left."
+    )
 
 
 def _post_pick(cmd: PostPick, ctx: Context) -> tuple[str, dict[str, Any]]:
     store = ctx.store
+    seen = store.reservation(cmd.reservation)
+    order_line_id = None
+    if seen is not None:
+        # The order first (locks go order, lines, reservations, balances): a list taken over
+        # by another picker no longer takes this picker's posts.
+        order = store.lock_order(seen.order_ref)
+        if order is not None:
+            order_ledger.check_claim_held(ctx, order)
+            order_line_id = store.order_line_ids(order.code).get(seen.order_line)
     reservation = _open_reservation(store, cmd.reservation)
     if cmd.qty > reservation.qty:
         raise Rejection(
@@ -658,7 +789,16 @@ def _post_pick(cmd: PostPick, ctx: Context) -> tuple[str, dict[str, Any]]:
         sku = store.sku_by_id(key.sku_id)
         _check_serials(sku, cmd.qty, cmd.serials)
         moves = _move_line(
-            ctx, sku, lot, cmd.qty, cmd.serials, source, target, "pick", release=reservation.qty
+            ctx,
+            sku,
+            lot,
+            cmd.qty,
+            cmd.serials,
+            source,
+            target,
+            "pick",
+            release=reservation.qty,
+            order_line_id=order_line_id,
         )
     else:
         store.lock_quants([key])
@@ -696,6 +836,9 @@ def _expire(cmd: Expire, ctx: Context) -> tuple[str, dict[str, Any]]:
     return f"expired {len(expired)} pick task(s)", {"expired": [r.id for r in expired]}
 
 
+# The order handlers use this module's helpers; they are imported here, once those exist.
+from app.services import order_ledger  # noqa: E402
+
 HANDLERS: dict[type[Command], Handler] = {
     Receive: _receive,
     Putaway: _putaway,
@@ -709,6 +852,7 @@ HANDLERS: dict[type[Command], Handler] = {
     PostPick: _post_pick,
     Void: _void,
     Expire: _expire,
+    **order_ledger.HANDLERS,
 }
 
 
@@ -733,3 +877,7 @@ reserve = _entry(Reserve)
 post_pick = _entry(PostPick)
 void = _entry(Void)
 expire = _entry(Expire)
+take_list = _entry(TakeList)
+release_list = _entry(ReleaseList)
+ship_order = _entry(ShipOrder)
+cancel_order = _entry(CancelOrder)

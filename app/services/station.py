@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 
 HISTORY = 20
 CHOICES = 12
+CHOOSING = (StationMode.RECEIVE, StationMode.PICK, StationMode.SHIP)
+"""Modes whose first step offers tiles: open receipts, orders to pick, orders to ship."""
 
 Submit = Callable[[Command, UnitOfWorkFactory], Outcome]
 
@@ -297,11 +299,13 @@ class StationSession:
 
     def _choices(self) -> tuple[str, ...]:
         mode = self._shift.mode
-        if self._shift.busy or mode not in (StationMode.RECEIVE, StationMode.PICK):
+        if self._shift.busy or mode not in CHOOSING:
             return ()
         try:
             if mode is StationMode.RECEIVE:
                 return tuple(self._data.open_receipts(CHOICES))
+            if mode is StationMode.SHIP:
+                return tuple(self._data.shippable_orders(CHOICES))
             return tuple(self._data.open_orders(CHOICES))
         except DatabaseUnavailable:
             return ()

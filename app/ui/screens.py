@@ -29,8 +29,9 @@ COMMAND_KEYS = {
     C.CONFIRM: "F10",
     C.LOGOUT: "F12",
 }
-"""Keyboard shortcuts for commands; the modes are F1-F6 in StationMode order (MODE_KEYS)."""
-MODE_KEYS = {mode: f"F{number}" for number, mode in enumerate(StationMode, start=1)}
+"""Keyboard shortcuts for commands; the modes have MODE_KEYS."""
+MODE_KEYS = dict(zip(StationMode, ("F1", "F2", "F3", "F4", "F5", "F6", "F11"), strict=True))
+"""The modes in StationMode order: F1-F6, then F11 (ship), as F7-F10 and F12 are commands."""
 SHORTCUTS: dict[str, tuple[CommandName, str | None]] = {
     **{key: (name, None) for name, key in COMMAND_KEYS.items()},
     **{key: (C.MODE, mode.value) for mode, key in MODE_KEYS.items()},
@@ -44,6 +45,7 @@ COMMAND_LABELS = {
     C.SKIP: "Skip",
     C.SHORT: "Short",
     C.DAMAGED: "Damaged",
+    C.CANCELORDER: "Cancel order",
     C.LOGOUT: "Log out",
 }
 MODE_TITLES = {mode: mode.value.capitalize() for mode in StationMode}
@@ -260,6 +262,12 @@ class ReturnScreen(ModeScreen):
     commands = (C.DAMAGED, C.DONE, C.CANCEL)
 
 
+class ShipScreen(ModeScreen):
+    mode = StationMode.SHIP
+    title_text = "Ship"
+    commands = (C.CONFIRM, C.CANCELORDER, C.CANCEL)
+
+
 MODE_SCREENS: tuple[type[ModeScreen], ...] = (
     ReceiveScreen,
     PutawayScreen,
@@ -267,4 +275,5 @@ MODE_SCREENS: tuple[type[ModeScreen], ...] = (
     CountScreen,
     TransferScreen,
     ReturnScreen,
+    ShipScreen,
 )

@@ -364,11 +364,15 @@ def tour(shots: Photographer, codes: DemoCodes, outage: Outage) -> None:
     shots.scan(codes.transfer_target)
 
     shots.scan("@CMD:MODE:RETURN")
-    shots.scan(first.gtin)
+    shots.scan(codes.order)
+    view = shots.scan(first.gtin)
+    if not view.prompt.startswith("Why did "):
+        raise RuntimeError(f"a return did not ask for its reason: {view.prompt}")
     shots.shoot("station-return")
     shots.scan("NOT-A-CODE", expect=Level.ERROR)
     shots.shoot("station-refused")
-    shots.scan("@CMD:DAMAGED")
+    shots.scan("@CMD:CANCEL")  # nothing was sent: the demo order never shipped
+    shots.scan("@CMD:DONE")
 
     shots.scan("@CMD:MODE:RECEIVE")
     outage.cut.set()

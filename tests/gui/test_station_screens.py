@@ -39,6 +39,7 @@ EXPECTED_COMMANDS = {
     StationMode.COUNT: {C.DONE, C.UNDO, C.CANCEL},
     StationMode.TRANSFER: {C.DONE, C.CANCEL},
     StationMode.RETURN: {C.DAMAGED, C.DONE, C.CANCEL},
+    StationMode.SHIP: {C.CONFIRM, C.CANCELORDER, C.CANCEL},
 }
 
 

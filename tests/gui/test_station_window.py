@@ -106,7 +106,8 @@ def test_each_shortcut_sends_its_command(qtbot: QtBot, make_window: MakeWindow, 
 
 
 def test_the_function_keys_follow_the_order_of_the_modes() -> None:
-    modes = [SHORTCUTS[f"F{n}"] for n in range(1, 7)]
+    keys = [f"F{n}" for n in range(1, 7)] + ["F11"]
+    modes = [SHORTCUTS[key] for key in keys]
     assert modes == [(CommandName.MODE, mode.value) for mode in StationMode]
     assert SHORTCUTS["Esc"] == (CommandName.CANCEL, None)
     assert SHORTCUTS["F9"] == (CommandName.DONE, None)

@@ -33,8 +33,10 @@ def test_demo_then_verify_reports_zero_violations(db_url: str) -> None:
             "negative_or_over_reserved": 0,
             "balance_not_replay": 0,
             "move_without_provenance": 0,
+            "order_line_over": 0,
             "total": 0,
         },
+        "order_lines": [],
         "ok": True,
     }
     from sqlalchemy import text

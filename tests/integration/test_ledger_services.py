@@ -278,7 +278,10 @@ def test_void_and_expire_release_reservations_once(warehouse: Warehouse) -> None
 
 
 def test_return_then_inspect_to_bin_or_scrap(warehouse: Warehouse) -> None:
-    assert warehouse.run(Return, sku="WIDGET", qty=3, to_location="RET-1", order="SO-1").ok
+    # No order shipped these: a supervisor accepts them (returns against a shipped order are
+    # in test_orders.py).
+    unexpected = {"approved_by": "S1"}
+    assert warehouse.run(Return, sku="WIDGET", qty=3, to_location="RET-1", **unexpected).ok
     assert warehouse.on_hand("CUSTOMER", "WIDGET") == -3
     assert warehouse.run(
         Putaway, sku="WIDGET", qty=2, from_location="RET-1", to_location="A-01-01"
@@ -345,7 +348,8 @@ def test_the_same_id_with_another_payload_is_refused_loudly(warehouse: Warehouse
 
 
 def test_an_undated_lot_learns_its_expiry_when_received_with_one(warehouse: Warehouse) -> None:
-    assert warehouse.run(Return, sku="MILK", qty=1, lot="L9", to_location="RET-1").ok
+    unexpected = {"approved_by": "S1"}  # a return of goods no order shipped, accepted
+    assert warehouse.run(Return, sku="MILK", qty=1, lot="L9", to_location="RET-1", **unexpected).ok
     assert warehouse.run(
         Receive, sku="MILK", qty=2, lot="L9", expiry=date(2027, 1, 5), to_location="DOCK-1"
     ).ok

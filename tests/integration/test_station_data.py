@@ -17,7 +17,7 @@ from app.adapters.db.schema import CountTaskRow, LocationRow, OperatorRow, Order
 from app.adapters.db.station_data import SqlStationData
 from app.adapters.pins import hash_pin
 from app.domain.catalogue import LocationSpec, OrderLineSpec, ReceiptLineSpec, StationSpec
-from app.domain.commands import Opening, OpeningLine, PostPick, Putaway, Receive, Reserve
+from app.domain.commands import Opening, OpeningLine, PostPick, Putaway, Receive, Reserve, TakeList
 from app.domain.ledger import Outcome
 from app.domain.model import LocationKind, Operator, Role, Tracking
 from app.domain.workflow import (
@@ -278,10 +278,10 @@ def test_open_picks_in_pick_path_order(warehouse: Warehouse, data: SqlStationDat
         OpeningLine("MILK", "A-01-01", 4, "L1", date(2031, 1, 1)),  # pick sequence 1
         OpeningLine("BOLT", "A-01-03", 5),
     )
-    widget = ok(warehouse.run(Reserve, order="O-2", line=1, sku="WIDGET", qty=5)).result["lines"]
-    milk = ok(warehouse.run(Reserve, order="O-2", line=2, sku="MILK", qty=2)).result["lines"]
-    ok(warehouse.run(Reserve, order="O-1", line=1, sku="BOLT", qty=1))
-    ids = {line["location"]: line["reservation"] for line in [*widget, *milk]}
+    taken = ok(warehouse.run(TakeList, order="O-2")).result["lines"]
+    ok(warehouse.run(TakeList, order="O-1"))
+    made = [r for line in taken for r in line["reservations"]]
+    ids = {r["location"]: r["reservation"] for r in made}
 
     assert data.open_picks("O-2") == [
         PickLine(ids["A-01-01"], "O-2", 2, "MILK", "L1", "A-01-01", 1, 2),

@@ -184,12 +184,12 @@ def test_a_picked_order_is_not_reserved_twice(
     for text in PICK.scans:
         scan(session, text)
     again = scan(session, "SO-1")
-    assert again.feedback is not None and "nothing to pick" in again.feedback.text
+    assert again.feedback is not None and "already picked" in again.feedback.text
     assert warehouse.reserved("A-01-03", "BOLT") == 0
     PICK.check(warehouse)
 
 
-def test_a_pick_list_taken_before_is_resumed_by_the_next_picker(
+def test_a_pick_list_left_at_logout_is_resumed_by_its_picker(
     station: tuple[StationSession, Path], warehouse: Warehouse
 ) -> None:
     session, _ = station
@@ -200,7 +200,7 @@ def test_a_pick_list_taken_before_is_resumed_by_the_next_picker(
     scan(session, "@CMD:LOGOUT")
     log_in(session, PICK)
     resumed = scan(session, "SO-1")
-    assert resumed.feedback is not None and "Resuming SO-1" in resumed.feedback.text
+    assert resumed.feedback is not None and "Resumed SO-1" in resumed.feedback.text
     for text in PICK.scans[1:]:
         scan(session, text)
     PICK.check(warehouse)

@@ -10,13 +10,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from app.domain.approval import PinGuard
-from app.domain.commands import Command, PostPick, Reserve
+from app.domain.commands import Command, PostPick, Reserve, TakeList
 from app.domain.interpret import Interpretation, Kind
 from app.domain.ledger import Outcome, Status
 from app.domain.model import Operator, Role, Tracking
+from app.domain.orders import Claim, Person
 from app.domain.scan import Scan, Source
 from app.domain.workflow import (
     BinSuggestion,
@@ -25,7 +27,9 @@ from app.domain.workflow import (
     Holding,
     OrderLine,
     PickLine,
+    Putback,
     Receipt,
+    Shipment,
     SkuInfo,
     StationInfo,
     StationPolicy,
@@ -63,7 +67,12 @@ class FakeStationData:
     closed_receipts: list[str] = field(default_factory=list)
     orders: dict[str, list[OrderLine]] = field(default_factory=dict)
     picks: dict[str, list[PickLine]] = field(default_factory=dict)
+    claims: dict[str, Claim] = field(default_factory=dict)
+    shipments: dict[str, Shipment] = field(default_factory=dict)
+    """Orders as the ship station sees them (state, lines, staged goods)."""
     holdings: dict[str, list[Holding]] = field(default_factory=dict)
+    cancelled: list[Putback] = field(default_factory=list)
+    """Picked goods of cancelled orders still in outbound locations (what `putbacks` lists)."""
     suggestions: list[str] = field(default_factory=list)
     """Bins suggest_bin hands out, in turn (empty: no bin has room)."""
     tasks: dict[str, CountTask] = field(default_factory=dict)
@@ -108,6 +117,25 @@ class FakeStationData:
     def open_orders(self, limit: int) -> list[str]:
         return list(self.orders)[:limit]
 
+    def open_order_count(self) -> int:
+        return len(self.orders)
+
+    def order_claim(self, order: str) -> Claim | None:
+        return self.claims.get(order)
+
+    def shipment(self, order: str) -> Shipment | None:
+        return self.shipments.get(order)
+
+    def orders_at(self, location: str) -> list[str]:
+        return sorted(
+            code
+            for code, shipment in self.shipments.items()
+            if any(goods.location == location for goods in shipment.staged)
+        )
+
+    def shippable_orders(self, limit: int) -> list[str]:
+        return [c for c, s in self.shipments.items() if s.state.value == "picked"][:limit]
+
     def receipt(self, code: str) -> Receipt | None:
         return self.receipts.get(code)
 
@@ -121,6 +149,9 @@ class FakeStationData:
 
     def open_picks(self, order: str) -> list[PickLine]:
         return sorted(self.picks.get(order, []), key=lambda p: (p.pick_sequence, p.location))
+
+    def putbacks(self, limit: int) -> list[Putback]:
+        return [p for p in self.cancelled if p.qty > 0][:limit]
 
     def contents(self, location: str) -> list[Holding]:
         return list(self.holdings.get(location, []))
@@ -256,3 +287,37 @@ def posted(data: FakeStationData, command: Command) -> Outcome:
     for order, picks in data.picks.items():
         data.picks[order] = [p for p in picks if p.reservation != command.reservation]
     return outcome(command, message=f"picked {command.qty}", result={"state": "posted"})
+
+
+def taken(
+    data: FakeStationData,
+    command: Command,
+    *picks: PickLine,
+    asked: Mapping[int, int] | None = None,
+) -> Outcome:
+    """The ledger's answer to a TakeList that claimed the order and reserved `picks` (they
+    become the order's open picks). `asked`: what each line had still to reserve (default: what
+    the picks hold), so that a line reserved short shows as such."""
+    assert isinstance(command, TakeList)
+    data.picks.setdefault(command.order, []).extend(picks)
+    who = data.operators[command.operator]
+    now = datetime.now(UTC)
+    data.claims[command.order] = Claim(Person(who.badge, who.name, command.station), now, now)
+    found: dict[int, int] = {}
+    skus: dict[int, str] = {}
+    for p in picks:
+        found[p.line] = found.get(p.line, 0) + p.qty
+        skus[p.line] = p.sku
+    for line in data.orders.get(command.order, []):
+        skus.setdefault(line.line, line.sku)
+    wanted = dict(asked or found)
+    lines = [
+        {"line": n, "sku": skus.get(n, "?"), "asked": wanted.get(n, 0), "reserved": found.get(n, 0)}
+        for n in sorted(set(wanted) | set(found))
+    ]
+    total = sum(found.values())
+    return outcome(
+        command,
+        message=f"took {command.order}: reserved {total} more unit(s) on {len(lines)} line(s)",
+        result={"event": "claimed", "lines": lines, "reserved": total},
+    )

@@ -5,14 +5,24 @@ replay`, and through the real window with key events at scanner speed."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 
 from app.adapters.db import catalogue
 from app.adapters.db.schema import CountTaskRow, ReceiptRow, ReservationRow, table
 from app.domain.catalogue import OrderLineSpec, ReceiptLineSpec
-from app.domain.commands import Opening, OpeningLine, Receive
+from app.domain.commands import (
+    Opening,
+    OpeningLine,
+    PostPick,
+    Receive,
+    ReleaseHow,
+    ReleaseList,
+    ShipOrder,
+    TakeList,
+)
+from tests.support.shipping import order_status, pick_order, stock_at
 from tests.support.warehouse import Warehouse
 
 WIDGET_GTIN = "05901234123457"
@@ -167,8 +177,35 @@ TRANSFER = Scenario(
 # --- return ---
 
 
+def ship_order(wh: Warehouse, order: str, outbound: str = "OUT-1") -> None:
+    """Pick every line of an imported order in full and ship it, through the ledger alone: a
+    picker at ST-2 takes the list, picks each open reservation into `outbound` and finishes; the
+    dock ships it."""
+    picker = replace(wh, station="ST-2", operator="P1")
+    taken = picker.run(TakeList, order=order)
+    assert taken.ok, taken.message
+    t = table(ReservationRow)
+    with wh.engine.connect() as c:
+        open_ = c.execute(
+            select(t.c.id, t.c.qty).where(t.c.order_ref == order, t.c.state == "open")
+        ).all()
+    for reservation, qty in open_:
+        picked = picker.run(PostPick, reservation=reservation, qty=qty, to_location=outbound)
+        assert picked.ok, picked.message
+    released = picker.run(ReleaseList, order=order, how=ReleaseHow.FINISHED)
+    assert released.ok, released.message
+    shipped = wh.run(ShipOrder, order=order)
+    assert shipped.ok, shipped.message
+
+
 def _return_setup(wh: Warehouse) -> None:
     _receipt_and_order(wh)
+    _opening(wh, OpeningLine("WIDGET", "A-01-02", 2), OpeningLine("BOLT", "A-01-03", 1))
+    with wh.engine.begin() as c:
+        catalogue.add_orders(
+            c, [OrderLineSpec("SO-2", 1, "WIDGET", 2), OrderLineSpec("SO-2", 2, "BOLT", 1)]
+        )
+    ship_order(wh, "SO-2")
 
 
 def _return_check(wh: Warehouse) -> None:
@@ -182,9 +219,38 @@ RETURN = Scenario(
     "return",
     "D1",
     "return",
-    ("@CMD:QTY:2", WIDGET_GTIN, "A-01-01", "BOLT-ALIAS", "@CMD:DAMAGED"),
+    (
+        "SO-2",
+        "@CMD:QTY:2",
+        WIDGET_GTIN,
+        "@CMD:REASON:NOT_WANTED",
+        "A-01-01",
+        "BOLT-ALIAS",
+        "@CMD:REASON:DAMAGED",
+        "@CMD:DAMAGED",
+        "@CMD:CONFIRM",
+    ),
     _return_setup,
     _return_check,
 )
 
-SCENARIOS = (RECEIVE, PUTAWAY, PICK, COUNT, TRANSFER, RETURN)
+
+# --- ship ---
+
+
+def _ship_setup(wh: Warehouse) -> None:
+    _receipt_and_order(wh)
+    _opening(wh, OpeningLine("BOLT", "A-01-03", 20))
+    pick_order(wh, "SO-1", into="OUT-1")
+
+
+def _ship_check(wh: Warehouse) -> None:
+    assert order_status(wh, "SO-1") == "shipped"
+    assert stock_at(wh, "OUT-1") == []  # the outbound lane is empty
+    assert wh.on_hand("CUSTOMER", "BOLT") == 3
+    assert wh.on_hand("A-01-03", "BOLT") == 17
+
+
+SHIP = Scenario("ship", "D1", "ship", ("SO-1", "@CMD:CONFIRM"), _ship_setup, _ship_check)
+
+SCENARIOS = (RECEIVE, PUTAWAY, PICK, COUNT, TRANSFER, RETURN, SHIP)

@@ -9,6 +9,7 @@ import pytest
 
 from app.adapters.rfid import ReaderProtocol, ReaderSettings
 from app.config import ConfigError, Settings, load_settings
+from app.domain.orders import OrderPolicy
 from app.domain.stow import StowPolicy
 from app.domain.workflow import StationPolicy, Tolerance
 
@@ -176,3 +177,16 @@ def test_the_camera_source(config: Path, text: str, source: str) -> None:
 def test_a_bad_camera_is_refused_by_name(config: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         settings(config, text)
+
+
+def test_the_pick_claim_idle_time_and_the_ship_short_tolerance(config: Path) -> None:
+    assert load_settings().orders == OrderPolicy()
+    loaded = settings(
+        config,
+        "[pick]\nclaim_idle_minutes = 12\n[ship]\nshort_units = 1\nshort_percent = 5\n",
+    )
+    assert loaded.orders == OrderPolicy(12, 1, 5)
+    with pytest.raises(ConfigError, match=r"\[pick\] claim_idle_minutes must be a whole number"):
+        settings(config, "[pick]\nclaim_idle_minutes = 0\n")
+    with pytest.raises(ConfigError, match=r"unknown \[ship\] setting\(s\) short"):
+        settings(config, "[ship]\nshort = 1\n")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 from app.domain.model import LocationKind, Tracking
-from app.services.importing import parse_locations, parse_receipts, parse_skus
+from app.services.importing import parse_locations, parse_orders, parse_receipts, parse_skus
 
 
 def nothing_known(kind: str, codes: Iterable[str]) -> set[str]:
@@ -47,3 +48,34 @@ def test_an_empty_file_and_extra_values_are_errors() -> None:
         parse_skus("sku,name\nA,B,C\n", nothing_known).errors[0]
         == "line 2: more values than columns"
     )
+
+
+def skus_known(kind: str, codes: Iterable[str]) -> set[str]:
+    return set(codes) if kind == "sku" else set()
+
+
+def test_orders_take_an_optional_priority_and_due_date() -> None:
+    text = (
+        "order,line,sku,qty,priority,due_date\n"
+        "SO-1,1,A,2,5,2030-01-31\nSO-1,2,B,1,,\nSO-2,1,A,1,,\n"
+    )
+    result = parse_orders(text, skus_known)
+    assert result.ok, result.errors
+    first, second, other = result.rows
+    assert (first.priority, first.due_date) == (5, date(2030, 1, 31))
+    assert (second.priority, second.due_date) == (0, None)
+    assert (other.priority, other.due_date) == (0, None)
+    plain = parse_orders("order,line,sku,qty\nSO-3,1,A,1\n", skus_known)
+    assert plain.ok and plain.rows[0].priority == 0
+
+
+def test_order_priority_and_due_date_are_checked() -> None:
+    text = (
+        "order,line,sku,qty,priority,due_date\n"
+        "SO-1,1,A,2,high,\nSO-2,1,A,1,,31/01/2030\nSO-3,1,A,1,1,\nSO-3,2,A,1,2,\n"
+    )
+    assert parse_orders(text, skus_known).errors == [
+        "line 2: priority must be a whole number, not 'high'",
+        "line 3: due_date must be a date YYYY-MM-DD, not '31/01/2030'",
+        "line 5: order SO-3 has priority 1 on an earlier line, not 2",
+    ]

@@ -223,7 +223,14 @@ def add_receipts(c: Connection, lines: Sequence[ReceiptLineSpec]) -> int:
 def add_orders(c: Connection, lines: Sequence[OrderLineSpec]) -> int:
     codes = sorted({ln.order for ln in lines})
     existing = _ids(c, table(OrderRow), "code", codes)
-    _insert_all(c, table(OrderRow), ({"code": o} for o in codes if o not in existing), None)
+    heads: dict[str, dict[str, Any]] = {
+        o: {"code": o, "priority": 0, "due_date": None} for o in codes
+    }
+    for ln in lines:  # an order's priority and due date, from whichever line gives them
+        head = heads[ln.order]
+        head["priority"] = ln.priority or head["priority"]
+        head["due_date"] = ln.due_date or head["due_date"]
+    _insert_all(c, table(OrderRow), (heads[o] for o in codes if o not in existing), None)
     order_ids = _ids(c, table(OrderRow), "code", codes)
     sku_ids = _ids(c, table(SkuRow), "code", (ln.sku for ln in lines))
     return _insert_all(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, case, func, select
 from sqlalchemy.orm import aliased
 
 from .schema import (
@@ -12,7 +13,10 @@ from .schema import (
     LotRow,
     MoveRow,
     OperatorRow,
+    OrderLineRow,
+    OrderRow,
     QuantRow,
+    ReservationRow,
     SkuRow,
     StationRow,
     TransactionRow,
@@ -154,3 +158,102 @@ def counts(c: Connection) -> dict[str, int]:
         name: int(c.execute(select(func.count()).select_from(t)).scalar_one())
         for name, t in tables.items()
     }
+
+
+def order_lines(c: Connection, state: str | None = None) -> list[dict[str, Any]]:
+    """Every order line with its order's state, priority, due date and claim, and its figures
+    read from the ledger: reserved (open reservations), picked (posted), shipped (moves to the
+    customer attributed to the line) and closed short. Highest priority, then due date first."""
+    o, ol, s = table(OrderRow), table(OrderLineRow), table(SkuRow)
+    res, m, op, st = table(ReservationRow), table(MoveRow), table(OperatorRow), table(StationRow)
+    posted = ("posted", "partly_posted")
+    figures = (
+        select(
+            res.c.order_ref,
+            res.c.order_line,
+            func.sum(case((res.c.state == "open", res.c.qty), else_=0)).label("reserved"),
+            func.sum(case((res.c.state.in_(posted), res.c.qty_posted), else_=0)).label("picked"),
+        )
+        .group_by(res.c.order_ref, res.c.order_line)
+        .subquery()
+    )
+    shipped = (
+        select(m.c.order_line_id, func.sum(m.c.qty).label("shipped"))
+        .where(m.c.reason == "ship", m.c.order_line_id.is_not(None))
+        .group_by(m.c.order_line_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            o.c.code,
+            o.c.status,
+            o.c.priority,
+            o.c.due_date,
+            op.c.name.label("holder"),
+            op.c.badge.label("holder_badge"),
+            st.c.code.label("holder_station"),
+            o.c.claimed_at,
+            ol.c.line,
+            s.c.code.label("sku"),
+            ol.c.qty,
+            func.coalesce(figures.c.reserved, 0).label("reserved"),
+            func.coalesce(figures.c.picked, 0).label("picked"),
+            func.coalesce(shipped.c.shipped, 0).label("shipped"),
+            ol.c.short_closed,
+        )
+        .select_from(
+            o.join(ol, ol.c.order_id == o.c.id)
+            .join(s, s.c.id == ol.c.sku_id)
+            .outerjoin(
+                figures, and_(figures.c.order_ref == o.c.code, figures.c.order_line == ol.c.line)
+            )
+            .outerjoin(shipped, shipped.c.order_line_id == ol.c.id)
+            .outerjoin(op, op.c.id == o.c.claim_operator_id)
+            .outerjoin(st, st.c.id == o.c.claim_station_id)
+        )
+        .order_by(o.c.priority.desc(), o.c.due_date.is_(None), o.c.due_date, o.c.id, ol.c.line)
+    )
+    if state:
+        stmt = stmt.where(o.c.status == state)
+    return [
+        {
+            "order": r.code,
+            "state": r.status,
+            "priority": r.priority,
+            "due_date": r.due_date.isoformat() if r.due_date else None,
+            "claim": None
+            if r.holder is None
+            else {
+                "name": r.holder,
+                "badge": r.holder_badge,
+                "station": r.holder_station,
+                "since": r.claimed_at.isoformat() if r.claimed_at else None,
+            },
+            "line": r.line,
+            "sku": r.sku,
+            "ordered": r.qty,
+            "reserved": int(r.reserved),
+            "picked": int(r.picked),
+            "shipped": int(r.shipped),
+            "short": r.short_closed,
+        }
+        for r in c.execute(stmt)
+    ]
+
+
+def supervisor_pin_hash(c: Connection, badge: str) -> str | None:
+    """The PIN hash of an active supervisor's badge (None for any other badge)."""
+    op = table(OperatorRow)
+    hashed = c.execute(
+        select(op.c.pin_hash).where(
+            op.c.badge == badge, op.c.role == "supervisor", op.c.active.is_(True)
+        )
+    ).scalar()
+    return str(hashed) if hashed else None
+
+
+def stored_payload(c: Connection, tx_id: uuid.UUID) -> dict[str, Any] | None:
+    """What a transaction id was first used for (its payload), if it was used."""
+    t = table(TransactionRow)
+    payload = c.execute(select(t.c.payload).where(t.c.id == tx_id)).scalar()
+    return dict(payload) if payload is not None else None

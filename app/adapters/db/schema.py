@@ -222,10 +222,14 @@ class MoveRow(Base):
     to_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
     qty: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(80))
+    order_line_id: Mapped[int | None] = mapped_column(Integer)
+    """The order line a pick, a shipment, a return or a cancelled order's putaway belongs to
+    (order_lines.id; no foreign key, so that the append-only table never has to be rebuilt)."""
     __table_args__ = (
         CheckConstraint("qty > 0", name="qty_positive"),
         CheckConstraint("from_location_id <> to_location_id", name="two_locations"),
         Index("ix_moves_sku_lot", "sku_id", "lot_id"),
+        Index("ix_moves_order_line", "order_line_id"),
     )
 
 
@@ -303,26 +307,65 @@ class ReceiptLineRow(Base):
     )
 
 
+ORDER_STATES = "status IN ('open', 'picking', 'picked', 'shipped', 'cancelled')"
+
+
 class OrderRow(Base):
-    """A customer order to pick."""
+    """A customer order: its state, and who holds its pick list (the claim) since when.
+
+    Ledger transactions lock this row (and its lines) before they reserve, ship or cancel."""
 
     __tablename__ = "orders"
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="open")
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    due_date: Mapped[date | None] = mapped_column(Date)
+    claim_station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
+    claim_operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    claim_active_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    status_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    __table_args__ = (
+        CheckConstraint(ORDER_STATES, name="status"),
+        Index("ix_orders_pickable", "status", "priority", "due_date", "id"),
+    )
 
 
 class OrderLineRow(Base):
+    """An order line. `short_closed` are units closed short (not picked, not to be picked)."""
+
     __tablename__ = "order_lines"
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
     line: Mapped[int] = mapped_column(Integer)
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
     qty: Mapped[int] = mapped_column(Integer)
+    short_closed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     __table_args__ = (
         UniqueConstraint("order_id", "line", name="uq_order_lines_line"),
         CheckConstraint("qty > 0", name="qty_positive"),
+        CheckConstraint("short_closed >= 0 AND short_closed <= qty", name="short_within_qty"),
     )
+
+
+class OrderEventRow(Base):
+    """Each step of an order's life (claimed, taken over, released, picked, shipped, cancelled):
+    who moved it, where, when, and by which transaction. Append-only."""
+
+    __tablename__ = "order_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    event: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    tx_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("transactions.id", deferrable=True, initially="DEFERRED")
+    )
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
+    note: Mapped[str] = mapped_column(Text, default="")
 
 
 UNLIMITED = STOW_UNLIMITED

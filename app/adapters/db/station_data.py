@@ -15,10 +15,22 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, exc, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    case,
+    exc,
+    func,
+    insert,
+    select,
+    text,
+    union_all,
+    update,
+)
 
 from app.adapters.pins import check_pin
 from app.domain.model import NO_LOT_ID, LocationKind, Operator, Role, Tracking, VirtualLocation
+from app.domain.orders import PICKABLE, Claim, LineFigures, LineRecord, OrderState
 from app.domain.ports import TransientDatabaseError
 from app.domain.workflow import (
     BinSuggestion,
@@ -27,14 +39,20 @@ from app.domain.workflow import (
     Holding,
     OrderLine,
     PickLine,
+    Putback,
     Receipt,
     ReceiptLine,
+    Shipment,
+    ShipmentLine,
     SkuInfo,
+    StagedGoods,
     StationInfo,
 )
 
+from . import orders as order_sql
 from .catalogue_lookup import _storable
 from .engine import READONLY
+from .orders import STAGING_KINDS, claim_of
 from .schema import (
     COUNT_REASON_LENGTH,
     UNFINISHED_COUNT,
@@ -218,7 +236,62 @@ class SqlStationData:
         return self._open_codes(table(ReceiptRow), limit)
 
     def open_orders(self, limit: int) -> list[str]:
-        return self._open_codes(table(OrderRow), limit)
+        if limit <= 0:
+            return []
+        o = table(OrderRow)
+        stmt = (
+            select(o.c.code)
+            .where(_pickable(o))
+            .order_by(o.c.priority.desc(), o.c.due_date.is_(None), o.c.due_date, o.c.id)
+            .limit(limit)
+        )
+        with self._reading() as c:
+            return [str(code) for code in c.execute(stmt).scalars()]
+
+    def open_order_count(self) -> int:
+        o = table(OrderRow)
+        with self._reading() as c:
+            return int(c.execute(select(func.count()).where(_pickable(o))).scalar_one())
+
+    def order_claim(self, order: str) -> Claim | None:
+        if not _storable(order):
+            return None
+        o = table(OrderRow)
+        with self._reading() as c:
+            row = c.execute(select(o).where(o.c.code == order)).first()
+            return None if row is None else claim_of(c, row)
+
+    def shipment(self, order: str) -> Shipment | None:
+        if not _storable(order):
+            return None
+        o = table(OrderRow)
+        with self._reading() as c:
+            row = c.execute(select(o).where(o.c.code == order)).first()
+            return None if row is None else _shipment(c, row)
+
+    def orders_at(self, location: str) -> list[str]:
+        if not _storable(location):
+            return []
+        with self._reading() as c:
+            location_id = c.execute(
+                select(_L.c.id).where(_L.c.code == location, _L.c.kind != _VIRTUAL)
+            ).scalar()
+            if location_id is None:
+                return []
+            return order_sql.staged_orders_at(c, int(location_id))
+
+    def shippable_orders(self, limit: int) -> list[str]:
+        if limit <= 0:
+            return []
+        o = table(OrderRow)
+        stmt = (
+            select(o.c.code)
+            .where(o.c.status == OrderState.PICKED.value)
+            .order_by(o.c.status_at, o.c.id)
+            .limit(limit)
+        )
+        with self._reading() as c:
+            return [str(code) for code in c.execute(stmt).scalars()]
 
     def _open_codes(self, t: Any, limit: int) -> list[str]:
         if limit <= 0:
@@ -278,7 +351,7 @@ class SqlStationData:
         o, ol = table(OrderRow), table(OrderLineRow)
         with self._reading() as c:
             order_id = c.execute(
-                select(o.c.id).where(o.c.code == order, o.c.status == "open")
+                select(o.c.id).where(o.c.code == order, o.c.status.in_([s.value for s in PICKABLE]))
             ).scalar()
             if order_id is None:
                 return None
@@ -344,6 +417,64 @@ class SqlStationData:
                 r.location,
                 r.pick_sequence,
                 r.qty,
+            )
+            for r in rows
+        ]
+
+    def putbacks(self, limit: int) -> list[Putback]:
+        if limit <= 0:
+            return []
+        o, ol, m = table(OrderRow), table(OrderLineRow), table(MoveRow)
+        cancelled = (
+            select(ol.c.id)
+            .join(o, o.c.id == ol.c.order_id)
+            .where(o.c.status == OrderState.CANCELLED.value)
+        )
+        # Each move of a cancelled order's line, as +qty where it went and -qty where it left.
+        legs = union_all(
+            select(
+                m.c.order_line_id.label("line_id"),
+                m.c.to_location_id.label("loc"),
+                m.c.sku_id,
+                m.c.lot_id,
+                m.c.qty.label("q"),
+            ).where(m.c.order_line_id.in_(cancelled)),
+            select(m.c.order_line_id, m.c.from_location_id, m.c.sku_id, m.c.lot_id, -m.c.qty).where(
+                m.c.order_line_id.in_(cancelled)
+            ),
+        ).subquery()
+        qty = func.sum(legs.c.q)
+        stmt = (
+            select(
+                o.c.code.label("order"),
+                _L.c.code.label("location"),
+                _S.c.code.label("sku"),
+                legs.c.lot_id,
+                _LOT.c.code.label("lot"),
+                qty.label("qty"),
+            )
+            .select_from(
+                legs.join(_L, _L.c.id == legs.c.loc)
+                .join(ol, ol.c.id == legs.c.line_id)
+                .join(o, o.c.id == ol.c.order_id)
+                .join(_S, _S.c.id == legs.c.sku_id)
+                .join(_LOT, _LOT.c.id == legs.c.lot_id)
+            )
+            .where(_L.c.kind.in_(STAGING_KINDS))
+            .group_by(o.c.id, o.c.code, _L.c.code, _S.c.code, legs.c.lot_id, _LOT.c.code)
+            .having(qty > 0)
+            .order_by(o.c.id, _L.c.code, _S.c.code, _LOT.c.code)
+            .limit(limit)
+        )
+        with self._reading() as c:
+            rows = c.execute(stmt).all()
+        return [
+            Putback(
+                r.order,
+                r.location,
+                r.sku,
+                None if r.lot_id == NO_LOT_ID else r.lot,
+                int(r.qty),
             )
             for r in rows
         ]
@@ -483,6 +614,22 @@ class SqlStationData:
         raise AssertionError("unreachable")
 
 
+def _pickable(o: Any) -> Any:
+    """Open or picking orders with a line that is neither all picked nor closed short."""
+    ol = table(OrderLineRow)
+    picked = (
+        select(func.coalesce(func.sum(_RES.c.qty_posted), 0))
+        .where(_RES.c.order_ref == o.c.code, _RES.c.order_line == ol.c.line)
+        .scalar_subquery()
+    )
+    left = (
+        select(ol.c.id)
+        .where(ol.c.order_id == o.c.id, ol.c.qty - ol.c.short_closed - picked > 0)
+        .exists()
+    )
+    return o.c.status.in_([s.value for s in PICKABLE]) & left
+
+
 def _unknown_location(code: str) -> ValueError:
     return ValueError(f"location {code!r} does not exist; a count task needs a real location")
 
@@ -527,3 +674,65 @@ def _insert_task(c: Connection, location_id: int, **values: Any) -> int:
     values.setdefault("counters", [])
     stmt = insert(_CT).values(location_id=location_id, **values).returning(_CT.c.id)
     return int(c.execute(stmt).scalar_one())
+
+
+def _shipment(c: Connection, row: Any) -> Shipment:
+    """An order with its lines' picked, shipped and staged units, read without locks (what the
+    ship station shows; the ShipOrder transaction reads them again under its locks)."""
+    ol = table(OrderLineRow)
+    lines = c.execute(
+        select(ol.c.id, ol.c.line, ol.c.sku_id, ol.c.qty, _S.c.code)
+        .join(_S, _S.c.id == ol.c.sku_id)
+        .where(ol.c.order_id == row.id)
+        .order_by(ol.c.line)
+    ).all()
+    picked = {
+        line: int(qty)
+        for line, qty in c.execute(
+            select(_RES.c.order_line, func.sum(_RES.c.qty_posted))
+            .where(_RES.c.order_ref == row.code, _RES.c.state.in_(("posted", "partly_posted")))
+            .group_by(_RES.c.order_line)
+        )
+    }
+    shipped = order_sql.shipped_by_line(c, [r.id for r in lines])
+    records = [LineRecord(r.id, r.sku_id, LineFigures(r.line, r.code, r.qty)) for r in lines]
+    standing = order_sql.staged(c, records)
+    places = dict(
+        c.execute(
+            select(_L.c.id, _L.c.code).where(_L.c.id.in_({s.location_id for s in standing}))
+        ).all()
+    )
+    lots = dict(
+        c.execute(
+            select(_LOT.c.id, _LOT.c.code).where(_LOT.c.id.in_({s.lot_id for s in standing}))
+        ).all()
+    )
+    skus = {r.id: r.code for r in lines}
+    staged_qty: dict[int, int] = {}
+    for s in standing:
+        staged_qty[s.line_id] = staged_qty.get(s.line_id, 0) + s.qty
+    return Shipment(
+        row.code,
+        OrderState(row.status),
+        tuple(
+            ShipmentLine(
+                r.line,
+                r.code,
+                r.qty,
+                picked.get(r.line, 0),
+                shipped.get(r.id, 0),
+                staged_qty.get(r.id, 0),
+            )
+            for r in lines
+        ),
+        tuple(
+            StagedGoods(
+                places[s.location_id],
+                skus[s.line_id],
+                None if s.lot_id == NO_LOT_ID else lots[s.lot_id],
+                s.qty,
+            )
+            for s in standing
+        ),
+        claim_of(c, row),
+    )

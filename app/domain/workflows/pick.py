@@ -1,8 +1,12 @@
 """Picking (DESIGN.md section 5): walk a pick list in path order, scan the bin, then the items.
 
-Taking a pick list reserves it: one Reserve per order line, partial allowed, when the order has no
-open reservations yet; an order already reserved resumes with its open pick lines. The ledger
-allocates first expiry first out; the station walks the lines in the order `open_picks` gives
+Taking a pick list is one ledger transaction (TakeList): it claims the order for this station and
+operator and reserves what is still open on its lines; a list this picker holds already is
+resumed. Another picker's list is refused with who holds it and since when; a supervisor's
+TAKEOVER (badge and PIN) moves it here, and the first picker learns on their next scan that it
+was taken over. CANCEL asks whether to keep the reservations (CANCEL again) or give them back
+(RELEASE); the last line done releases the list (ReleaseList FINISHED). The ledger allocates
+first expiry first out; the station walks the lines in the order `open_picks` gives
 (the pick path). A line is posted once all its units are scanned. A short pick posts what was
 picked with a reason, raises a count of the bin, and reserves the missing units elsewhere (never
 in that bin); what it finds joins the walk in path order. This module is the state machine: the
@@ -14,9 +18,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
-from app.domain.commands import AdjustReason, Command, PostPick, Reserve
+from app.domain.approval import Approval, Approved
+from app.domain.commands import (
+    AdjustReason,
+    Command,
+    PostPick,
+    ReleaseHow,
+    ReleaseList,
+    Reserve,
+    TakeList,
+)
+from app.domain.errors import Reason
 from app.domain.interpret import CommandName, Interpretation, Kind, StationMode
 from app.domain.ledger import Outcome
+from app.domain.orders import clock
+from app.domain.ports import DatabaseUnavailable
 from app.domain.workflow import (
     Entry,
     Feedback,
@@ -52,6 +68,8 @@ class Step(StrEnum):
     BIN = "bin"
     ITEMS = "items"
     REASON = "reason"
+    LEAVING = "leaving"
+    """CANCEL was scanned in the walk: keep the reservations (CANCEL) or give them back."""
 
 
 EXPECTING = {
@@ -61,6 +79,7 @@ EXPECTING = {
     Step.BIN: "the bin label (or SKIP, QTY, DONE, CANCEL)",
     Step.ITEMS: "an item (or QTY, SKIP, SHORT, DONE, CANCEL)",
     Step.REASON: f"a reason code ({REASONS}) or CANCEL",
+    Step.LEAVING: "CANCEL (keep the reservations), RELEASE (give them back), or the bin label",
 }
 
 
@@ -75,10 +94,14 @@ class PickWorkflow:
         self.walk = Walk()
         self.qty = Quantity()
         self.answers = Answers()
+        self.claimed: str | None = None
+        """The last order refused because another picker holds it: TAKEOVER applies to it."""
+        self.takeover: Approval | None = None
+        self.leaving_from = Step.BIN
 
     @property
     def wants_badge(self) -> bool:
-        return False
+        return self.takeover is not None
 
     @property
     def busy(self) -> bool:
@@ -91,6 +114,8 @@ class PickWorkflow:
         return self._reply(no_tags("", tags).feedback)
 
     def on_entry(self, text: str) -> Reply:
+        if self.takeover is not None:
+            return self._approval(self.takeover.on_entry(text))
         if self.step not in (Step.BIN, Step.ITEMS):
             return self._error(
                 f"The keypad is not used here: this step needs {EXPECTING[self.step]}."
@@ -100,8 +125,18 @@ class PickWorkflow:
     # --- scans ---
 
     def on_scan(self, scan: Interpretation) -> Reply:
+        if self.takeover is not None:
+            if scan.kind is Kind.COMMAND and scan.command is CommandName.CANCEL:
+                self.takeover = None
+                return self._reply(ok("Takeover cancelled."))
+            return self._approval(self.takeover.on_scan(scan))
+        lost = self._claim_lost()
+        if lost is not None:
+            return lost
         step, walk, kind, code = self.step, self.walk, scan.kind, scan.code
         line = walk.line
+        if step is Step.LEAVING:
+            return self._leaving(scan)
         if kind is Kind.COMMAND:
             return self._command(scan)
         if kind is Kind.ORDER and step is not Step.LIST:
@@ -126,6 +161,8 @@ class PickWorkflow:
         at_line = step in (Step.BIN, Step.ITEMS) and line is not None
         if name is CommandName.CANCEL:
             return self._cancel()
+        if name is CommandName.TAKEOVER and step is Step.LIST:
+            return self._ask_takeover()
         if name is CommandName.QTY and at_line and scan.quantity:
             self.qty.set(scan.quantity)
             return self._reply(ok(f"The next item scan counts {scan.quantity}."))
@@ -142,41 +179,103 @@ class PickWorkflow:
             return self._short(scan.command_arg)
         return self._reply(unexpected(scan, EXPECTING[step]))
 
-    def _take_list(self, order: str) -> Reply:
-        lines = self.ctx.data.order_lines(order)
-        if lines is None:
-            return self._error(
-                f"Order {order} is not an open order (unknown, closed or shipped). Scan another "
-                "pick list, or choose one on screen."
-            )
-        # Lines already reserved (a list taken before, at any station) are resumed, not
-        # reserved again: order_lines counts them as allocated.
-        picks = self.ctx.data.open_picks(order)
-        lines = [line for line in lines if line.qty > 0]
-        if not lines and not picks:
-            return self._error(f"Order {order} has nothing to pick. Scan another pick list.")
-        self.walk = walk = Walk(order=order)
+    def _take_list(self, order: str, takeover_by: str | None = None) -> Reply:
+        """Claim the list and reserve what is open on it, in one ledger transaction."""
+        self.walk = Walk(order=order)
         self.answers.clear()
-        if picks:
-            walk.resume(picks)
-            self.step = Step.TOTE
-            return self._reply(ok(f"Resuming {order}: {len(picks)} open pick line(s)."))
-        for line in lines:
-            walk.result(line.line, line.sku)
-        reserves = (
-            Reserve(
-                **signed(self.ctx),
-                order=order,
-                line=n.line,
-                sku=n.sku,
-                qty=n.qty,
-                allow_partial=True,
-            )
-            for n in lines
-        )
+        self.claimed = None
         self.step = Step.RESERVING
-        commands = self.answers.send(*reserves)
-        return self._reply(ok(f"Reserving {order}: {len(lines)} line(s)."), commands)
+        command = TakeList(**signed(self.ctx), order=order, takeover_by=takeover_by)
+        doing = "Taking over" if takeover_by else "Taking"
+        return self._reply(ok(f"{doing} {order}."), self.answers.send(command))
+
+    def _taken(self, command: TakeList, outcome: Outcome | None) -> Reply:
+        walk = self.walk
+        self.answers.clear()
+        if outcome is None:
+            self.walk, self.step = Walk(), Step.LIST
+            return self._reply(
+                warning(
+                    f"Taking {walk.order} is queued: the database cannot be reached. Nothing of "
+                    "it can be picked until it is reserved; pick another list later."
+                )
+            )
+        if not outcome.ok:
+            self.walk, self.step = Walk(), Step.LIST
+            if outcome.reason == Reason.ORDER_CLAIMED:
+                self.claimed = command.order
+            return self._error(f"{outcome.message}")
+        notes: list[Feedback | None] = []
+        for line in outcome.result.get("lines", []):
+            result = walk.result(int(line["line"]), str(line["sku"]))
+            asked, found = int(line["asked"]), int(line["reserved"])
+            if found < asked:
+                result.short += asked - found
+                where = f"line {line['line']} {line['sku']}"
+                notes.append(warning(f"{where}: only {found} of {asked} in stock."))
+        walk.queue = self.ctx.data.open_picks(walk.order)
+        for pick in walk.queue:
+            walk.result(pick.line, pick.sku)
+        taken = ok(f"{outcome.message[:1].upper()}{outcome.message[1:]}.")
+        if walk.queue:
+            self.step = Step.TOTE
+            lines = ok(f"{walk.order}: {len(walk.queue)} line(s) to pick.")
+            return self._reply(combine(taken, lines, *notes))
+        self.walk, self.step = Walk(), Step.LIST
+        release = ReleaseList(**signed(self.ctx), order=walk.order, how=ReleaseHow.FINISHED)
+        nothing = error(f"Nothing of {walk.order} can be picked now; the list is released.")
+        return self._reply(combine(nothing, *notes), (release,), extra=walk.summary())
+
+    def _ask_takeover(self) -> Reply:
+        order = self.claimed
+        if order is None:
+            return self._error(
+                "TAKEOVER moves another picker's list here: scan that order first, then TAKEOVER."
+            )
+        self.takeover = Approval(
+            self.ctx.data,
+            self.ctx.pins,
+            f"taking over {order} for {self.ctx.operator.name}",
+            not_by=frozenset({self.ctx.operator.badge}),
+        )
+        return self._approval(self.takeover.prompt())
+
+    def _approval(self, step: Reply | Approved) -> Reply:
+        if isinstance(step, Approved):
+            self.takeover = None
+            order = self.claimed or ""
+            return self._take_list(order, takeover_by=step.supervisor)
+        return step
+
+    def _claim_lost(self) -> Reply | None:
+        """Abandon the walk when the list was taken over (or released) in the meantime: the
+        picker learns it on their next scan. Offline, the ledger says so when the posts go."""
+        walk, me = self.walk, self.ctx
+        if self.step in (Step.LIST, Step.RESERVING) or not walk.order:
+            return None
+        try:
+            claim = me.data.order_claim(walk.order)
+        except DatabaseUnavailable:
+            return None
+        if claim is not None and claim.held_by(me.station.code, me.operator.badge):
+            return None
+        if claim is None:
+            text = f"{walk.order} was released by a supervisor or expired: stop picking it."
+        else:
+            who = claim.holder
+            text = (
+                f"{walk.order} was taken over by {who.name} at {who.station} at "
+                f"{clock(claim.since)}. Stop picking it: what you picked stays in "
+                f"{walk.tote or 'your tote'}."
+            )
+        return self._abandon(text)
+
+    def _abandon(self, text: str) -> Reply:
+        walk = self.walk
+        self.walk, self.step = Walk(), Step.LIST
+        self.answers.clear()
+        self.qty.clear()
+        return self._reply(error(text), extra=("Already picked:", *walk.summary()))
 
     def _tote(self, code: str) -> Reply:
         kind = self.ctx.data.location_kind(code)
@@ -263,11 +362,39 @@ class PickWorkflow:
             walk.picked, walk.serials, self.step = 0, [], Step.BIN
             return self._reply(warning(f"Line cancelled: nothing of it is picked.{back}"))
         if step in (Step.TOTE, Step.BIN):
-            self.walk, self.step = Walk(), Step.LIST
+            self.leaving_from, self.step = step, Step.LEAVING
             return self._reply(
-                warning(f"Left {walk.order}: its open lines stay reserved. Scan it to resume.")
+                warning(
+                    f"Leave {walk.order}? CANCEL again keeps its reservations for later; RELEASE "
+                    "gives them back to stock."
+                )
             )
+        if step is Step.LIST and self.claimed:
+            self.claimed = None
+            return self._reply(ok("Ready for another pick list."))
         return self._reply(ok("Nothing to cancel."))
+
+    def _leaving(self, scan: Interpretation) -> Reply:
+        walk, name = self.walk, scan.command
+        if scan.kind is Kind.COMMAND and name in (CommandName.CANCEL, CommandName.RELEASE):
+            give_back = name is CommandName.RELEASE
+            how = ReleaseHow.GIVE_BACK if give_back else ReleaseHow.KEEP
+            command = ReleaseList(**signed(self.ctx), order=walk.order, how=how)
+            self.walk, self.step = Walk(), Step.LIST
+            self.answers.clear()
+            if give_back:
+                text = f"Left {walk.order}: its reservations go back to stock."
+            else:
+                text = f"Left {walk.order}: its open lines stay reserved. Scan it to resume."
+            return self._reply(warning(text), (command,), extra=walk.summary())
+        if scan.kind is Kind.LOCATION and (
+            scan.code == walk.tote or (walk.line is not None and scan.code == walk.line.location)
+        ):
+            self.step = self.leaving_from
+            if self.step is Step.BIN and walk.line is not None:
+                return self._bin(walk.line, scan.code or "")
+            return self._reply(ok(f"Back to {walk.order}."))
+        return self._reply(unexpected(scan, EXPECTING[Step.LEAVING]))
 
     # --- the ledger's answers ---
 
@@ -275,37 +402,28 @@ class PickWorkflow:
         walk = self.walk
         if not self.answers.take(command, outcome):
             return self._reply(late_answer(command, outcome))
+        if isinstance(command, TakeList):
+            return self._taken(command, outcome)
+        if isinstance(command, ReleaseList):
+            return self._reply(
+                late_answer(command, outcome) if outcome and not outcome.ok else None
+            )
+        if (
+            isinstance(command, PostPick)
+            and outcome is not None
+            and outcome.reason == Reason.ORDER_CLAIMED
+        ):
+            walk.posting.pop(command.tx_id, None)
+            return self._abandon(f"Pick refused: {outcome.message}")
         if isinstance(command, Reserve) and command.tx_id in walk.reallocations:
             keep_first = self.step in (Step.ITEMS, Step.REASON)
             found = walk.reallocated(command, outcome, self._open_picks, keep_first)
             return self._after(found)
-        if isinstance(command, Reserve):
-            return self._reserved(command, outcome)
         if isinstance(command, PostPick) and command.tx_id in walk.shorts:
             return self._short_posted(command, outcome)
         if isinstance(command, PostPick):
             return self._after(self.walk.posted(command, outcome))
         return self._reply(late_answer(command, outcome))
-
-    def _reserved(self, command: Reserve, outcome: Outcome | None) -> Reply:
-        walk = self.walk
-        walk.reserved(command, outcome)
-        if not self.answers.complete:
-            return self._reply()
-        notes, walk.notes = combine(*walk.notes), []
-        if self.answers.confirmed:  # nothing reserved (refused or queued): nothing to pick
-            walk.queue = self.ctx.data.open_picks(walk.order)
-        if walk.queue:
-            self.step = Step.TOTE
-            return self._reply(combine(ok(f"{walk.order}: {len(walk.queue)} line(s)."), notes))
-        offline = bool(self.answers.queued)
-        self.walk, self.step = Walk(), Step.LIST
-        self.answers.clear()
-        if offline:
-            nothing = warning(f"Nothing of {walk.order} can be picked until it is reserved.")
-        else:
-            nothing = error(f"Nothing of {walk.order} can be picked now.")
-        return self._reply(combine(nothing, notes), extra=walk.summary())
 
     def _short_posted(self, command: PostPick, outcome: Outcome | None) -> Reply:
         walk, ctx = self.walk, self.ctx
@@ -352,7 +470,8 @@ class PickWorkflow:
             self.walk, self.step = Walk(), Step.LIST
             self.answers.clear()
             done = ok(f"Pick list {walk.order} complete.")
-            return self._reply(combine(feedback, done), commands, extra=walk.summary())
+            release = ReleaseList(**signed(self.ctx), order=walk.order, how=ReleaseHow.FINISHED)
+            return self._reply(combine(feedback, done), (*commands, release), extra=walk.summary())
         return self._reply(feedback, commands)
 
     def _error(self, text: str) -> Reply:
@@ -372,7 +491,12 @@ class PickWorkflow:
         if step is Step.LIST:
             return "Scan a pick list (an order barcode), or choose one on screen."
         if step is Step.RESERVING:
-            return f"Reserving {walk.order}: wait for the ledger."
+            return f"Taking {walk.order}: wait for the ledger."
+        if step is Step.LEAVING:
+            return (
+                f"Leave {walk.order}? CANCEL: keep its reservations. RELEASE: give them back. "
+                "Or scan the bin label to go on picking."
+            )
         if step is Step.TOTE:
             return f"Scan the tote or outbound location that receives the picks for {walk.order}."
         if line is None:
@@ -390,7 +514,11 @@ class PickWorkflow:
         walk, line = self.walk, self.walk.line
         if self.step is Step.LIST:
             orders = self.ctx.data.open_orders(OPEN_ORDERS_SHOWN)
-            return (f"Open pick lists: {', '.join(orders)}",) if orders else ()
+            if not orders:
+                return ()
+            more = self.ctx.data.open_order_count() - len(orders)
+            extra = f" (and {more} more)" if more > 0 else ""
+            return (f"Open pick lists: {', '.join(orders)}{extra}",)
         lines = [f"Pick list {walk.order}" + (f" into {walk.tote}" if walk.tote else "")]
         if line is not None and self.step is not Step.RESERVING:
             lines.extend(walk.progress(line))

@@ -102,22 +102,6 @@ class Walk:
 
     # --- the ledger's answers ---
 
-    def reserved(self, command: Reserve, outcome: Outcome | None) -> None:
-        """Note what a Reserve of the list found: short lines and refusals."""
-        result = self.result(command.line, command.sku)
-        where = f"line {command.line} {command.sku}"
-        if outcome is None:
-            self.notes.append(queued(f"Reserving {where}"))
-        elif outcome.ok and (found := int(outcome.result.get("reserved", 0))) < command.qty:
-            result.short += command.qty - found
-            self.notes.append(warning(f"{where}: only {found} of {command.qty} in stock."))
-        elif not outcome.ok and outcome.reason == Reason.NOT_ENOUGH_STOCK:
-            result.short += command.qty
-            self.notes.append(warning(f"{where}: none in stock, short {command.qty}."))
-        elif not outcome.ok:
-            result.notes.append(outcome.message)
-            self.notes.append(error(f"{where} was refused: {outcome.message}."))
-
     def posted(self, command: PostPick, outcome: Outcome | None) -> Feedback:
         line = self.posting.pop(command.tx_id)
         result, picked = self.result(line.line, line.sku), what(line, command.qty)

@@ -11,6 +11,7 @@ from app.domain.workflows.pick import PickWorkflow
 from app.domain.workflows.putaway import PutawayWorkflow
 from app.domain.workflows.receive import ReceiveWorkflow
 from app.domain.workflows.returns import ReturnWorkflow
+from app.domain.workflows.ship import ShipWorkflow
 from app.domain.workflows.transfer import TransferWorkflow
 
 WORKFLOWS: Mapping[StationMode, WorkflowFactory] = {
@@ -20,4 +21,5 @@ WORKFLOWS: Mapping[StationMode, WorkflowFactory] = {
     StationMode.COUNT: CountWorkflow,
     StationMode.TRANSFER: TransferWorkflow,
     StationMode.RETURN: ReturnWorkflow,
+    StationMode.SHIP: ShipWorkflow,
 }

@@ -367,7 +367,7 @@ def test_bad_reasons_are_refused(arg: str) -> None:
     assert "REASON needs one of COUNT, DAMAGED, FOUND, LOST, EXPIRED, CORRECTION" in message
 
 
-@pytest.mark.parametrize("arg", ["", "SHIP", "PİCK", "PICK:2"])
+@pytest.mark.parametrize("arg", ["", "PACK", "PİCK", "PICK:2"])
 def test_bad_modes_are_refused(arg: str) -> None:
     message = refused(scan(f"@CMD:MODE:{arg}"), Refusal.BAD_COMMAND_ARGUMENT)
     assert "receive, putaway, pick, count, transfer, return" in message

@@ -4,11 +4,14 @@ against the in-memory station (no database, no Qt)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from app.domain.commands import PostPick, Reserve
+from app.domain.commands import PostPick, ReleaseHow, ReleaseList, Reserve, TakeList
 from app.domain.interpret import CommandName, Interpretation, Kind, StationMode
 from app.domain.model import Tracking
+from app.domain.orders import Claim, Person
 from app.domain.workflow import Level, OrderLine, Reply, TagRead
 from app.domain.workflows.pick import PickWorkflow
 from app.domain.workflows.pick_walk import merge_in_path_order
@@ -20,6 +23,7 @@ from tests.support.fake_station import (
     pick_line,
     posted,
     reserved,
+    taken,
 )
 
 GTIN = {"SKU-A": "09506000134352", "SKU-B": "09506000134369", "SKU-L": "09506000134376"}
@@ -82,12 +86,25 @@ def only_reserve(reply: Reply) -> Reserve:
     return command
 
 
+def only_take(reply: Reply) -> TakeList:
+    assert len(reply.commands) == 1
+    command = reply.commands[0]
+    assert isinstance(command, TakeList)
+    return command
+
+
 def take_list(wf: PickWorkflow, data: FakeStationData) -> Reply:
     """SO-1 taken and reserved: SKU-A 3 in B-07 (path 70), SKU-B 2 in B-02 (path 20); tote OUT-1."""
-    reply = wf.on_scan(order("SO-1"))
-    first, second = reply.commands
-    wf.on_outcome(first, reserved(data, first, pick_line(11, "SO-1", 1, "SKU-A", "B-07", 3, 70)))
-    wf.on_outcome(second, reserved(data, second, pick_line(12, "SO-1", 2, "SKU-B", "B-02", 2, 20)))
+    command = only_take(wf.on_scan(order("SO-1")))
+    wf.on_outcome(
+        command,
+        taken(
+            data,
+            command,
+            pick_line(11, "SO-1", 1, "SKU-A", "B-07", 3, 70),
+            pick_line(12, "SO-1", 2, "SKU-B", "B-02", 2, 20),
+        ),
+    )
     return wf.on_scan(location("OUT-1"))
 
 
@@ -98,28 +115,143 @@ def test_start_lists_open_pick_lists(wf: PickWorkflow) -> None:
     assert reply.lines == ("Open pick lists: SO-1",)
 
 
-def test_taking_a_pick_list_reserves_every_line(wf: PickWorkflow, data: FakeStationData) -> None:
+def test_taking_a_pick_list_claims_and_reserves_it_in_one_transaction(
+    wf: PickWorkflow, data: FakeStationData
+) -> None:
     reply = wf.on_scan(order("SO-1"))
-    assert [type(c) for c in reply.commands] == [Reserve, Reserve]
-    first, second = reply.commands
-    assert isinstance(first, Reserve) and isinstance(second, Reserve)
-    assert (first.order, first.line, first.sku, first.qty) == ("SO-1", 1, "SKU-A", 3)
-    assert (second.order, second.line, second.sku, second.qty) == ("SO-1", 2, "SKU-B", 2)
-    assert first.allow_partial and second.allow_partial and first.avoid == ()
-    assert (first.station, first.operator) == ("ST-1", "P001")
-    assert first.tx_id != second.tx_id
-
-    waiting = wf.on_outcome(
-        first, reserved(data, first, pick_line(11, "SO-1", 1, "SKU-A", "B-07", 3, 70))
-    )
-    assert waiting.prompt == "Reserving SO-1: wait for the ledger."
+    command = only_take(reply)
+    assert (command.order, command.takeover_by) == ("SO-1", None)
+    assert (command.station, command.operator) == ("ST-1", "P001")
+    assert wf.busy and reply.prompt == "Taking SO-1: wait for the ledger."
     early = wf.on_scan(location("OUT-1"))
     assert level(early) is Level.ERROR and "wait until the ledger has answered" in text(early)
     done = wf.on_outcome(
-        second, reserved(data, second, pick_line(12, "SO-1", 2, "SKU-B", "B-02", 2, 20))
+        command,
+        taken(
+            data,
+            command,
+            pick_line(11, "SO-1", 1, "SKU-A", "B-07", 3, 70),
+            pick_line(12, "SO-1", 2, "SKU-B", "B-02", 2, 20),
+        ),
     )
     assert done.prompt == "Scan the tote or outbound location that receives the picks for SO-1."
-    assert level(done) is Level.OK and "SO-1: 2 line(s)" in text(done)
+    assert level(done) is Level.OK and "SO-1: 2 line(s) to pick" in text(done)
+
+
+def test_a_list_held_elsewhere_is_refused_and_a_supervisor_takes_it_over(
+    wf: PickWorkflow, data: FakeStationData
+) -> None:
+    command = only_take(wf.on_scan(order("SO-1")))
+    holder = "SO-1 is being picked by Pia Picker at ST-2 since 10:02."
+    refused = wf.on_outcome(
+        command,
+        outcome(
+            command,
+            ok=False,
+            reason="order_claimed",
+            message=f"{holder} Scan another order; a supervisor can take it over.",
+        ),
+    )
+    assert level(refused) is Level.ERROR and holder in text(refused)
+    assert "a supervisor can take it over" in text(refused) and not wf.busy
+    ask = wf.on_scan(cmd(CommandName.TAKEOVER))
+    assert "Supervisor: scan your badge to approve taking over SO-1" in ask.prompt
+    assert wf.wants_badge
+    wf.on_scan(meaning(Kind.BADGE, code="S001"))
+    wrong = wf.on_entry("0000")
+    assert level(wrong) is Level.WARNING and wrong.commands == ()
+    again = only_take(wf.on_entry("1234"))
+    assert (again.order, again.takeover_by) == ("SO-1", "S001") and again.tx_id != command.tx_id
+    reply = wf.on_outcome(
+        again, taken(data, again, pick_line(11, "SO-1", 1, "SKU-A", "B-07", 3, 70))
+    )
+    assert reply.prompt.startswith("Scan the tote")
+
+
+def test_takeover_needs_a_refused_order_first(wf: PickWorkflow) -> None:
+    reply = wf.on_scan(cmd(CommandName.TAKEOVER))
+    assert level(reply) is Level.ERROR and "scan that order first" in text(reply)
+    assert not wf.wants_badge
+
+
+def test_the_first_picker_learns_on_the_next_scan_that_the_list_was_taken_over(
+    wf: PickWorkflow, data: FakeStationData
+) -> None:
+    take_list(wf, data)
+    wf.on_scan(location("B-02"))
+    wf.on_scan(item("SKU-B"))
+    other = Claim(Person("P009", "Bo Picker", "ST-3"), datetime.now(UTC), datetime.now(UTC))
+    data.claims["SO-1"] = other
+    reply = wf.on_scan(item("SKU-B"))
+    assert level(reply) is Level.ERROR and reply.commands == ()
+    assert "SO-1 was taken over by Bo Picker at ST-3 at" in text(reply)
+    assert "Already picked:" in reply.lines
+    assert not wf.busy and reply.prompt.startswith("Scan a pick list")
+
+
+def test_a_post_refused_for_a_takeover_ends_the_walk(
+    wf: PickWorkflow, data: FakeStationData
+) -> None:
+    take_list(wf, data)
+    wf.on_scan(location("B-02"))
+    wf.on_scan(cmd(CommandName.QTY, "2"))
+    post = only_post(wf.on_scan(item("SKU-B")))
+    reply = wf.on_outcome(
+        post,
+        outcome(post, ok=False, reason="order_claimed", message="SO-1 was taken over by Bo Picker"),
+    )
+    assert level(reply) is Level.ERROR and "taken over by Bo Picker" in text(reply)
+    assert not wf.busy
+
+
+def test_cancel_asks_to_keep_or_give_back_the_reservations(
+    wf: PickWorkflow, data: FakeStationData
+) -> None:
+    take_list(wf, data)
+    ask = wf.on_scan(cmd(CommandName.CANCEL))
+    assert level(ask) is Level.WARNING and ask.commands == ()
+    assert "CANCEL again keeps its reservations" in text(ask) and "RELEASE" in text(ask)
+    back = wf.on_scan(location("B-02"))
+    assert back.prompt.startswith("At B-02")
+    wf.on_scan(cmd(CommandName.CANCEL))  # the line: back to the bin step
+    wf.on_scan(cmd(CommandName.CANCEL))  # the list: keep or give back?
+    reply = wf.on_scan(cmd(CommandName.RELEASE))
+    release = reply.commands[0]
+    assert isinstance(release, ReleaseList) and release.how is ReleaseHow.GIVE_BACK
+    assert "reservations go back to stock" in text(reply) and not wf.busy
+
+
+def test_cancel_twice_keeps_the_reservations(wf: PickWorkflow, data: FakeStationData) -> None:
+    take_list(wf, data)
+    wf.on_scan(cmd(CommandName.CANCEL))
+    reply = wf.on_scan(cmd(CommandName.CANCEL))
+    release = reply.commands[0]
+    assert isinstance(release, ReleaseList) and release.how is ReleaseHow.KEEP
+    assert "stay reserved" in text(reply) and not wf.busy
+
+
+def test_the_last_line_done_releases_the_list_as_finished(
+    wf: PickWorkflow, data: FakeStationData
+) -> None:
+    command = only_take(wf.on_scan(order("SO-1")))
+    wf.on_outcome(command, taken(data, command, pick_line(12, "SO-1", 2, "SKU-B", "B-02", 2, 20)))
+    wf.on_scan(location("OUT-1"))
+    wf.on_scan(location("B-02"))
+    wf.on_scan(cmd(CommandName.QTY, "2"))
+    post = only_post(wf.on_scan(item("SKU-B")))
+    reply = wf.on_outcome(post, posted(data, post))
+    assert "Pick list SO-1 complete" in text(reply)
+    release = reply.commands[-1]
+    assert isinstance(release, ReleaseList) and release.how is ReleaseHow.FINISHED
+
+
+def test_the_list_of_open_orders_says_how_many_more_there_are(
+    wf: PickWorkflow, data: FakeStationData
+) -> None:
+    for n in range(2, 14):
+        data.orders[f"SO-{n}"] = [OrderLine(1, "SKU-A", 1)]
+    reply = wf.start()
+    assert reply.lines[0].endswith("(and 3 more)")
 
 
 def test_lines_are_walked_in_path_order(wf: PickWorkflow, data: FakeStationData) -> None:
@@ -133,27 +265,27 @@ def test_lines_are_walked_in_path_order(wf: PickWorkflow, data: FakeStationData)
     assert wf.busy
 
 
-def test_an_already_reserved_list_resumes_without_reserving(
-    wf: PickWorkflow, data: FakeStationData
-) -> None:
+def test_a_list_held_here_resumes_its_open_lines(wf: PickWorkflow, data: FakeStationData) -> None:
     data.picks["SO-1"] = [pick_line(31, "SO-1", 1, "SKU-A", "B-05", 1, 50, None)]
-    reply = wf.on_scan(order("SO-1"))
-    assert reply.commands == ()
-    assert level(reply) is Level.OK and text(reply) == "Resuming SO-1: 1 open pick line(s)."
+    command = only_take(wf.on_scan(order("SO-1")))
+    reply = wf.on_outcome(command, taken(data, command))
+    assert level(reply) is Level.OK and "SO-1: 1 line(s) to pick" in text(reply)
     reply = wf.on_scan(location("STG-1"))
     assert reply.prompt == "Go to B-05: pick 1 x SKU-A. Scan the bin label."
 
 
-def test_unknown_order_is_refused(wf: PickWorkflow) -> None:
-    reply = wf.on_scan(order("SO-404"))
-    assert level(reply) is Level.ERROR and reply.commands == ()
-    assert "SO-404 is not an open order" in text(reply) and "Scan another pick list" in text(reply)
+def test_unknown_order_is_refused_by_the_ledger(wf: PickWorkflow) -> None:
+    command = only_take(wf.on_scan(order("SO-404")))
+    message = "order 'SO-404' is not known. Check the order number on the paperwork"
+    reply = wf.on_outcome(
+        command, outcome(command, ok=False, reason="unknown_order", message=message)
+    )
+    assert level(reply) is Level.ERROR and message in text(reply) and not wf.busy
 
 
 def test_the_tote_must_be_outbound_or_staging(wf: PickWorkflow, data: FakeStationData) -> None:
-    wf.on_scan(order("SO-1"))
-    for command in list(wf.answers.waiting.values()):
-        wf.on_outcome(command, reserved(data, command, pick_line(9, "SO-1", 1, "SKU-A", "B-07", 3)))
+    command = only_take(wf.on_scan(order("SO-1")))
+    wf.on_outcome(command, taken(data, command, pick_line(9, "SO-1", 1, "SKU-A", "B-07", 3)))
     reply = wf.on_scan(location("B-02"))
     assert level(reply) is Level.ERROR
     assert "Scanned location B-02 (a bin)" in text(reply) and "tote" in text(reply)
@@ -226,7 +358,8 @@ def test_gs1_count_overrides_qty_and_the_list_completes(
 def test_lot_must_match_the_reserved_lot(wf: PickWorkflow, data: FakeStationData) -> None:
     data.picks["SO-2"] = [pick_line(40, "SO-2", 1, "SKU-L", "B-09", 2, 90, "L7")]
     data.orders["SO-2"] = [OrderLine(1, "SKU-L", 2)]
-    wf.on_scan(order("SO-2"))
+    command = only_take(wf.on_scan(order("SO-2")))
+    wf.on_outcome(command, taken(data, command))
     reply = wf.on_scan(location("OUT-1"))
     assert reply.prompt == "Go to B-09: pick 2 x SKU-L (lot L7). Scan the bin label."
     wf.on_scan(location("B-09"))
@@ -241,7 +374,8 @@ def test_lot_must_match_the_reserved_lot(wf: PickWorkflow, data: FakeStationData
 def test_serial_tracked_units_carry_their_serials(wf: PickWorkflow, data: FakeStationData) -> None:
     data.picks["SO-3"] = [pick_line(50, "SO-3", 1, "SKU-S", "B-05", 2, 50)]
     data.orders["SO-3"] = [OrderLine(1, "SKU-S", 2)]
-    wf.on_scan(order("SO-3"))
+    command = only_take(wf.on_scan(order("SO-3")))
+    wf.on_outcome(command, taken(data, command))
     wf.on_scan(location("OUT-1"))
     wf.on_scan(location("B-05"))
     wf.on_scan(item("SKU-S", serial="SN1"))
@@ -341,6 +475,7 @@ def test_cancel_backs_out_of_a_short_and_of_the_line(
     line = wf.on_scan(cmd(CommandName.CANCEL))
     assert level(line) is Level.WARNING and "Put the 1 scanned back" in text(line)
     assert line.prompt == "Go to B-02: pick 2 x SKU-B. Scan the bin label."
+    wf.on_scan(cmd(CommandName.CANCEL))
     left = wf.on_scan(cmd(CommandName.CANCEL))
     assert "stay reserved" in text(left) and not wf.busy
 
@@ -385,22 +520,28 @@ def test_offline_pick_is_queued_and_counts(wf: PickWorkflow, data: FakeStationDa
 def test_partly_reserved_and_unstocked_lines_are_reported(
     wf: PickWorkflow, data: FakeStationData
 ) -> None:
-    reply = wf.on_scan(order("SO-1"))
-    first, second = reply.commands
-    wf.on_outcome(first, reserved(data, first, pick_line(11, "SO-1", 1, "SKU-A", "B-07", 1, 70)))
-    reply = wf.on_outcome(second, reserved(data, second))
+    command = only_take(wf.on_scan(order("SO-1")))
+    picks = pick_line(11, "SO-1", 1, "SKU-A", "B-07", 1, 70)
+    reply = wf.on_outcome(command, taken(data, command, picks, asked={1: 3, 2: 2}))
     assert level(reply) is Level.WARNING
     assert "line 1 SKU-A: only 1 of 3 in stock" in text(reply)
-    assert "line 2 SKU-B: none in stock, short 2" in text(reply)
+    assert "line 2 SKU-B: only 0 of 2 in stock" in text(reply)
 
 
-def test_offline_reservation_leaves_nothing_to_pick(wf: PickWorkflow) -> None:
-    reply = wf.on_scan(order("SO-1"))
-    first, second = reply.commands
-    wf.on_outcome(first, None)
-    reply = wf.on_outcome(second, None)
+def test_nothing_in_stock_releases_the_list(wf: PickWorkflow, data: FakeStationData) -> None:
+    command = only_take(wf.on_scan(order("SO-1")))
+    reply = wf.on_outcome(command, taken(data, command, asked={1: 3, 2: 2}))
+    assert level(reply) is Level.ERROR and "Nothing of SO-1 can be picked now" in text(reply)
+    release = reply.commands[0]
+    assert isinstance(release, ReleaseList) and release.how is ReleaseHow.FINISHED
+    assert not wf.busy
+
+
+def test_offline_take_leaves_nothing_to_pick(wf: PickWorkflow) -> None:
+    command = only_take(wf.on_scan(order("SO-1")))
+    reply = wf.on_outcome(command, None)
     assert level(reply) is Level.WARNING and "queued" in text(reply)
-    assert "Nothing of SO-1 can be picked until it is reserved" in text(reply)
+    assert "Nothing of it can be picked until it is reserved" in text(reply)
     assert not wf.busy
 
 

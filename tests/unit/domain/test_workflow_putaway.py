@@ -8,7 +8,8 @@ import pytest
 from app.domain.commands import Putaway
 from app.domain.interpret import CommandName, Interpretation, Kind, StationMode
 from app.domain.model import Tracking
-from app.domain.workflow import Holding, Level, Reply, StationInfo, TagRead
+from app.domain.ports import DatabaseUnavailable
+from app.domain.workflow import Holding, Level, Putback, Reply, StationInfo, TagRead
 from app.domain.workflows.putaway import PutawayWorkflow, lots_text, next_suggestion
 from tests.support.fake_station import FakeStationData, context, meaning, outcome
 
@@ -337,3 +338,113 @@ def test_pure_helpers() -> None:
     assert next_suggestion({"suggestions": [{"location": "B-02"}]}) == "B-02"
     assert next_suggestion({"suggestions": []}) is None
     assert next_suggestion({}) is None
+
+
+# --- a cancelled order's picked goods back from the outbound lane (issue 9) ---
+
+
+def cancelled_goods(data: FakeStationData) -> None:
+    data.cancelled = [
+        Putback("SO-7", "OUT-1", "SKU-1", None, 3),
+        Putback("SO-7", "OUT-1", "SKU-L", "L1", 2),
+        Putback("SO-8", "OUT-1", "SKU-L", "L1", 5),
+    ]
+
+
+def test_the_screen_lists_cancelled_orders_goods(data: FakeStationData) -> None:
+    cancelled_goods(data)
+    reply = PutawayWorkflow(context(data)).start()
+    assert reply.prompt == IDLE and reply.feedback is None
+    assert reply.lines == (
+        "Cancelled SO-7: 3 x SKU-1 in OUT-1",
+        "Cancelled SO-7: 2 x SKU-L lot L1 in OUT-1",
+        "Cancelled SO-8: 5 x SKU-L lot L1 in OUT-1",
+    )
+
+
+def test_put_back_a_cancelled_orders_goods(data: FakeStationData) -> None:
+    cancelled_goods(data)
+    wf = PutawayWorkflow(context(data))
+    wf.start()
+    reply = wf.on_scan(location("OUT-1"))
+    assert level(reply) is Level.OK
+    assert text(reply) == (
+        "OUT-1 holds picked goods of cancelled SO-7, SO-8: scan an item to put it back into a bin."
+    )
+    assert reply.prompt == "Scan an item in OUT-1 to put it back into a bin; DONE to stop."
+    taken = wf.on_scan(item("SKU-1"))
+    assert taken.prompt == "Put 3 x SKU-1 into A-01 (suggested). Scan the bin."
+    assert "OUT-1" in text(wf.on_scan(location("OUT-1"))) and wf.busy
+    command = only(wf.on_scan(location("A-01")))
+    assert (command.sku, command.qty, command.order) == ("SKU-1", 3, "SO-7")
+    assert (command.from_location, command.to_location) == ("OUT-1", "A-01")
+
+    data.cancelled = data.cancelled[1:]
+    done = wf.on_outcome(command, outcome(command))
+    assert text(done) == "Put 3 x SKU-1 into A-01, back from cancelled SO-7."
+    assert done.prompt.startswith("Scan an item in OUT-1")  # more is left there
+
+    # One cancelled order per putaway: SO-7's 2 first, at most that many.
+    data.suggestions = ["B-02"]
+    wf.on_scan(cmd(CommandName.QTY, "4"))
+    refused = wf.on_scan(item("SKU-L", lot="L1"))
+    assert level(refused) is Level.ERROR and "OUT-1 holds 2 x SKU-L lot L1" in text(refused)
+    wf.on_scan(item("SKU-L", lot="L1"))
+    command = only(wf.on_scan(location("B-02")))
+    assert (command.qty, command.lot, command.order) == (2, "L1", "SO-7")
+
+    data.cancelled = []
+    done = wf.on_outcome(command, outcome(command))
+    assert text(done).endswith("Nothing of cancelled orders is left in OUT-1: back to DOCK-1.")
+    assert done.prompt == IDLE and done.lines == ("confirmed",)
+    data.suggestions = ["A-01"]
+    wf.on_scan(item("SKU-1"))
+    command = only(wf.on_scan(location("A-01")))
+    assert (command.from_location, command.qty, command.order) == ("DOCK-1", 8, None)
+
+
+def test_put_back_refusals_and_going_back_to_the_dock(data: FakeStationData) -> None:
+    cancelled_goods(data)
+    wf = PutawayWorkflow(context(data))
+    wf.start()
+    reply = wf.on_scan(location("A-01"))
+    assert level(reply) is Level.ERROR and "no goods of a cancelled order wait there" in text(reply)
+    wf.on_scan(location("OUT-1"))
+    reply = wf.on_scan(item("SKU-2"))
+    assert level(reply) is Level.ERROR
+    assert "SKU-2 is not among the cancelled orders' goods in OUT-1" in text(reply)
+    wf.on_scan(item("SKU-1"))
+    reply = wf.on_scan(location("OUT-1"))
+    assert "that is the location the goods come from" in text(reply)
+    wf.on_scan(cmd(CommandName.CANCEL))
+    reply = wf.on_scan(cmd(CommandName.DONE))
+    assert text(reply) == "Stopped putting back from OUT-1: scan an item on DOCK-1."
+    assert reply.prompt == IDLE
+    wf.on_scan(location("OUT-1"))
+    reply = wf.on_scan(location("DOCK-1"))
+    assert text(reply) == "Putting away from DOCK-1: scan an item on it." and reply.prompt == IDLE
+
+
+def test_a_station_without_a_dock_can_put_back(data: FakeStationData) -> None:
+    cancelled_goods(data)
+    data.stations["ST-9"] = StationInfo("ST-9", "A", None, None, None)
+    wf = PutawayWorkflow(context(data, station="ST-9"))
+    start = wf.start()
+    assert start.feedback is None
+    assert start.prompt == "Scan an outbound location listed below to put its goods back."
+    wf.on_scan(location("OUT-1"))
+    wf.on_scan(item("SKU-1"))
+    assert only(wf.on_scan(location("A-01"))).order == "SO-7"
+
+
+def test_offline_the_dock_putaway_goes_on(data: FakeStationData) -> None:
+    class Offline(FakeStationData):
+        def putbacks(self, limit: int) -> list[Putback]:
+            raise DatabaseUnavailable("connection refused")
+
+    offline = Offline(skus=data.skus, locations=data.locations, holdings=data.holdings)
+    offline.suggestions = ["A-01"]
+    wf = PutawayWorkflow(context(offline))
+    assert wf.start().prompt == IDLE
+    wf.on_scan(item("SKU-1"))
+    assert only(wf.on_scan(location("A-01"))).from_location == "DOCK-1"

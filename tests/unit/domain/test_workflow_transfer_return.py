@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.domain.commands import Return, Scrap, Transfer
+from app.domain.commands import Return, ReturnReason, Scrap, Transfer
 from app.domain.interpret import CommandName, Interpretation, Kind, StationMode
 from app.domain.model import Tracking
 from app.domain.workflow import Entry, Level, Reply, StationInfo, TagRead
@@ -137,14 +137,17 @@ def test_transfer_takes_no_rfid(data: FakeStationData) -> None:
 def test_return_then_restock_into_a_bin(data: FakeStationData) -> None:
     wf = ReturnWorkflow(context(data, "D001"))
     assert wf.mode is StationMode.RETURN
-    assert wf.start().prompt.startswith("Scan the returned item")
+    assert wf.start().prompt == "Scan the order the returned goods came from."
     wf.on_scan(meaning(Kind.ORDER, code="SO-9"))
     wf.on_scan(cmd(CommandName.QTY, "2"))
     reply = wf.on_scan(item("SKU-L", lot="L4"))
+    assert not reply.commands and reply.prompt.startswith("Why did 2 x SKU-L lot L4 come back?")
+    reply = wf.on_scan(cmd(CommandName.REASON, "not_wanted"))
     (ret,) = reply.commands
     assert isinstance(ret, Return)
     assert (ret.sku, ret.qty, ret.lot, ret.serials) == ("SKU-L", 2, "L4", ())
     assert (ret.to_location, ret.order, ret.operator) == ("RET-1", "SO-9", "D001")
+    assert (ret.reason, ret.approved_by) == (ReturnReason.NOT_WANTED, None)
 
     reply = wf.on_outcome(ret, outcome(ret))
     assert level(reply) is Level.OK and text(reply) == "Returned 2 x SKU-L lot L4 to RET-1."
@@ -163,17 +166,30 @@ def test_return_then_restock_into_a_bin(data: FakeStationData) -> None:
     assert (restock.from_location, restock.to_location) == ("RET-1", "B-02")
     reply = wf.on_outcome(restock, outcome(restock))
     assert level(reply) is Level.OK and text(reply) == "Restocked 2 x SKU-L lot L4 into B-02."
-    assert reply.prompt.startswith("Scan the returned item") and reply.lines == ("Order SO-9",)
+    assert reply.prompt.startswith("Scan the returned items of SO-9")
+    assert reply.lines == ("Order SO-9",)
     done = wf.on_scan(cmd(CommandName.DONE))
     assert text(done) == "Return for SO-9 done." and not wf.busy
 
 
+def start_return(wf: ReturnWorkflow, scan: Interpretation, reason: str = "defective") -> Return:
+    """Order SO-9, the item, the reason: the Return the workflow sends."""
+    wf.on_scan(meaning(Kind.ORDER, code="SO-9"))
+    wf.on_scan(scan)
+    (ret,) = wf.on_scan(cmd(CommandName.REASON, reason)).commands
+    assert isinstance(ret, Return)
+    return ret
+
+
 def test_damaged_return_is_scrapped(data: FakeStationData) -> None:
     wf = ReturnWorkflow(context(data))
-    (ret,) = wf.on_scan(item("SKU-S", serial="SN7")).commands
-    assert isinstance(ret, Return) and ret.serials == ("SN7",) and ret.order is None
+    ret = start_return(wf, item("SKU-S", serial="SN7"))
+    assert ret.serials == ("SN7",) and ret.order == "SO-9"
     wf.on_outcome(ret, outcome(ret))
-    (scrap,) = wf.on_scan(cmd(CommandName.DAMAGED)).commands
+    ask = wf.on_scan(cmd(CommandName.DAMAGED))
+    assert not ask.commands and level(ask) is Level.WARNING
+    assert ask.prompt == "Scrap 1 x SKU-S? CONFIRM to scrap, CANCEL to keep inspecting."
+    (scrap,) = wf.on_scan(cmd(CommandName.CONFIRM)).commands
     assert isinstance(scrap, Scrap)
     assert (scrap.sku, scrap.qty, scrap.serials) == ("SKU-S", 1, ("SN7",))
     assert (scrap.from_location, scrap.reason) == ("RET-1", "damaged on return")
@@ -185,7 +201,7 @@ def test_queued_return_is_still_inspected_and_a_refused_restock_asks_again(
     data: FakeStationData,
 ) -> None:
     wf = ReturnWorkflow(context(data))
-    (ret,) = wf.on_scan(item("SKU-A")).commands
+    ret = start_return(wf, item("SKU-A"))
     reply = wf.on_outcome(ret, None)
     assert level(reply) is Level.WARNING and "queued" in text(reply)
     assert reply.prompt.startswith("Inspect 1 x SKU-A")
@@ -199,10 +215,10 @@ def test_queued_return_is_still_inspected_and_a_refused_restock_asks_again(
 
 def test_refused_return_goes_back_to_the_item_scan(data: FakeStationData) -> None:
     wf = ReturnWorkflow(context(data))
-    (ret,) = wf.on_scan(item("SKU-A")).commands
+    ret = start_return(wf, item("SKU-A"))
     reply = wf.on_outcome(ret, outcome(ret, ok=False, message="serial SN1 of SKU-A is in stock"))
     assert level(reply) is Level.ERROR and "serial SN1 of SKU-A is in stock" in text(reply)
-    assert reply.prompt.startswith("Scan the returned item") and not wf.busy
+    assert reply.prompt.startswith("Scan the returned item") and wf.step == "item"
 
 
 def test_no_returns_lane_no_returns(data: FakeStationData) -> None:
