@@ -179,7 +179,7 @@ def order_cancel(
     _report(outcome, as_json)
     putaway = outcome.result.get("putaway") or []
     if outcome.ok and putaway and not as_json:
-        click.echo("put back to stock (perpetua putaway or the station's putaway screen):")
+        click.echo("to put back to stock (the station's putaway screen offers them):")
         for item in putaway:
             lot = f" lot {item['lot']}" if item["lot"] else ""
             click.echo(f"  {item['qty']} x {item['sku']}{lot} from {item['location']}")
@@ -194,7 +194,8 @@ def _submit(
     operator: str,
     approved_by: str | None,
 ) -> Outcome:
-    station = station or obj.settings().station
+    settings = obj.settings()
+    station = station or settings.station
     if station is None:
         raise click.ClickException(
             "no station to do it at: pass --station CODE (or set `station` in the config file)"
@@ -214,7 +215,8 @@ def _submit(
             )
         except Rejection as refused:
             raise click.ClickException(refused.message) from None
-        return submit(command, rt.ledger)
+        # The ship tolerance and claim idle time of the config file, as at the stations.
+        return submit(command, rt.ledger, orders=settings.orders)
 
 
 def _first_used_at(rt: Runtime, tx_id: uuid.UUID) -> datetime | None:

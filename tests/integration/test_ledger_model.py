@@ -294,7 +294,10 @@ class LedgerModel:
             self.add_lot(cmd.sku, cmd.lot, None)
         elif tracking is Tracking.LOT:
             raise Refused(Reason.LOT_REQUIRED)
-        return self.move(cmd.sku, cmd.lot or None, cmd.qty, "CUSTOMER", cmd.to_location)
+        if cmd.approved_by is None:  # the model ships to no order: only unexpected returns
+            raise Refused(Reason.NOT_SHIPPED)
+        moved = self.move(cmd.sku, cmd.lot or None, cmd.qty, "CUSTOMER", cmd.to_location)
+        return {**moved, "unexpected": True}
 
     def _scrap(self, cmd: Scrap) -> dict[str, Any]:
         if not cmd.reason.strip():
@@ -713,7 +716,10 @@ class LedgerMachine(RuleBasedStateMachine):
         sku = data.draw(st.sampled_from(STOCK_SKUS), label="sku")
         lot = self.draw_lot(data, sku, create=False)
         qty = data.draw(st.integers(1, 6), label="qty")
-        self.execute(self.command(Return, sku=sku, qty=qty, lot=lot, to_location="RET-1"))
+        unexpected = {"approved_by": "S1"}  # a supervisor accepts goods no order shipped
+        self.execute(
+            self.command(Return, sku=sku, qty=qty, lot=lot, to_location="RET-1", **unexpected)
+        )
 
     @rule(data=st.data())
     def adjust(self, data: st.DataObject) -> None:
