@@ -161,7 +161,9 @@ def _take_list(cmd: TakeList, ctx: Context) -> tuple[str, dict[str, Any]]:
         "taken_over": "took over",
         "idle_taken": "took (idle)",
     }[event]
-    message = f"{verb} {order.code}: reserved {total} more unit(s) on {len(lines)} line(s)"
+    message = f"{verb} {order.code}"
+    if total:
+        message += f": reserved {total} unit(s) on {len(lines)} line(s)"
     if before:
         message += f"; it was {before['holder']}'s at {before['station']}"
     return message, {"event": event, "lines": reserved, "reserved": total, "before": before}
@@ -201,7 +203,12 @@ def _release_list(cmd: ReleaseList, ctx: Context) -> tuple[str, dict[str, Any]]:
     store.set_order_state(order, state, now, claim=None)
     event = {"finished": "finished", "keep": "released", "give_back": "given_back"}[cmd.how.value]
     store.add_order_event(order, event, state, ctx.tx_id, ctx.station.id, ctx.operator.id)
-    parts = [f"{order.code} is {state.value}"]
+    parts = [
+        {
+            OrderState.PICKED: f"{order.code} is picked and waits to be shipped",
+            OrderState.OPEN: f"{order.code} is open again: nothing of it is picked",
+        }.get(state, f"{order.code} is left with lines to pick")
+    ]
     if released:
         parts.append(f"{released} reserved unit(s) given back to stock")
     if shorts:

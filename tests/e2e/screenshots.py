@@ -7,6 +7,9 @@ display, and drives it through its screens by scans, each one answered by the re
 window's worker thread. After each step it waits for the view on screen, checks that it shows what
 the step is meant to show, and saves the screen as OUT_DIR/<name>.png. The codes scanned are read
 from the demo database: an open receipt and its items' GTINs, an open order, bins with stock.
+Before the window opens, pickers at another station work on two more of the demo's orders through
+the ledger (as their own stations would): one is picked whole into an outbound lane, for the ship
+screen, and another's pick list is taken and held, for the pick screen's claim refusal.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ import subprocess
 import sys
 import tempfile
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
@@ -38,12 +43,14 @@ from app.adapters.db.schema import (
     SkuRow,
     table,
 )
+from app.adapters.db.uow import SqlLedger
 from app.config import CONFIG_ENV, Settings
-from app.domain.commands import Command
+from app.domain.commands import Command, PostPick, ReleaseHow, ReleaseList, TakeList
 from app.domain.ledger import Outcome
 from app.domain.ports import DatabaseUnavailable, UnitOfWorkFactory
 from app.domain.scan import Scan, Source
 from app.domain.workflow import Entry, Level
+from app.services.ledger import submit
 from app.services.station import StationSession
 from app.services.station_view import StationView
 from app.ui.sounds import SilentSoundPlayer
@@ -52,17 +59,22 @@ from tests.support.xvfb import xvfb_display
 
 WIDTH, HEIGHT = 1280, 800
 STATION = "ST-1"
+PICKER_STATION, PICKER = "ST-2", "P001"
+"""Another station and picker (Pat Picker), who works on the ship screen's order and holds the
+pick list the pick screen is refused."""
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = (
     "station-login",
     "station-supervisor-pin",
     "station-receive",
     "station-putaway",
+    "station-pick-claimed",
     "station-pick",
     "station-count",
     "station-transfer",
     "station-return",
     "station-refused",
+    "station-ship",
     "station-offline",
 )
 """The files written, without .png, in the order they are taken."""
@@ -102,6 +114,10 @@ class DemoCodes:
     receipt_items: tuple[Item, ...]
     order: str
     outbound: str
+    other_orders: tuple[str, ...]
+    """Open orders besides `order` without serial-tracked lines, the most lines first: to ship,
+    and to hold."""
+    ship_outbound: str
     count_bin: str
     count_item: Item
     transfer_bin: str
@@ -150,9 +166,29 @@ def read_codes(engine: Engine) -> DemoCodes:
             .order_by(orders.c.code)
             .limit(1)
         ).scalar_one()
-        outbound = c.execute(
-            select(loc.c.code).where(loc.c.kind == "outbound").order_by(loc.c.code).limit(1)
-        ).scalar_one()
+        outbound, ship_outbound = c.execute(
+            select(loc.c.code).where(loc.c.kind == "outbound").order_by(loc.c.code).limit(2)
+        ).scalars()
+        lines = (
+            select(func.count())
+            .where(order_lines.c.order_id == orders.c.id)
+            .correlate(orders)
+            .scalar_subquery()
+        )
+        other_orders = tuple(
+            c.execute(
+                select(orders.c.code)
+                .where(
+                    orders.c.status == "open",
+                    orders.c.code != order,
+                    ~select(order_lines.c.id)
+                    .join(sku, sku.c.id == order_lines.c.sku_id)
+                    .where(order_lines.c.order_id == orders.c.id, sku.c.tracking == "serial")
+                    .exists(),
+                )
+                .order_by(lines.desc(), orders.c.code)  # the most lines first: more to show
+            ).scalars()
+        )
         # Bins holding one plain item only, with a few units of it.
         single = (
             select(quant.c.location_id)
@@ -192,12 +228,63 @@ def read_codes(engine: Engine) -> DemoCodes:
         receipt_items=items,
         order=order,
         outbound=outbound,
+        other_orders=other_orders,
+        ship_outbound=ship_outbound,
         count_bin=count_bin,
         count_item=Item(count_sku, count_gtin, count_qty),
         transfer_bin=move_bin,
         transfer_item=Item(move_sku, move_gtin, min(3, move_qty)),
         transfer_target=target,
     )
+
+
+@dataclass(frozen=True)
+class OtherPickers:
+    """What the picker at the other station left: an order picked whole, waiting in its lane to
+    ship, and an order whose pick list they hold."""
+
+    picked: str
+    held: str
+
+
+def other_pickers(engine: Engine, codes: DemoCodes) -> OtherPickers:
+    """Through the ledger, as the other station would: the first of `codes.other_orders` whose
+    lines can all be reserved is picked whole into `codes.ship_outbound` (take the list, pick
+    every reservation, finish); the next one's list is taken and kept."""
+    ledger = SqlLedger(engine)
+
+    def run(command: type[Command], **fields: Any) -> dict[str, Any]:
+        outcome = submit(
+            command(tx_id=uuid.uuid4(), station=PICKER_STATION, operator=PICKER, **fields),
+            ledger,
+        )
+        if not outcome.ok:
+            raise RuntimeError(f"{command.__name__} {fields}: {outcome.message}")
+        return dict(outcome.result)
+
+    picked = None
+    candidates = list(codes.other_orders)
+    while candidates and picked is None:
+        order = candidates.pop(0)
+        lines = run(TakeList, order=order)["lines"]
+        if any(line["reserved"] < line["asked"] for line in lines):
+            run(ReleaseList, order=order, how=ReleaseHow.GIVE_BACK)
+            continue
+        for line in lines:
+            for reservation in line["reservations"]:
+                run(
+                    PostPick,
+                    reservation=reservation["reservation"],
+                    qty=reservation["qty"],
+                    to_location=codes.ship_outbound,
+                )
+        run(ReleaseList, order=order, how=ReleaseHow.FINISHED)
+        picked = order
+    if picked is None or not candidates:
+        raise RuntimeError(f"the demo has too few orders to pick: {codes.other_orders}")
+    held = candidates[0]
+    run(TakeList, order=held)
+    return OtherPickers(picked, held)
 
 
 # --- the window --------------------------------------------------------------------------------
@@ -298,7 +385,7 @@ def held_bin(view: StationView) -> str:
     return found.group(1)
 
 
-def tour(shots: Photographer, codes: DemoCodes, outage: Outage) -> None:
+def tour(shots: Photographer, codes: DemoCodes, others: OtherPickers, outage: Outage) -> None:
     """Every screen, in the order a shift might meet them."""
     window = shots.window
     if window.current_screen() is not window.login:
@@ -339,6 +426,11 @@ def tour(shots: Photographer, codes: DemoCodes, outage: Outage) -> None:
     shots.scan("@CMD:CANCEL")
 
     shots.scan("@CMD:MODE:PICK")
+    view = shots.scan(others.held, expect=Level.ERROR)
+    refusal = view.feedback.text if view.feedback is not None else ""
+    if "Scan another order; a supervisor can take it over." not in refusal:
+        raise RuntimeError(f"{others.held}, held by another picker, was not refused: {refusal}")
+    shots.shoot("station-pick-claimed")
     shots.scan(codes.order)
     view = shots.scan(codes.outbound)
     if not view.prompt.startswith("Go to "):
@@ -374,6 +466,15 @@ def tour(shots: Photographer, codes: DemoCodes, outage: Outage) -> None:
     shots.scan("@CMD:CANCEL")  # nothing was sent: the demo order never shipped
     shots.scan("@CMD:DONE")
 
+    shots.scan("@CMD:MODE:SHIP")
+    view = shots.scan(others.picked)
+    if not view.prompt.startswith("CONFIRM to ship") or not any(
+        "staged" in line for line in view.lines
+    ):
+        raise RuntimeError(f"the ship screen shows no staged order: {view.prompt} {view.lines}")
+    shots.shoot("station-ship")
+    shots.scan("@CMD:CANCEL")  # left on screen only: nothing is shipped
+
     shots.scan("@CMD:MODE:RECEIVE")
     outage.cut.set()
     for item in (first, second):
@@ -389,7 +490,8 @@ def photograph(database_url: str, outbox: Path, out_dir: Path) -> list[Path]:
     assert isinstance(app, QApplication)
     engine = make_engine(database_url)
     try:
-        codes = read_codes(engine)
+        others = other_pickers(engine, read_codes(engine))
+        codes = read_codes(engine)  # the bins and counts as the other picker left them
     finally:
         engine.dispose()
     outage = Outage()
@@ -405,7 +507,7 @@ def photograph(database_url: str, outbox: Path, out_dir: Path) -> list[Path]:
         window.setGeometry(screen.geometry())
         window.show()
         shots.answer(window.start, "starting the station", unasked=True)
-        tour(shots, codes, outage)
+        tour(shots, codes, others, outage)
     finally:
         if not window.shutdown():
             print("a thread of the station window did not end", file=sys.stderr)

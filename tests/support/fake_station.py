@@ -318,6 +318,6 @@ def taken(
     total = sum(found.values())
     return outcome(
         command,
-        message=f"took {command.order}: reserved {total} more unit(s) on {len(lines)} line(s)",
+        message=f"took {command.order}: reserved {total} unit(s) on {len(lines)} line(s)",
         result={"event": "claimed", "lines": lines, "reserved": total},
     )

@@ -620,6 +620,7 @@ def _pickable(o: Any) -> Any:
     picked = (
         select(func.coalesce(func.sum(_RES.c.qty_posted), 0))
         .where(_RES.c.order_ref == o.c.code, _RES.c.order_line == ol.c.line)
+        .correlate_except(_RES)  # the order and its line come from the enclosing queries
         .scalar_subquery()
     )
     left = (

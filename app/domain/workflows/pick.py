@@ -51,6 +51,7 @@ from app.domain.workflows.common import (
     describe,
     late_answer,
     no_tags,
+    queued,
     resolve_item,
     signed,
     unexpected,
@@ -265,16 +266,24 @@ class PickWorkflow:
             who = claim.holder
             text = (
                 f"{walk.order} was taken over by {who.name} at {who.station} at "
-                f"{clock(claim.since)}. Stop picking it: what you picked stays in "
-                f"{walk.tote or 'your tote'}."
+                f"{clock(claim.since)}. Stop picking it."
             )
         return self._abandon(text)
 
     def _abandon(self, text: str) -> Reply:
+        """End the walk of a list that is no longer this picker's, saying what they picked."""
         walk = self.walk
         self.walk, self.step = Walk(), Step.LIST
         self.answers.clear()
         self.qty.clear()
+        line = walk.line
+        if walk.picked and line is not None:
+            text += f" Put the {walk.picked} x {line.sku} you scanned back in {line.location}."
+        picked = sum(r.picked for r in walk.results.values())
+        if not picked:
+            return self._reply(error(f"{text} Nothing of it was picked here."))
+        where = walk.tote or "your tote"
+        text += f" What you picked stays in {where} for the new picker's shipment."
         return self._reply(error(text), extra=("Already picked:", *walk.summary()))
 
     def _tote(self, code: str) -> Reply:
@@ -400,6 +409,8 @@ class PickWorkflow:
 
     def on_outcome(self, command: Command, outcome: Outcome | None) -> Reply:
         walk = self.walk
+        if isinstance(command, ReleaseList):
+            return self._reply(released(command, outcome))
         if not self.answers.take(command, outcome):
             return self._reply(late_answer(command, outcome))
         if isinstance(command, TakeList):
@@ -523,3 +534,15 @@ class PickWorkflow:
         if line is not None and self.step is not Step.RESERVING:
             lines.extend(walk.progress(line))
         return tuple(lines)
+
+
+def released(command: ReleaseList, outcome: Outcome | None) -> Feedback:
+    """What letting go of a list did, in the picker's words."""
+    if outcome is None:
+        return queued(f"Releasing {command.order}")
+    if not outcome.ok:
+        return error(f"Releasing {command.order} was refused: {outcome.message}.")
+    said = f"{outcome.message[:1].upper()}{outcome.message[1:]}."
+    if command.how is ReleaseHow.FINISHED:
+        return ok(f"Pick list {command.order} complete. {said}")
+    return ok(said)

@@ -179,13 +179,19 @@ def test_the_first_picker_learns_on_the_next_scan_that_the_list_was_taken_over(
 ) -> None:
     take_list(wf, data)
     wf.on_scan(location("B-02"))
-    wf.on_scan(item("SKU-B"))
+    wf.on_scan(cmd(CommandName.QTY, "2"))
+    post = only_post(wf.on_scan(item("SKU-B")))
+    wf.on_outcome(post, posted(data, post))
+    wf.on_scan(location("B-07"))
+    wf.on_scan(item("SKU-A"))
     other = Claim(Person("P009", "Bo Picker", "ST-3"), datetime.now(UTC), datetime.now(UTC))
     data.claims["SO-1"] = other
-    reply = wf.on_scan(item("SKU-B"))
+    reply = wf.on_scan(item("SKU-A"))
     assert level(reply) is Level.ERROR and reply.commands == ()
     assert "SO-1 was taken over by Bo Picker at ST-3 at" in text(reply)
-    assert "Already picked:" in reply.lines
+    assert "Put the 1 x SKU-A you scanned back in B-07" in text(reply)
+    assert "What you picked stays in OUT-1" in text(reply)
+    assert "Already picked:" in reply.lines and "line 2 SKU-B: 2 picked" in reply.lines
     assert not wf.busy and reply.prompt.startswith("Scan a pick list")
 
 
