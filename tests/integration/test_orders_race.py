@@ -351,6 +351,9 @@ def test_stations_racing_for_orders_never_over_reserve(
     assert figures["unexpected_refusals"] == 0 and figures["errors"] == 0, figures
 
 
+CONTROL_ATTEMPTS = 3
+
+
 def test_negative_control_without_order_locks_is_caught(
     postgres_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -360,8 +363,16 @@ def test_negative_control_without_order_locks_is_caught(
     Its race window is wider than the issue's run (a convoy: every station starts each round at
     once and walks the orders in the same sequence), because with random offsets two
     TakeLists of one order overlap too rarely for the broken code to show every time."""
-    figures = run_and_check(postgres_url, locks=False, workload=CONVOY)
+    attempts = 0
+    while True:
+        # A race is a race: like the T5 controls, a run that happened to interleave cleanly
+        # is run again (at most CONTROL_ATTEMPTS times); the figures say how many it took.
+        attempts += 1
+        figures = run_and_check(postgres_url, locks=False, workload=CONVOY)
+        if figures["over_reserved_lines"] > 0 or attempts == CONTROL_ATTEMPTS:
+            break
     figures["control"] = "no_order_locks"
+    figures["attempts"] = attempts
     figures["detected"] = figures["over_reserved_lines"] > 0
     emit(capsys, figures)
     assert figures["over_reserved_lines"] > 0, "the checker missed over-reservation without locks"
