@@ -239,7 +239,9 @@ class PickWorkflow:
             f"taking over {order} for {self.ctx.operator.name}",
             not_by=frozenset({self.ctx.operator.badge}),
         )
-        return self._approval(self.takeover.prompt())
+        ask = self.takeover.prompt()
+        needs = warning(f"Taking over {order} needs a supervisor: their badge, then their PIN.")
+        return Reply(ask.prompt, needs, (), ask.lines, ask.entry)
 
     def _approval(self, step: Reply | Approved) -> Reply:
         if isinstance(step, Approved):

@@ -156,6 +156,7 @@ def test_a_list_held_elsewhere_is_refused_and_a_supervisor_takes_it_over(
     assert "a supervisor can take it over" in text(refused) and not wf.busy
     ask = wf.on_scan(cmd(CommandName.TAKEOVER))
     assert "Supervisor: scan your badge to approve taking over SO-1" in ask.prompt
+    assert level(ask) is Level.WARNING and "needs a supervisor" in text(ask)
     assert wf.wants_badge
     wf.on_scan(meaning(Kind.BADGE, code="S001"))
     wrong = wf.on_entry("0000")
