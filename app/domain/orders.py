@@ -104,21 +104,6 @@ class LineFigures:
         """What may still be reserved for this line."""
         return max(self.ordered - self.reserved - self.picked - self.short, 0)
 
-    @property
-    def left_to_pick(self) -> int:
-        """Reserved or not yet reserved: what a picker could still bring."""
-        return max(self.ordered - self.picked - self.short, 0)
-
-    def violation(self) -> str | None:
-        if self.reserved + self.picked > self.ordered:
-            return (
-                f"line {self.line} {self.sku}: {self.reserved} reserved + {self.picked} picked "
-                f"> {self.ordered} ordered"
-            )
-        if self.shipped > self.picked:
-            return f"line {self.line} {self.sku}: {self.shipped} shipped > {self.picked} picked"
-        return None
-
 
 def state_refusal(order: str, state: OrderState, doing: str, claim: Claim | None = None) -> str:
     """Why `doing` ("ship", "cancel", "pick") cannot be done to an order in `state`, and what
@@ -176,10 +161,6 @@ class OrderPolicy:
     ship_short_units: int = 0
     ship_short_percent: int = 0
     """Shipping a line short by more than this needs a supervisor's approval."""
-
-
-def returnable(shipped: int, returned: int, qty: int) -> bool:
-    return returned + qty <= shipped
 
 
 @dataclass(frozen=True, slots=True)

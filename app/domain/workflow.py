@@ -152,13 +152,6 @@ class BinSuggestion:
 
 
 @dataclass(frozen=True, slots=True)
-class OrderLine:
-    line: int
-    sku: str
-    qty: int
-
-
-@dataclass(frozen=True, slots=True)
 class PickLine:
     """An open reservation: what to pick from which bin for which order line."""
 
@@ -290,10 +283,6 @@ class StationData(Protocol):
 
     def receipt(self, code: str) -> Receipt | None: ...
     def close_receipt(self, code: str) -> None: ...
-    def order_lines(self, order: str) -> list[OrderLine] | None:
-        """The lines of an open order with the quantity still to allocate (ordered less what
-        open reservations hold and what was picked), None when there is no such order."""
-
     def open_picks(self, order: str) -> list[PickLine]:
         """The order's open reservations, in pick-path order."""
 

@@ -17,7 +17,6 @@ from app.domain.commands import CancelOrder, ReleaseHow, ReleaseList, ShipOrder,
 from app.domain.errors import Reason, Rejection
 from app.domain.model import (
     NO_LOT_ID,
-    LocationKind,
     Operator,
     QuantKey,
     ReservationState,
@@ -28,7 +27,6 @@ from app.domain.model import (
 from app.domain.orders import (
     PICKABLE,
     LineFigures,
-    LineRecord,
     OrderHead,
     OrderState,
     after_release,
@@ -424,13 +422,9 @@ def return_split(
     return split
 
 
-OUTBOUND_KINDS = (LocationKind.OUTBOUND,)
-
 HANDLERS: dict[type, Handler] = {
     TakeList: _take_list,
     ReleaseList: _release_list,
     ShipOrder: _ship_order,
     CancelOrder: _cancel_order,
 }
-
-__all__ = ["HANDLERS", "LineRecord"]

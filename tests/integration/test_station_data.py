@@ -25,7 +25,6 @@ from app.domain.workflow import (
     CountState,
     CountTask,
     Holding,
-    OrderLine,
     PickLine,
     ReceiptLine,
     SkuInfo,
@@ -255,17 +254,15 @@ def add_orders(wh: Warehouse) -> None:
         catalogue.add_orders(c, [OrderLineSpec("O-3", 1, "BOLT", 1)])
 
 
-def test_open_orders_and_their_lines(warehouse: Warehouse, data: SqlStationData) -> None:
+def test_open_orders_leave_the_list_once_shipped(
+    warehouse: Warehouse, data: SqlStationData
+) -> None:
     add_orders(warehouse)
     assert data.open_orders(10) == ["O-2", "O-1", "O-3"]
     assert data.open_orders(1) == ["O-2"]
-    assert data.order_lines("O-2") == [OrderLine(1, "WIDGET", 5), OrderLine(2, "MILK", 2)]
-    assert data.order_lines("O-1") == [OrderLine(1, "BOLT", 1)]
-    assert data.order_lines("O-9") is None
     o = table(OrderRow)
     with warehouse.engine.begin() as c:
         c.execute(update(o).where(o.c.code == "O-1").values(status="shipped"))
-    assert data.order_lines("O-1") is None  # not open: nothing to pick
     assert data.open_orders(10) == ["O-2", "O-3"]
 
 
@@ -523,7 +520,7 @@ def every_read(data: SqlStationData, code: str) -> list[object]:
         data.sku_by_gtin(code),
         data.location_kind(code),
         data.receipt(code),
-        data.order_lines(code),
+        data.order_claim(code),
         data.open_picks(code),
         data.contents(code),
         data.count_task(code),

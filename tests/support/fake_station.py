@@ -25,7 +25,6 @@ from app.domain.workflow import (
     CountState,
     CountTask,
     Holding,
-    OrderLine,
     PickLine,
     Putback,
     Receipt,
@@ -47,6 +46,15 @@ OPERATORS = {
 PINS = {"S001": "1234", "S002": "5678"}
 
 STATION = StationInfo("ST-1", "A", "DOCK-1", "QUAR-1", "RET-1")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """An order line the fake lists as open (the ledger owns order lines; see TakeList)."""
+
+    line: int
+    sku: str
+    qty: int
 
 
 @dataclass

@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
-    case,
     exc,
     func,
     insert,
@@ -37,7 +36,6 @@ from app.domain.workflow import (
     CountState,
     CountTask,
     Holding,
-    OrderLine,
     PickLine,
     Putback,
     Receipt,
@@ -344,44 +342,6 @@ class SqlStationData:
         r_ = table(ReceiptRow)
         with self._writing() as c:
             c.execute(update(r_).where(r_.c.code == code).values(status="closed"))
-
-    def order_lines(self, order: str) -> list[OrderLine] | None:
-        if not _storable(order):
-            return None
-        o, ol = table(OrderRow), table(OrderLineRow)
-        with self._reading() as c:
-            order_id = c.execute(
-                select(o.c.id).where(o.c.code == order, o.c.status.in_([s.value for s in PICKABLE]))
-            ).scalar()
-            if order_id is None:
-                return None
-            # What is already allocated: open reservations whole, resolved ones as picked.
-            allocated = (
-                select(
-                    _RES.c.order_line,
-                    func.sum(
-                        case(
-                            (_RES.c.state == "open", _RES.c.qty),
-                            (_RES.c.state.in_(("posted", "partly_posted")), _RES.c.qty_posted),
-                            else_=0,
-                        )
-                    ).label("qty"),
-                )
-                .where(_RES.c.order_ref == order)
-                .group_by(_RES.c.order_line)
-                .subquery()
-            )
-            rows = c.execute(
-                select(ol.c.line, _S.c.code, ol.c.qty, func.coalesce(allocated.c.qty, 0))
-                .select_from(
-                    ol.join(_S, _S.c.id == ol.c.sku_id).outerjoin(
-                        allocated, allocated.c.order_line == ol.c.line
-                    )
-                )
-                .where(ol.c.order_id == order_id)
-                .order_by(ol.c.line)
-            ).all()
-        return [OrderLine(line, sku, max(qty - int(done), 0)) for line, sku, qty, done in rows]
 
     def open_picks(self, order: str) -> list[PickLine]:
         if not _storable(order):

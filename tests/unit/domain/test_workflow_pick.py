@@ -12,11 +12,12 @@ from app.domain.commands import PostPick, ReleaseHow, ReleaseList, Reserve, Take
 from app.domain.interpret import CommandName, Interpretation, Kind, StationMode
 from app.domain.model import Tracking
 from app.domain.orders import Claim, Person
-from app.domain.workflow import Level, OrderLine, Reply, TagRead
+from app.domain.workflow import Level, Reply, TagRead
 from app.domain.workflows.pick import PickWorkflow
 from app.domain.workflows.pick_walk import merge_in_path_order
 from tests.support.fake_station import (
     FakeStationData,
+    OrderLine,
     context,
     meaning,
     outcome,
