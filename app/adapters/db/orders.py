@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, insert, literal, or_, select, union_all, update
+from sqlalchemy import Connection, and_, case, func, insert, or_, select, union_all, update
 
 from app.domain.model import LocationKind, ReservationState
 from app.domain.orders import (
@@ -65,14 +65,28 @@ def lock_order(c: Connection, code: str) -> OrderHead | None:
 
 
 def claim_of(c: Connection, row: Any) -> Claim | None:
+    """The claim on an order row already read (None when nobody holds it)."""
     if row.claim_operator_id is None or row.claim_station_id is None:
         return None
-    who = c.execute(
-        select(_OP.c.badge, _OP.c.name, _ST.c.code)
-        .select_from(_OP.join(_ST, literal(True)))
-        .where(_OP.c.id == row.claim_operator_id, _ST.c.id == row.claim_station_id)
-    ).one()
-    return Claim(Person(who.badge, who.name, who.code), row.claimed_at, row.claim_active_at)
+    return read_claim(c, _O.c.id == row.id)
+
+
+def read_claim(c: Connection, which: Any) -> Claim | None:
+    """Who holds the order `which` selects, in one query (the pick walk asks on every scan)."""
+    found = c.execute(
+        select(_O.c.claimed_at, _O.c.claim_active_at, _OP.c.badge, _OP.c.name, _ST.c.code)
+        .select_from(
+            _O.join(_OP, _OP.c.id == _O.c.claim_operator_id).join(
+                _ST, _ST.c.id == _O.c.claim_station_id
+            )
+        )
+        .where(which)
+    ).first()
+    if found is None:
+        return None
+    return Claim(
+        Person(found.badge, found.name, found.code), found.claimed_at, found.claim_active_at
+    )
 
 
 def lock_lines(c: Connection, order: OrderHead) -> list[LineRecord]:

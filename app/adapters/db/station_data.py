@@ -50,7 +50,7 @@ from app.domain.workflow import (
 from . import orders as order_sql
 from .catalogue_lookup import _storable
 from .engine import READONLY
-from .orders import STAGING_KINDS, claim_of
+from .orders import STAGING_KINDS, claim_of, read_claim
 from .schema import (
     COUNT_REASON_LENGTH,
     UNFINISHED_COUNT,
@@ -254,10 +254,8 @@ class SqlStationData:
     def order_claim(self, order: str) -> Claim | None:
         if not _storable(order):
             return None
-        o = table(OrderRow)
         with self._reading() as c:
-            row = c.execute(select(o).where(o.c.code == order)).first()
-            return None if row is None else claim_of(c, row)
+            return read_claim(c, table(OrderRow).c.code == order)
 
     def shipment(self, order: str) -> Shipment | None:
         if not _storable(order):
