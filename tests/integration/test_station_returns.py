@@ -5,18 +5,14 @@ CONFIRM), and a cancelled order's picked goods put back to stock through the put
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from app.adapters.db.catalogue import add_orders
 from app.adapters.db.schema import MoveRow, TransactionRow, table
 from app.adapters.db.station_data import SqlStationData
 from app.adapters.outbox import Outbox
-from app.bootstrap import open_station
-from app.config import Settings
 from app.domain.catalogue import OrderLineSpec
 from app.domain.commands import (
     CancelOrder,
@@ -27,26 +23,12 @@ from app.domain.commands import (
     ReleaseList,
     TakeList,
 )
-from app.domain.scan import Scan, Source
 from app.domain.workflow import BinSuggestion, Level, Putback
 from app.services.station import StationSession
 from app.services.station_view import ScanState, StationView
 from tests.support.scenarios import WIDGET_GTIN, ship_order
+from tests.support.session import scan
 from tests.support.warehouse import Warehouse
-
-
-@pytest.fixture
-def station(
-    db_url: str, warehouse: Warehouse, tmp_path: Path
-) -> Iterator[tuple[StationSession, Path]]:
-    outbox = tmp_path / "outbox.sqlite"
-    session = open_station(Settings(db_url, "test"), "ST-1", outbox)
-    yield session, outbox
-    session.close()
-
-
-def scan(session: StationSession, text: str) -> StationView:
-    return session.handle_scan(Scan(text, Source.WEDGE, device="test"))
 
 
 def said(view: StationView) -> str:

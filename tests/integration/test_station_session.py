@@ -5,39 +5,22 @@ same scenarios through `perpetua replay`."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from app.adapters.outbox import Outbox
-from app.bootstrap import open_station
 from app.cli import main
-from app.config import Settings
 from app.domain.commands import Command
 from app.domain.ledger import Outcome
 from app.domain.ports import DatabaseUnavailable, UnitOfWorkFactory
-from app.domain.scan import Scan, Source
 from app.services import ledger as ledger_service
 from app.services.station import StationSession
-from app.services.station_view import ScanState, StationView
+from app.services.station_view import ScanState
 from tests.support.scenarios import PICK, SCENARIOS, WIDGET_GTIN, Scenario
+from tests.support.session import scan
 from tests.support.warehouse import Warehouse
-
-
-@pytest.fixture
-def station(
-    db_url: str, warehouse: Warehouse, tmp_path: Path
-) -> Iterator[tuple[StationSession, Path]]:
-    outbox = tmp_path / "outbox.sqlite"
-    session = open_station(Settings(db_url, "test"), "ST-1", outbox)
-    yield session, outbox
-    session.close()
-
-
-def scan(session: StationSession, text: str) -> StationView:
-    return session.handle_scan(Scan(text, Source.WEDGE, device="test"))
 
 
 def log_in(session: StationSession, scenario: Scenario) -> None:

@@ -5,7 +5,6 @@ a supervisor's CANCELORDER whose putaway list names the goods left in the lane."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,15 +13,13 @@ from sqlalchemy import func, select
 from app.adapters.db import catalogue
 from app.adapters.db.schema import MoveRow, OperatorRow, OrderEventRow, OrderRow, table
 from app.adapters.db.station_data import SqlStationData
-from app.bootstrap import open_station
-from app.config import Settings
 from app.domain.catalogue import OrderLineSpec
 from app.domain.commands import Opening, OpeningLine
 from app.domain.orders import OrderState
-from app.domain.scan import Scan, Source
 from app.domain.workflow import BinSuggestion, Level, ShipmentLine, StagedGoods
 from app.services.station import StationSession
-from app.services.station_view import ScanState, StationView
+from app.services.station_view import ScanState
+from tests.support.session import scan
 from tests.support.shipping import order_status, pick_order, stock_at
 from tests.support.warehouse import Warehouse
 
@@ -50,14 +47,8 @@ def stocked(warehouse: Warehouse) -> Warehouse:
 
 
 @pytest.fixture
-def session(db_url: str, stocked: Warehouse, tmp_path: Path) -> Iterator[StationSession]:
-    station = open_station(Settings(db_url, "test"), "ST-1", tmp_path / "outbox.sqlite")
-    yield station
-    station.close()
-
-
-def scan(session: StationSession, text: str) -> StationView:
-    return session.handle_scan(Scan(text, Source.WEDGE, device="test"))
+def session(station: tuple[StationSession, Path], stocked: Warehouse) -> StationSession:
+    return station[0]
 
 
 def log_in(session: StationSession, badge: str) -> None:
