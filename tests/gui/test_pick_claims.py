@@ -16,18 +16,19 @@ import pytest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from app import bootstrap
 from app.adapters.db import catalogue
-from app.config import Settings
 from app.domain.catalogue import OperatorSpec
 from app.domain.model import Role
 from app.domain.workflow import Level
 from app.ui.station_window import StationWindow
-from app.ui.wedge_filter import WedgeFilter
-from tests.gui.test_station_modes import BADGES, DRAIN_MS, OutageSwitch, Station
-from tests.gui.test_station_screens import RecordingSoundPlayer
+from tests.gui.test_station_modes import (
+    OutageSwitch,
+    RealSessionFactory,
+    Station,
+    shut_down,
+    start_window,
+)
 from tests.gui.test_station_window import WAIT_MS
-from tests.gui.test_wedge_filter import Keyboard
 from tests.support.scenarios import SCENARIOS
 from tests.support.warehouse import Warehouse
 
@@ -43,29 +44,16 @@ def two_stations(
     windows: list[StationWindow] = []
 
     def open_it(code: str) -> Station:
-        settings = Settings(postgres_url, "test")
-        factory = bootstrap.station_factory(settings, code, tmp_path / f"outbox-{code}.sqlite")
-        sounds = RecordingSoundPlayer()
-        window = StationWindow(
-            factory, sounds=sounds, wedge=WedgeFilter(BADGES), drain_interval_ms=DRAIN_MS
+        outage = OutageSwitch()
+        outbox = tmp_path / f"outbox-{code}.sqlite"
+        station = start_window(
+            qtbot, RealSessionFactory(postgres_url, outbox, outage, code), outage
         )
-        window.wedge.setParent(window)
-        qtbot.addWidget(window)
-        windows.append(window)
-        window.resize(1024, 768)
-        window.show()
-        qtbot.waitExposed(window)
-        window.activateWindow()
-        qtbot.waitActive(window)
-        with qtbot.waitSignal(
-            window.viewShown, timeout=WAIT_MS, check_params_cb=lambda v: v.operator is None
-        ):
-            window.start()
-        return Station(window, sounds, OutageSwitch(), qtbot, Keyboard(window))
+        windows.append(station.window)
+        return station
 
     yield open_it
-    for window in windows:
-        assert window.shutdown(), "a thread of the station window did not end"
+    shut_down(windows)
 
 
 @pytest.fixture

@@ -66,11 +66,13 @@ class OutageSwitch:
 
 
 class RealSessionFactory:
-    """`bootstrap.station_factory` for ST-1, with the outage switch put between the session it
-    builds (on the worker's thread) and the ledger."""
+    """`bootstrap.station_factory` for a station (ST-1 unless told), with the outage switch put
+    between the session it builds (on the worker's thread) and the ledger."""
 
-    def __init__(self, db_url: str, outbox: Path, outage: OutageSwitch) -> None:
-        self._build = bootstrap.station_factory(Settings(db_url, "test"), "ST-1", outbox)
+    def __init__(
+        self, db_url: str, outbox: Path, outage: OutageSwitch, station: str = "ST-1"
+    ) -> None:
+        self._build = bootstrap.station_factory(Settings(db_url, "test"), station, outbox)
         self._outage = outage
 
     def __call__(self) -> StationSession:
@@ -130,27 +132,39 @@ def open_station(
 
     def open_it() -> Station:
         outage = OutageSwitch()
-        sounds = RecordingSoundPlayer()
-        factory = RealSessionFactory(db_url, tmp_path / "outbox.sqlite", outage)
-        window = StationWindow(
-            factory, sounds=sounds, wedge=WedgeFilter(BADGES), drain_interval_ms=DRAIN_MS
+        station = start_window(
+            qtbot, RealSessionFactory(db_url, tmp_path / "outbox.sqlite", outage), outage
         )
-        window.wedge.setParent(window)
-        qtbot.addWidget(window)
-        windows.append(window)
-        window.resize(1024, 768)
-        window.show()
-        qtbot.waitExposed(window)
-        window.activateWindow()
-        qtbot.waitActive(window)
-        with qtbot.waitSignal(
-            window.viewShown, timeout=WAIT_MS, check_params_cb=lambda v: v.operator is None
-        ):
-            window.start()
-        assert window.current_screen() is window.login
-        return Station(window, sounds, outage, qtbot, Keyboard(window))
+        windows.append(station.window)
+        return station
 
     yield open_it
+    shut_down(windows)
+
+
+def start_window(qtbot: QtBot, factory: RealSessionFactory, outage: OutageSwitch) -> Station:
+    """A station window over the session `factory` builds, shown, started, at its login."""
+    sounds = RecordingSoundPlayer()
+    window = StationWindow(
+        factory, sounds=sounds, wedge=WedgeFilter(BADGES), drain_interval_ms=DRAIN_MS
+    )
+    window.wedge.setParent(window)
+    qtbot.addWidget(window)
+    window.resize(1024, 768)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitActive(window)
+    with qtbot.waitSignal(
+        window.viewShown, timeout=WAIT_MS, check_params_cb=lambda v: v.operator is None
+    ):
+        window.start()
+    assert window.current_screen() is window.login
+    return Station(window, sounds, outage, qtbot, Keyboard(window))
+
+
+def shut_down(windows: list[StationWindow]) -> None:
+    """Every window's threads have ended."""
     for window in windows:
         assert window.shutdown(), "a thread of the station window did not end"
         assert not window.worker.running
