@@ -3,15 +3,15 @@ and reserve), release it, ship an order, cancel it; and the order rules that res
 putaway and return consult.
 
 Every one locks the order's row first, then its lines, then reservations, then balances, so that
-two of them on one order queue instead of interleaving. Imported by `ledger`, whose helpers they
-use; their handlers join `ledger.HANDLERS`.
+two of them on one order queue instead of interleaving. Built from the steps in
+`ledger_steps`; their handlers join `ledger.HANDLERS`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.domain.commands import CancelOrder, ReleaseHow, ReleaseList, ShipOrder, TakeList
 from app.domain.errors import Reason, Rejection
@@ -35,15 +35,16 @@ from app.domain.orders import (
     state_refusal,
     taken_over,
 )
-
-if TYPE_CHECKING:
-    from app.services.ledger import Context, Handler
-
-
-def _ledger() -> Any:
-    from app.services import ledger
-
-    return ledger
+from app.services.ledger_steps import (
+    Context,
+    Handler,
+    allocate_line,
+    check_approver,
+    known_sku,
+    move_line,
+    virtual_location,
+    void_reservation,
+)
 
 
 def order_or_refuse(ctx: Context, code: str) -> OrderHead:
@@ -60,7 +61,7 @@ def order_or_refuse(ctx: Context, code: str) -> OrderHead:
 def _approver(ctx: Context, badge: str | None, what: str) -> Operator | None:
     if badge is None:
         return None
-    _ledger()._check_approver(ctx, badge, what)
+    check_approver(ctx, badge, what)
     return ctx.store.operator(badge)
 
 
@@ -121,8 +122,8 @@ def _take_list(cmd: TakeList, ctx: Context) -> tuple[str, dict[str, Any]]:
     reserved: list[dict[str, Any]] = []
     for record in lines:
         figures = record.figures
-        sku = _ledger()._sku(store, figures.sku)
-        found, made = _ledger().allocate_line(
+        sku = known_sku(store, figures.sku)
+        found, made = allocate_line(
             ctx, sku, order.code, figures.line, figures.to_allocate, expires_at=cmd.expires_at
         )
         reserved.append(
@@ -177,9 +178,7 @@ def _void_open(ctx: Context, order: OrderHead) -> int:
         reservation = store.lock_reservation(reservation_id)
         if reservation is None or reservation.state is not ReservationState.OPEN:
             continue
-        store.lock_quants([reservation.key])
-        store.write_moves(ctx.tx_id, [], {reservation.key: -reservation.qty})
-        store.resolve_reservation(reservation.id, ReservationState.VOIDED, 0, ctx.tx_id)
+        void_reservation(ctx, reservation)
         released += reservation.qty
     return released
 
@@ -284,8 +283,8 @@ def _ship_order(cmd: ShipOrder, ctx: Context) -> tuple[str, dict[str, Any]]:
 
 
 def _ship_staged(ctx: Context, staged: Sequence[Any]) -> None:
-    store, ledger = ctx.store, _ledger()
-    customer = ledger._virtual(store, VirtualLocation.CUSTOMER)
+    store = ctx.store
+    customer = virtual_location(store, VirtualLocation.CUSTOMER)
     locations = store.locations_by_id({row.location_id for row in staged})
     lots = store.lots_by_id({row.lot_id for row in staged if row.lot_id != NO_LOT_ID})
     keys = [QuantKey(row.location_id, row.sku_id, row.lot_id) for row in staged]
@@ -294,7 +293,7 @@ def _ship_staged(ctx: Context, staged: Sequence[Any]) -> None:
     for row in staged:
         sku = store.sku_by_id(row.sku_id)
         serials = row.serials if row.serials and len(row.serials) == row.qty else ()
-        ledger._move_line(
+        move_line(
             ctx,
             sku,
             lots.get(row.lot_id),
