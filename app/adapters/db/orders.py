@@ -91,17 +91,22 @@ def read_claim(c: Connection, which: Any) -> Claim | None:
 
 def lock_lines(c: Connection, order: OrderHead) -> list[LineRecord]:
     """The order's lines, locked in line order, with their figures read after the lock."""
-    rows = c.execute(
-        _locked(
-            select(_OL.c.id, _OL.c.line, _OL.c.sku_id, _OL.c.qty, _OL.c.short_closed)
-            .where(_OL.c.order_id == order.id)
-            .order_by(_OL.c.line)
-        )
-    ).all()
+    return read_lines(c, order.id, order.code, lock=True)
+
+
+def read_lines(c: Connection, order_id: int, order_code: str, *, lock: bool) -> list[LineRecord]:
+    """An order's lines with their figures from the ledger; with `lock`, the lines are locked
+    first (a ledger transaction), without it they are a plain read (what a station shows)."""
+    stmt = (
+        select(_OL.c.id, _OL.c.line, _OL.c.sku_id, _OL.c.qty, _OL.c.short_closed)
+        .where(_OL.c.order_id == order_id)
+        .order_by(_OL.c.line)
+    )
+    rows = c.execute(_locked(stmt) if lock else stmt).all()
     codes = dict(
         c.execute(select(_S.c.id, _S.c.code).where(_S.c.id.in_({r.sku_id for r in rows}))).all()
     )
-    reserved, picked = _reservation_figures(c, order.code)
+    reserved, picked = _reservation_figures(c, order_code)
     shipped = shipped_by_line(c, [r.id for r in rows])
     return [
         LineRecord(
@@ -232,30 +237,40 @@ def open_reservation_ids(c: Connection, order_code: str) -> list[int]:
     )
 
 
+def staged_net(which: Any) -> Any:
+    """Units of order lines still standing in outbound or staging locations: per line, location,
+    SKU and lot, what moves of those lines brought there less what they took away, where that is
+    above 0. `which` selects the moves (of some lines, or into or out of one place)."""
+    legs = union_all(
+        select(
+            _M.c.order_line_id.label("line_id"),
+            _M.c.to_location_id.label("loc"),
+            _M.c.sku_id,
+            _M.c.lot_id,
+            _M.c.qty.label("q"),
+        ).where(which, _M.c.order_line_id.is_not(None)),
+        select(
+            _M.c.order_line_id, _M.c.from_location_id, _M.c.sku_id, _M.c.lot_id, -_M.c.qty
+        ).where(which, _M.c.order_line_id.is_not(None)),
+    ).subquery()
+    qty = func.sum(legs.c.q)
+    return (
+        select(legs.c.line_id, legs.c.loc, legs.c.sku_id, legs.c.lot_id, qty.label("qty"))
+        .join(_L, _L.c.id == legs.c.loc)
+        .where(_L.c.kind.in_(STAGING_KINDS))
+        .group_by(legs.c.line_id, legs.c.loc, legs.c.sku_id, legs.c.lot_id)
+        .having(qty > 0)
+        .subquery()
+    )
+
+
 def staged(c: Connection, lines: Sequence[LineRecord]) -> list[Staged]:
     """What was picked for these lines and still stands in outbound or staging locations."""
     by_id = {r.id: r for r in lines}
     if not by_id:
         return []
-    legs = union_all(
-        select(
-            _M.c.order_line_id.label("line_id"),
-            _M.c.to_location_id.label("loc"),
-            _M.c.lot_id,
-            _M.c.qty.label("q"),
-        ).where(_M.c.order_line_id.in_(by_id)),
-        select(_M.c.order_line_id, _M.c.from_location_id, _M.c.lot_id, -_M.c.qty).where(
-            _M.c.order_line_id.in_(by_id)
-        ),
-    ).subquery()
-    rows = c.execute(
-        select(legs.c.line_id, legs.c.loc, legs.c.lot_id, func.sum(legs.c.q).label("q"))
-        .join(_L, _L.c.id == legs.c.loc)
-        .where(_L.c.kind.in_(STAGING_KINDS))
-        .group_by(legs.c.line_id, legs.c.loc, legs.c.lot_id)
-        .having(func.sum(legs.c.q) > 0)
-        .order_by(legs.c.line_id, legs.c.loc, legs.c.lot_id)
-    ).all()
+    net = staged_net(_M.c.order_line_id.in_(by_id))
+    rows = c.execute(select(net).order_by(net.c.line_id, net.c.loc, net.c.lot_id)).all()
     serials = _staged_serials(c, list(by_id))
     return [
         Staged(
@@ -264,7 +279,7 @@ def staged(c: Connection, lines: Sequence[LineRecord]) -> list[Staged]:
             by_id[r.line_id].sku_id,
             r.lot_id,
             r.loc,
-            int(r.q),
+            int(r.qty),
             tuple(sorted(serials.get((r.line_id, r.loc, r.lot_id), ()))),
         )
         for r in rows
@@ -290,15 +305,8 @@ def _staged_serials(c: Connection, ids: list[int]) -> dict[tuple[int, int, int],
 
 def staged_orders_at(c: Connection, location_id: int) -> list[str]:
     """Codes of orders with picked goods still standing in this location."""
-    legs = union_all(
-        select(_M.c.order_line_id.label("line_id"), _M.c.qty.label("q")).where(
-            _M.c.to_location_id == location_id, _M.c.order_line_id.is_not(None)
-        ),
-        select(_M.c.order_line_id, -_M.c.qty).where(
-            _M.c.from_location_id == location_id, _M.c.order_line_id.is_not(None)
-        ),
-    ).subquery()
-    net = select(legs.c.line_id).group_by(legs.c.line_id).having(func.sum(legs.c.q) > 0).subquery()
+    here = (_M.c.to_location_id == location_id) | (_M.c.from_location_id == location_id)
+    net = staged_net(here)
     return list(
         c.execute(
             select(_O.c.code)
@@ -306,6 +314,7 @@ def staged_orders_at(c: Connection, location_id: int) -> list[str]:
             .select_from(
                 _O.join(_OL, _OL.c.order_id == _O.c.id).join(net, net.c.line_id == _OL.c.id)
             )
+            .where(net.c.loc == location_id)
             .order_by(_O.c.code)
         ).scalars()
     )

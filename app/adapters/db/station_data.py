@@ -23,13 +23,12 @@ from sqlalchemy import (
     insert,
     select,
     text,
-    union_all,
     update,
 )
 
 from app.adapters.pins import check_pin
 from app.domain.model import NO_LOT_ID, LocationKind, Operator, Role, Tracking, VirtualLocation
-from app.domain.orders import PICKABLE, Claim, LineFigures, LineRecord, OrderState
+from app.domain.orders import PICKABLE, Claim, OrderState
 from app.domain.ports import TransientDatabaseError
 from app.domain.workflow import (
     BinSuggestion,
@@ -50,7 +49,7 @@ from app.domain.workflow import (
 from . import orders as order_sql
 from .catalogue_lookup import _storable
 from .engine import READONLY
-from .orders import STAGING_KINDS, claim_of, read_claim
+from .orders import claim_of, read_claim
 from .schema import (
     COUNT_REASON_LENGTH,
     UNFINISHED_COUNT,
@@ -382,45 +381,29 @@ class SqlStationData:
     def putbacks(self, limit: int) -> list[Putback]:
         if limit <= 0:
             return []
-        o, ol, m = table(OrderRow), table(OrderLineRow), table(MoveRow)
+        o, ol = table(OrderRow), table(OrderLineRow)
         cancelled = (
             select(ol.c.id)
             .join(o, o.c.id == ol.c.order_id)
             .where(o.c.status == OrderState.CANCELLED.value)
         )
-        # Each move of a cancelled order's line, as +qty where it went and -qty where it left.
-        legs = union_all(
-            select(
-                m.c.order_line_id.label("line_id"),
-                m.c.to_location_id.label("loc"),
-                m.c.sku_id,
-                m.c.lot_id,
-                m.c.qty.label("q"),
-            ).where(m.c.order_line_id.in_(cancelled)),
-            select(m.c.order_line_id, m.c.from_location_id, m.c.sku_id, m.c.lot_id, -m.c.qty).where(
-                m.c.order_line_id.in_(cancelled)
-            ),
-        ).subquery()
-        qty = func.sum(legs.c.q)
+        net = order_sql.staged_net(table(MoveRow).c.order_line_id.in_(cancelled))
         stmt = (
             select(
                 o.c.code.label("order"),
                 _L.c.code.label("location"),
                 _S.c.code.label("sku"),
-                legs.c.lot_id,
+                net.c.lot_id,
                 _LOT.c.code.label("lot"),
-                qty.label("qty"),
+                net.c.qty,
             )
             .select_from(
-                legs.join(_L, _L.c.id == legs.c.loc)
-                .join(ol, ol.c.id == legs.c.line_id)
+                net.join(_L, _L.c.id == net.c.loc)
+                .join(ol, ol.c.id == net.c.line_id)
                 .join(o, o.c.id == ol.c.order_id)
-                .join(_S, _S.c.id == legs.c.sku_id)
-                .join(_LOT, _LOT.c.id == legs.c.lot_id)
+                .join(_S, _S.c.id == net.c.sku_id)
+                .join(_LOT, _LOT.c.id == net.c.lot_id)
             )
-            .where(_L.c.kind.in_(STAGING_KINDS))
-            .group_by(o.c.id, o.c.code, _L.c.code, _S.c.code, legs.c.lot_id, _LOT.c.code)
-            .having(qty > 0)
             .order_by(o.c.id, _L.c.code, _S.c.code, _LOT.c.code)
             .limit(limit)
         )
@@ -638,23 +621,7 @@ def _insert_task(c: Connection, location_id: int, **values: Any) -> int:
 def _shipment(c: Connection, row: Any) -> Shipment:
     """An order with its lines' picked, shipped and staged units, read without locks (what the
     ship station shows; the ShipOrder transaction reads them again under its locks)."""
-    ol = table(OrderLineRow)
-    lines = c.execute(
-        select(ol.c.id, ol.c.line, ol.c.sku_id, ol.c.qty, _S.c.code)
-        .join(_S, _S.c.id == ol.c.sku_id)
-        .where(ol.c.order_id == row.id)
-        .order_by(ol.c.line)
-    ).all()
-    picked = {
-        line: int(qty)
-        for line, qty in c.execute(
-            select(_RES.c.order_line, func.sum(_RES.c.qty_posted))
-            .where(_RES.c.order_ref == row.code, _RES.c.state.in_(("posted", "partly_posted")))
-            .group_by(_RES.c.order_line)
-        )
-    }
-    shipped = order_sql.shipped_by_line(c, [r.id for r in lines])
-    records = [LineRecord(r.id, r.sku_id, LineFigures(r.line, r.code, r.qty)) for r in lines]
+    records = order_sql.read_lines(c, row.id, row.code, lock=False)
     standing = order_sql.staged(c, records)
     places = dict(
         c.execute(
@@ -666,7 +633,7 @@ def _shipment(c: Connection, row: Any) -> Shipment:
             select(_LOT.c.id, _LOT.c.code).where(_LOT.c.id.in_({s.lot_id for s in standing}))
         ).all()
     )
-    skus = {r.id: r.code for r in lines}
+    skus = {r.id: r.figures.sku for r in records}
     staged_qty: dict[int, int] = {}
     for s in standing:
         staged_qty[s.line_id] = staged_qty.get(s.line_id, 0) + s.qty
@@ -675,14 +642,14 @@ def _shipment(c: Connection, row: Any) -> Shipment:
         OrderState(row.status),
         tuple(
             ShipmentLine(
-                r.line,
-                r.code,
-                r.qty,
-                picked.get(r.line, 0),
-                shipped.get(r.id, 0),
+                r.figures.line,
+                r.figures.sku,
+                r.figures.ordered,
+                r.figures.picked,
+                r.figures.shipped,
                 staged_qty.get(r.id, 0),
             )
-            for r in lines
+            for r in records
         ),
         tuple(
             StagedGoods(
