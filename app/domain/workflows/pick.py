@@ -214,9 +214,7 @@ class PickWorkflow:
                 result.short += asked - found
                 where = f"line {line['line']} {line['sku']}"
                 notes.append(warning(f"{where}: only {found} of {asked} in stock."))
-        walk.queue = self.ctx.data.open_picks(walk.order)
-        for pick in walk.queue:
-            walk.result(pick.line, pick.sku)
+        walk.resume(self.ctx.data.open_picks(walk.order))
         taken = ok(f"{outcome.message[:1].upper()}{outcome.message[1:]}.")
         if walk.queue:
             self.step = Step.TOTE

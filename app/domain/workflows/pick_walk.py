@@ -51,7 +51,6 @@ class Walk:
     shorts: dict[uuid.UUID, str] = field(default_factory=dict)
     """Short PostPicks sent, with their reason."""
     reallocations: set[uuid.UUID] = field(default_factory=set)
-    notes: list[Feedback | None] = field(default_factory=list)
 
     @property
     def line(self) -> PickLine | None:
@@ -64,7 +63,7 @@ class Walk:
         return tuple(r.summary(n) for n, r in sorted(self.results.items()))
 
     def resume(self, picks: list[PickLine]) -> None:
-        """Walk the order's open pick lines, reserved before."""
+        """Walk the order's open pick lines (what TakeList reserved, or reserved before)."""
         self.queue = picks
         for pick in picks:
             self.result(pick.line, pick.sku)
