@@ -135,7 +135,9 @@ class LedgerStore(Protocol):
         now: datetime,
         claim: tuple[int, int] | bool | None = False,
     ) -> None: ...
-    def touch_claim(self, order: OrderHead, now: datetime) -> None: ...
+    def touch_claim(self, order: OrderHead) -> None:
+        """The claim's holder worked on it now (database clock): it is not idle."""
+
     def add_order_event(
         self,
         order: OrderHead,

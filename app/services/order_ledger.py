@@ -70,7 +70,7 @@ def check_claim_held(ctx: Context, order: OrderHead) -> None:
     claim = order.claim
     if claim is None or not claim.held_by(ctx.station.code, ctx.operator.badge):
         raise taken_over(order.code, claim, claim.since if claim else None)
-    ctx.store.touch_claim(order, ctx.store.database_now())
+    ctx.store.touch_claim(order)
 
 
 def claimed_line(ctx: Context, order: OrderHead, line: int, sku: Sku) -> LineFigures:

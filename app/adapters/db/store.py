@@ -476,8 +476,8 @@ class SqlLedgerStore:
     ) -> None:
         orders.set_state(self._c, order, state, now, claim)
 
-    def touch_claim(self, order: OrderHead, now: datetime) -> None:
-        orders.touch_claim(self._c, order.id, now)
+    def touch_claim(self, order: OrderHead) -> None:
+        orders.touch_claim(self._c, order.id)
 
     def add_order_event(
         self,
