@@ -408,8 +408,7 @@ def return_split(
         raise Rejection(
             Reason.NOT_SHIPPED,
             f"{order.code} shipped {sent} x {sku.code}{came}: {qty} more cannot be returned "
-            "against it. Set the goods aside for a supervisor, who may accept them as an "
-            "unexpected return.",
+            "against it; only a supervisor may accept them, as an unexpected return",
         )
     split: list[tuple[int | None, int]] = []
     left = qty

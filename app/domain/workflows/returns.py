@@ -377,9 +377,8 @@ class ReturnWorkflow:
                 self.step = Step.OFFER
                 return self._reply(
                     error(
-                        f"Return of {goods} refused: {message}. A supervisor may accept them "
-                        "now: CONFIRM, or the supervisor scans their badge. CANCEL sets the "
-                        "goods aside."
+                        f"Return of {goods} refused: {message}. CONFIRM (or a supervisor's "
+                        "badge) to accept them now; CANCEL sets them aside."
                     )
                 )
             self._drop_goods()

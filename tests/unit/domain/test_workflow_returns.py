@@ -16,8 +16,8 @@ from tests.support.fake_station import FakeStationData, context, meaning, outcom
 
 GTIN = "09506000134352"
 NOT_SHIPPED = (
-    "SO-9 shipped 1 x SKU-A: 3 more cannot be returned against it. Set the goods aside for a "
-    "supervisor, who may accept them as an unexpected return."
+    "SO-9 shipped 1 x SKU-A: 3 more cannot be returned against it; only a supervisor may accept "
+    "them, as an unexpected return"
 )
 
 
@@ -80,7 +80,7 @@ def refused_not_shipped(wf: ReturnWorkflow) -> Return:
     )
     assert level(reply) is Level.ERROR
     assert text(reply).startswith("Return of 3 x SKU-A refused: SO-9 shipped 1 x SKU-A")
-    assert "A supervisor may accept them now: CONFIRM" in text(reply)
+    assert "CONFIRM (or a supervisor's badge) to accept them now" in text(reply)
     assert step(wf) is Step.OFFER and wf.wants_badge and wf.busy
     return ret
 
