@@ -4,26 +4,42 @@ built and wired."""
 from __future__ import annotations
 
 import functools
+import logging
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from app.adapters.db import migrate
-from app.adapters.db.catalogue_lookup import EngineCatalogue
 from app.adapters.db.engine import make_engine
-from app.adapters.db.outage import guarded
+from app.adapters.db.link import Link
+from app.adapters.db.outage import first_line, guarded
+from app.adapters.db.replica_source import Source
 from app.adapters.db.station_data import SqlStationData
 from app.adapters.db.uow import SqlLedger
-from app.adapters.outbox import Outbox
+from app.adapters.outbox import Outbox, WrongDatabase
+from app.adapters.replica import Replica, ReplicaMismatch
+from app.adapters.station_reads import ReplicaCatalogue, ReplicaStationData
 from app.config import APP_NAME, Settings
 from app.domain.shift import Shift
 from app.domain.workflows.registry import WORKFLOWS
 from app.services import ledger as ledger_service
-from app.services.station import StationSession, stow_suggester
+from app.services.station import StationSession
+
+log = logging.getLogger(__name__)
+
+REFRESH_S = 2.0
+"""How often a station refreshes its replica while the database answers."""
+FIRST_CHECK_S = 5.0
+"""How long a starting station waits for the database's first answer before it opens offline."""
+SYNC_REFRESH_WAIT_S = 3.0
+"""How long the station's worker waits for the refresher thread before it refreshes at once
+itself (after a claim, for a code the copy does not know); past that it goes on without."""
 
 
 class SchemaOutOfDate(Exception):
@@ -71,35 +87,173 @@ def default_outbox_path(station: str) -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME)) / f"outbox-{safe}.sqlite"
 
 
+class StationOffline(Exception):
+    """The database is out of reach and the station has no replica to work from yet."""
+
+
+def replica_path(outbox: Path) -> Path:
+    """The station's replica, next to its outbox."""
+    return outbox.with_name(f"{outbox.stem}.replica.sqlite")
+
+
+def shown_url(url: str) -> str:
+    """A database URL fit to show and store: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(a database URL that cannot be read)"
+
+
+class StationRuntime:
+    """What a station's session runs on besides itself: the engine, the link watcher, the replica
+    and its refresher thread. `blocked()` says why nothing may be sent now, if anything."""
+
+    def __init__(
+        self, settings: Settings, station: str, outbox: Outbox, replica: Replica, engine: Engine
+    ) -> None:
+        self.station = station
+        self.url = settings.database_url
+        self.outbox = outbox
+        self.replica = replica
+        self.engine = engine
+        self.link_engine = make_engine(settings.database_url, pool_size=1)
+        self.link = Link(self.link_engine)
+        self.source = Source(engine)
+        self._problem: str | None = None
+        self._stop = threading.Event()
+        self._poke = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="replica-refresh", daemon=True)
+        self._head = migrate.head_revision(engine)
+
+    # --- ownership and schema, checked whenever the link is up ---
+
+    def blocked(self) -> str | None:
+        seen = self.link.seen
+        if seen.revision is not None and seen.revision != self._head:
+            return (
+                f"the database schema is {seen.revision}, this program needs {self._head}: "
+                "run `perpetua db upgrade`"
+            )
+        owner = self.outbox.database_id
+        if seen.database_id and owner and owner != seen.database_id and self.outbox.depth():
+            return str(
+                WrongDatabase(
+                    self.outbox.path,
+                    owner,
+                    self.outbox.database_url,
+                    seen.database_id,
+                    self.outbox.depth(),
+                )
+            )
+        return self._problem
+
+    def _adopt(self) -> None:
+        """The link is up: bind the outbox to this database (unless its queue is another's) and
+        refresh the replica (a replica of another database is made again from this one)."""
+        seen = self.link.seen
+        if seen.database_id is None or seen.revision != self._head:
+            return
+        if self.outbox.database_id != seen.database_id:
+            try:
+                self.outbox.bind(seen.database_id, shown_url(self.url))
+            except WrongDatabase:
+                return
+        try:
+            self.replica.refresh(self.source, self.station)
+        except ReplicaMismatch:
+            if self.outbox.depth():
+                self._problem = "this station's copy of the warehouse is another database's"
+                return
+            self.replica.reset()
+            self.replica.refresh(self.source, self.station)
+        self._problem = None
+
+    def refresh(self) -> None:
+        """Refresh now, on the caller's thread (after a claim, whose reservations the pick walk
+        reads next)."""
+        if self.link.up:
+            self.replica.refresh(self.source, self.station, wait_s=SYNC_REFRESH_WAIT_S)
+
+    def start(self) -> None:
+        self.link.start()
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if self.link.up:
+                try:
+                    self._adopt()
+                except Exception as error:  # a thread boundary: the next cycle tries again
+                    log.info("replica refresh failed: %s", first_line(error))
+            self._poke.wait(REFRESH_S)
+            self._poke.clear()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._poke.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+        self.link.stop()
+        self.replica.close()
+        self.link_engine.dispose()
+        self.engine.dispose()
+
+
 def open_station(
     settings: Settings, station: str, outbox_path: Path | None = None
 ) -> StationSession:
-    """A station's session on the settings' database: its shift, workflows, outbox and reads.
+    """A station's session on the settings' database: its shift, workflows, outbox, replica and
+    the link watcher. It opens while the database is out of reach when a replica is there to
+    work from (StationOffline otherwise).
 
     Call it on the thread that will use the session (the station's database worker)."""
-    runtime = open_runtime(settings.database_url)
+    path = outbox_path or default_outbox_path(station)
+    outbox = Outbox(path)
     try:
-        ledger = runtime.ledger
-        data = guarded(SqlStationData(runtime.engine, stow_suggester(ledger, settings.stow)))
-        info = data.station(station)
+        replica = Replica(replica_path(path))
+        engine = make_engine(settings.database_url)
+        parts = StationRuntime(settings, station, outbox, replica, engine)
+    except BaseException:
+        outbox.close()
+        raise
+    try:
+        if parts.link.check(timeout_s=FIRST_CHECK_S):
+            blocked = parts.blocked()
+            if blocked is not None and parts.link.seen.revision != parts._head:
+                raise SchemaOutOfDate(blocked)
+            parts._adopt()
+        if not replica.ready:
+            raise StationOffline(
+                f"The database is out of reach ({parts.link.why}) and station {station} has no "
+                "copy of the warehouse yet: it must reach the database once before it can work "
+                "alone. It keeps trying."
+            )
+        info = replica.station(station)
         if info is None:
             raise StationNotRegistered(
                 f"station {station!r} is not registered in the database; "
                 "set `station` in the config file or pass --station"
             )
+        link = parts.link
+        data = ReplicaStationData(replica, guarded(SqlStationData(engine)), link)
         shift = Shift(info, data, settings.policy, WORKFLOWS)
-        outbox = Outbox(outbox_path or default_outbox_path(station))
+        parts.start()
     except BaseException:
-        runtime.close()
+        parts.close()
+        outbox.close()
         raise
     return StationSession(
         shift,
-        ledger=ledger,
+        ledger=SqlLedger(engine),
         outbox=outbox,
         data=data,
-        catalogue=guarded(EngineCatalogue(runtime.engine)),
+        catalogue=ReplicaCatalogue(replica),
         submit=functools.partial(ledger_service.submit, stow=settings.stow, orders=settings.orders),
-        on_close=runtime.close,
+        on_close=parts.close,
+        link=link,
+        replica=replica,
+        refresh=parts.refresh,
+        blocked=parts.blocked,
     )
 
 

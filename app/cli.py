@@ -22,6 +22,7 @@ from app.bootstrap import Runtime, SchemaOutOfDate, open_runtime
 from app.commands.decode import decode_command
 from app.commands.interpret import interpret_command
 from app.commands.orders import order_group, orders_command, ship_command
+from app.commands.outbox import outbox_group
 from app.commands.replay import replay_command
 from app.commands.rfid import rfid_group
 from app.commands.sheet import sheet_command
@@ -428,6 +429,7 @@ for _command in (
     orders_command,
     ship_command,
     order_group,
+    outbox_group,
 ):
     main.add_command(_command)
 

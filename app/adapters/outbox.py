@@ -24,8 +24,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from app.domain.commands import Command, command_from_payload, utc_now
-from app.domain.ledger import Outcome
+from app.domain.commands import EPHEMERAL, Command, command_from_payload, utc_now
+from app.domain.errors import Reason
+from app.domain.ledger import Outcome, Status
 from app.domain.ports import DatabaseUnavailable, UnitOfWorkFactory
 
 QUEUED, CONFIRMED, REFUSED = "queued", "confirmed", "refused"
@@ -46,11 +47,35 @@ CREATE TABLE IF NOT EXISTS outbox (
     answered_at TEXT
 );
 CREATE INDEX IF NOT EXISTS ix_outbox_state ON outbox (state, seq);
+CREATE TABLE IF NOT EXISTS outbox_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# Columns added after outboxes were first written: added in place to an older file.
+_LATER_COLUMNS = {
+    "late": "INTEGER NOT NULL DEFAULT 0",
+    "acknowledged_by": "TEXT",
+    "acknowledged_at": "TEXT",
+}
+
+
+_EPHEMERAL_SQL = ", ".join(f"'{kind.value}'" for kind in sorted(EPHEMERAL))
 
 
 class OutboxConflict(Exception):
     """The same transaction id was enqueued again with a different payload: a station bug."""
+
+
+class WrongDatabase(Exception):
+    """The queue belongs to another database than the one the station is connected to."""
+
+    def __init__(self, outbox: Path, owner: str, owner_url: str, other: str, depth: int) -> None:
+        self.owner, self.other, self.depth = owner, other, depth
+        where = f" ({owner_url})" if owner_url else ""
+        super().__init__(
+            f"{depth} queued transaction(s) in {outbox} belong to database {owner}{where}, not "
+            f"to database {other} this station is connected to: they are not sent here. Export "
+            f"them with `perpetua outbox export --outbox {outbox} FILE` and give the file to a "
+            "supervisor, or start the station on its own database again."
+        )
 
 
 @dataclass(frozen=True)
@@ -64,6 +89,10 @@ class OutboxEntry:
     created_at: str
     state: str
     outcome: dict[str, Any] | None
+    late: bool = False
+    """Answered by a drain after waiting in the queue (an outage): a refusal then is an
+    exception for a supervisor until acknowledged."""
+    acknowledged_by: str | None = None
 
     def command(self) -> Command:
         """The command as it was enqueued, with the same id."""
@@ -100,6 +129,59 @@ class Outbox:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
+        for name, decl in _LATER_COLUMNS.items():
+            if name not in have:
+                self._db.execute(f"ALTER TABLE outbox ADD COLUMN {name} {decl}")
+        self._lapse_ephemeral()
+
+    def _lapse_ephemeral(self) -> None:
+        """A command that only means something at once (a bin suggestion) and was left queued by
+        a station that died while sending it is never sent later: it is answered here, refused,
+        as the station would have answered it had it stayed up."""
+        for entry in self.entries(QUEUED, f"AND kind IN ({_EPHEMERAL_SQL})"):
+            self.mark(
+                Outcome(
+                    entry.tx_id,
+                    entry.kind,
+                    Status.REFUSED,
+                    "not sent: the station stopped before the database answered, and a bin "
+                    "suggestion only means something at once",
+                    Reason.OFFLINE.value,
+                )
+            )
+
+    # --- which database the queue belongs to -----------------------------------------------------
+
+    def _meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM outbox_meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    @property
+    def database_id(self) -> str | None:
+        """The database this outbox's queue belongs to (None: not yet bound)."""
+        return self._meta("database_id")
+
+    @property
+    def database_url(self) -> str:
+        """Where that database was, as the station was told (password left out)."""
+        return self._meta("database_url") or ""
+
+    def bind(self, database_id: str, url: str = "") -> None:
+        """Belong to this database. An outbox with nothing queued follows the station to another
+        database; one with a queue refuses (WrongDatabase), so it is never sent elsewhere."""
+        owner = self.database_id
+        if owner is not None and owner != database_id:
+            depth = self.depth()
+            if depth:
+                raise WrongDatabase(self.path, owner, self.database_url, database_id, depth)
+        with self._lock:
+            self._db.executemany(
+                "INSERT INTO outbox_meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [("database_id", database_id), ("database_url", url)],
+            )
 
     def close(self) -> None:
         with self._lock:
@@ -133,17 +215,19 @@ class Outbox:
                 f"transaction {command.tx_id} is already queued with a different payload"
             )
 
-    def mark(self, outcome: Outcome) -> bool:
-        """Record the ledger's answer. The first answer stays; False if it was already answered."""
+    def mark(self, outcome: Outcome, late: bool = False) -> bool:
+        """Record the ledger's answer. The first answer stays; False if it was already answered.
+        `late`: it came from a drain, after the command waited in the queue."""
         state = CONFIRMED if outcome.ok else REFUSED
         with self._lock:
             cursor = self._db.execute(
-                "UPDATE outbox SET state = ?, outcome = ?, answered_at = ?"
+                "UPDATE outbox SET state = ?, outcome = ?, answered_at = ?, late = ?"
                 " WHERE tx_id = ? AND state = ?",
                 (
                     state,
                     _dumps(outcome.as_dict()),
                     utc_now().isoformat(),
+                    int(late),
                     str(outcome.tx_id),
                     QUEUED,
                 ),
@@ -167,15 +251,18 @@ class Outbox:
         """The commands still waiting for an answer, in the order they were enqueued."""
         return [e.command() for e in self.entries(state=QUEUED)]
 
-    def entries(self, state: str | None = None) -> list[OutboxEntry]:
+    def entries(self, state: str | None = None, where: str = "") -> list[OutboxEntry]:
         """Every stored entry (or those in one state), in the order they were enqueued."""
-        sql = "SELECT seq, tx_id, kind, payload, created_at, state, outcome FROM outbox"
+        sql = (
+            "SELECT seq, tx_id, kind, payload, created_at, state, outcome, late, acknowledged_by"
+            " FROM outbox WHERE 1 = 1"
+        )
         params: tuple[str, ...] = ()
         if state is not None:
-            sql += " WHERE state = ?"
+            sql += " AND state = ?"
             params = (state,)
         with self._lock:
-            rows = self._db.execute(sql + " ORDER BY seq", params).fetchall()
+            rows = self._db.execute(f"{sql} {where} ORDER BY seq", params).fetchall()
         return [
             OutboxEntry(
                 seq,
@@ -185,25 +272,82 @@ class Outbox:
                 created,
                 st,
                 json.loads(outcome) if outcome is not None else None,
+                bool(late),
+                acknowledged,
             )
-            for seq, tx_id, kind, payload, created, st, outcome in rows
+            for seq, tx_id, kind, payload, created, st, outcome, late, acknowledged in rows
         ]
 
-    def drain(self, uow_factory: UnitOfWorkFactory, submit: Submit) -> DrainReport:
-        """Send the queued commands in order, with their own ids, and record each answer.
+    def exceptions(self) -> list[OutboxEntry]:
+        """Transactions refused after waiting in the queue and not yet acknowledged by a
+        supervisor: the station shows them in red until one does."""
+        return self.entries(REFUSED, "AND late = 1 AND acknowledged_by IS NULL")
+
+    def acknowledge(self, supervisor: str) -> int:
+        """A supervisor has seen the exceptions: they leave the screen (and stay recorded)."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE outbox SET acknowledged_by = ?, acknowledged_at = ?"
+                " WHERE state = ? AND late = 1 AND acknowledged_by IS NULL",
+                (supervisor, utc_now().isoformat(), REFUSED),
+            )
+            return cursor.rowcount
+
+    def oldest(self) -> str | None:
+        """When the oldest queued command was enqueued (ISO text), None with an empty queue."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT min(created_at) FROM outbox WHERE state = ?", (QUEUED,)
+            ).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
+    def export(self, file: Path) -> int:
+        """Write the queued commands, in order, as JSON lines a supervisor can hand over:
+        each with its id, kind, payload and when it was queued, and which database it is for.
+        Nothing leaves the queue. Returns how many were written."""
+        entries = self.entries(QUEUED)
+        owner = self.database_id
+        with Path(file).open("w", encoding="utf-8") as out:
+            for e in entries:
+                record = {
+                    "tx_id": str(e.tx_id),
+                    "kind": e.kind,
+                    "queued_at": e.created_at,
+                    "database_id": owner,
+                    "payload": e.payload,
+                }
+                out.write(json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n")
+        return len(entries)
+
+    def drain(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        submit: Submit,
+        on_outcome: Callable[[Command, Outcome], None] | None = None,
+        *,
+        fresh: frozenset[uuid.UUID] = frozenset(),
+    ) -> DrainReport:
+        """Send the queued commands in order, with their own ids, and record each answer. This
+        is the one drain loop: the station's session runs it, and so do `perpetua outbox drain`
+        and the tests.
 
         Stops at the first DatabaseUnavailable and leaves that command and the rest queued, so
         the order is kept for the next drain. Any other error propagates (the command stays
-        queued: nothing in the outbox is ever dropped).
+        queued: nothing in the outbox is ever dropped). `on_outcome` hears each answer after it
+        is recorded; an answer to a command not in `fresh` (the one being sent right now) is
+        late: a refusal then waits as an exception for a supervisor.
         """
         outcomes: list[Outcome] = []
         stopped = False
+        self._lapse_ephemeral()
         for command in self.pending():
             try:
                 outcome = submit(command, uow_factory)
             except DatabaseUnavailable:
                 stopped = True
                 break
-            self.mark(outcome)
+            self.mark(outcome, late=command.tx_id not in fresh)
             outcomes.append(outcome)
+            if on_outcome is not None:
+                on_outcome(command, outcome)
         return DrainReport(tuple(outcomes), self.depth(), stopped)

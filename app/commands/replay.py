@@ -3,8 +3,10 @@ machines (DESIGN.md section 5), exactly as if they had been scanned at the stati
 
 One JSON object per input line on stdout: the line number, what was scanned, the scan's fate, the
 prompt the station would show next, the feedback, and the transactions with their state. Every
-transaction goes through the station's outbox, like at the station: a replay interrupted by an
-outage leaves its transactions queued, and the next replay or the station itself sends them.
+transaction goes through the station's outbox, like at the station, and reads go to the station's
+replica: a replay works while the database is out of reach exactly as the window does (what may
+wait is queued, the rest refused in one sentence), and the next replay, the station itself or
+`perpetua outbox drain` sends the queue.
 
 A line starting with `@KEY:` is keypad text (a quantity or a PIN), not a scan. Blank lines are
 skipped. GS may be written as the byte 0x1D or as `<GS>` / `{GS}`.
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from app.bootstrap import StationNotRegistered, open_station
+from app.bootstrap import SchemaOutOfDate, StationNotRegistered, StationOffline, open_station
 from app.domain.interpret import CommandName, StationMode
 from app.domain.scan import Scan, Source
 from app.services.station import StationSession
@@ -63,7 +65,7 @@ def replay_command(
     lines = _read(file)
     try:
         session = open_station(obj.settings(), station, outbox)
-    except StationNotRegistered as error:
+    except (StationNotRegistered, StationOffline, SchemaOutOfDate) as error:
         raise click.ClickException(str(error)) from None
     try:
         _login(session, badge, pin, StationMode(mode))

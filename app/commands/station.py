@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from app.bootstrap import StationNotRegistered, open_station, station_factory
+from app.bootstrap import (
+    SchemaOutOfDate,
+    StationNotRegistered,
+    StationOffline,
+    open_station,
+    station_factory,
+)
 
 if TYPE_CHECKING:
     from app.cli import Context
@@ -35,13 +41,14 @@ def station_command(obj: Context, code: str | None, outbox: Path | None) -> None
     settings = obj.settings()
     code = code or settings.station or DEFAULT_STATION
     # Check the database and the station here, so a wrong setting is a plain error on the
-    # command line rather than a red banner in a window.
-    with obj.runtime():
-        pass
+    # command line rather than a red banner in a window. A database out of reach is not an
+    # error: the station works from its replica (or says in the window that it has none yet).
     try:
         open_station(settings, code, outbox).close()
-    except StationNotRegistered as error:
+    except (StationNotRegistered, SchemaOutOfDate) as error:
         raise click.ClickException(str(error)) from None
+    except StationOffline as error:
+        click.echo(str(error), err=True)
     from app.ui.app import run_station  # Qt loads only for the window
 
     status = run_station(

@@ -40,6 +40,10 @@ class TxKind(StrEnum):
     RELEASE_LIST = "release_list"
     SHIP_ORDER = "ship_order"
     CANCEL_ORDER = "cancel_order"
+    CLOSE_RECEIPT = "close_receipt"
+    RAISE_COUNT = "raise_count"
+    SAVE_COUNT = "save_count"
+    HOLD_BIN = "hold_bin"
 
 
 class AdjustReason(StrEnum):
@@ -149,6 +153,10 @@ def _check_text(name: str, value: str) -> None:
         )
     if any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise Rejection(Reason.BAD_INPUT, f"{name} contains control characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Rejection(Reason.BAD_INPUT, f"{name} is not valid text") from None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -416,6 +424,84 @@ class Opening(Command):
         return data
 
 
+@dataclass(frozen=True, kw_only=True)
+class CloseReceipt(Command):
+    """Close an expected receipt. The ledger stores who closed it, when, the supervisor who
+    accepted a short close, and the discrepancies it finds between the receipt's lines and what
+    was received against it."""
+
+    kind: ClassVar[TxKind] = TxKind.CLOSE_RECEIPT
+    receipt: str
+    approved_by: str | None = None
+
+    @property
+    def reference(self) -> str | None:
+        return self.receipt
+
+
+@dataclass(frozen=True, slots=True)
+class CountLine:
+    """Units of one SKU (and lot) in a bin: counted, or the ledger's position when counted."""
+
+    sku: str
+    qty: int
+    lot: str | None = None
+
+
+COUNT_STATES = ("open", "recount", "approval", "done")
+"""The states of a count task (domain/workflow.CountState), as stored."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RaiseCount(Command):
+    """Open a count task for a location (a short pick, a doubt); one already open stays."""
+
+    kind: ClassVar[TxKind] = TxKind.RAISE_COUNT
+    location: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SaveCount(Command):
+    """Record a count on the location's unfinished task (opening one if none is) and move the
+    task to `state`: `counter` is the operator whose count it is (joins the task's counters),
+    `counts` what they counted, `snapshot` the ledger's position they counted against."""
+
+    kind: ClassVar[TxKind] = TxKind.SAVE_COUNT
+    location: str
+    state: str
+    counter: str
+    counts: tuple[CountLine, ...] = ()
+    snapshot: tuple[CountLine, ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.state not in COUNT_STATES:
+            raise Rejection(Reason.BAD_INPUT, f"a count task cannot be {self.state!r}")
+
+    def payload(self) -> dict[str, Any]:
+        data = super().payload()
+        data["counts"] = [_jsonable(dataclasses.asdict(line)) for line in self.counts]
+        data["snapshot"] = [_jsonable(dataclasses.asdict(line)) for line in self.snapshot]
+        return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldBin(Command):
+    """Ask the stow policy for a bin for `qty` of a SKU and hold its room for a while (the
+    suggestion a putaway offers). Only worth sending now: a station that cannot reach the ledger
+    drops it instead of queueing it (see EPHEMERAL)."""
+
+    kind: ClassVar[TxKind] = TxKind.HOLD_BIN
+    sku: str
+    qty: int
+    lot: str | None = None
+
+
+EPHEMERAL: frozenset[TxKind] = frozenset({TxKind.HOLD_BIN})
+"""Transactions that only mean something now: never queued to be sent after an outage."""
+
+
 COMMAND_TYPES: dict[TxKind, type[Command]] = {
     cls.kind: cls
     for cls in (
@@ -435,6 +521,10 @@ COMMAND_TYPES: dict[TxKind, type[Command]] = {
         ReleaseList,
         ShipOrder,
         CancelOrder,
+        CloseReceipt,
+        RaiseCount,
+        SaveCount,
+        HoldBin,
     )
 }
 
@@ -457,10 +547,8 @@ def _decode(hint: Any, value: Any) -> Any:
         return uuid.UUID(value)
     if isinstance(hint, type) and issubclass(hint, StrEnum):
         return hint(value)
-    if hint is OpeningLine:
-        return OpeningLine(
-            **{k: _decode(h, value.get(k)) for k, h in get_type_hints(OpeningLine).items()}
-        )
+    if hint in (OpeningLine, CountLine):
+        return hint(**{k: _decode(h, value.get(k)) for k, h in get_type_hints(hint).items()})
     return value
 
 

@@ -42,6 +42,11 @@ class Reason(StrEnum):
     ORDER_STATE = "order_state"
     APPROVAL_REQUIRED = "approval_required"
     NOT_SHIPPED = "not_shipped"
+    UNKNOWN_RECEIPT = "unknown_receipt"
+    RECEIPT_CLOSED = "receipt_closed"
+    OFFLINE = "offline"
+    """Refused by the station itself: the database is out of reach and this cannot wait."""
+    WRONG_DATABASE = "wrong_database"
 
 
 class Rejection(Exception):

@@ -82,6 +82,7 @@ class CommandName(StrEnum):
     TAKEOVER = "TAKEOVER"
     RELEASE = "RELEASE"
     CANCELORDER = "CANCELORDER"
+    ACK = "ACK"
 
 
 COMMAND_MEANINGS = {
@@ -100,6 +101,7 @@ COMMAND_MEANINGS = {
     CommandName.TAKEOVER: "a supervisor moves another picker's pick list to this station",
     CommandName.RELEASE: "leave a pick list and give its reservations back to stock",
     CommandName.CANCELORDER: "a supervisor cancels the scanned order",
+    CommandName.ACK: "a supervisor acknowledges transactions refused after an outage",
 }
 
 

@@ -64,6 +64,37 @@ class SerialState:
     location_id: int | None
 
 
+@dataclass(frozen=True)
+class ReceiptHead:
+    id: int
+    code: str
+    status: str
+    closed_by: str | None = None
+    closed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReceiptFigure:
+    """Expected against received units of one SKU on a receipt."""
+
+    sku: str
+    expected: int
+    received: int
+
+    @property
+    def matches(self) -> bool:
+        return self.expected == self.received
+
+
+@dataclass(frozen=True)
+class CountTaskRecord:
+    """A location's unfinished count task as a transaction found it (locked)."""
+
+    id: int
+    state: str
+    counters: tuple[str, ...]
+
+
 class LedgerStore(Protocol):
     """Reads and writes of one open database transaction."""
 
@@ -186,6 +217,41 @@ class LedgerStore(Protocol):
         """Units picked per SKU id since a time, from the ledger's pick moves."""
 
     def set_velocity_classes(self, classes: Mapping[int, str]) -> None: ...
+
+    # --- receipts and count tasks (work items, written by transactions like the moves) ---
+    def lock_receipt(self, code: str) -> ReceiptHead | None: ...
+    def receipt_figures(self, head: ReceiptHead) -> list[ReceiptFigure]: ...
+    def close_receipt(
+        self,
+        head: ReceiptHead,
+        tx_id: uuid.UUID,
+        closed_by_id: int,
+        approved_by_id: int | None,
+        discrepancies: Sequence[ReceiptFigure],
+    ) -> None: ...
+    def lock_count_task(self, location_id: int) -> CountTaskRecord | None:
+        """The location's unfinished count task, with the location locked against others."""
+
+    def insert_count_task(self, location_id: int, **values: Any) -> int: ...
+    def update_count_task(self, task_id: int, **values: Any) -> None: ...
+
+
+class Link(Protocol):
+    """Whether the shared database answers (app.adapters.db.link.Link watches it)."""
+
+    @property
+    def up(self) -> bool: ...
+    @property
+    def since(self) -> datetime:
+        """When it last went up or down."""
+
+    @property
+    def why(self) -> str: ...
+    def down(self, why: str) -> None:
+        """Something failed for want of the database."""
+
+    def confirmed(self) -> None:
+        """Something went through."""
 
 
 class UnitOfWork(Protocol):

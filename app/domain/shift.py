@@ -60,6 +60,11 @@ class Shift:
         self.workflow: Workflow | None = None
         self._pending_login: Operator | None = None
         self._logout_approval: Approval | None = None
+        self._ack_approval: Approval | None = None
+        self.exceptions = 0
+        """Transactions refused after an outage and not yet acknowledged (the session's count)."""
+        self.acknowledged: str | None = None
+        """The supervisor who just acknowledged them: the session records it and clears it."""
         self.last = Reply(LOGIN_PROMPT)
         self._before_logout = self.last
 
@@ -91,6 +96,10 @@ class Shift:
     def on_scan(self, scan: Interpretation, queue_depth: int) -> Reply:
         if not scan.accepted:
             return self.refuse(scan)
+        if self._ack_approval is not None:
+            return self._show(self._ack_step(self._ack_approval.on_scan(scan), scan))
+        if scan.kind is Kind.COMMAND and scan.command is CommandName.ACK:
+            return self._show(self._ack())
         if self.operator is None:
             return self._show(self._login_scan(scan))
         if self._logout_approval is not None:
@@ -117,6 +126,8 @@ class Shift:
         return self._show(self.workflow.on_tags(tags))
 
     def on_entry(self, text: str) -> Reply:
+        if self._ack_approval is not None:
+            return self._show(self._ack_step(self._ack_approval.on_entry(text), None))
         if self._pending_login is not None:
             return self._show(self._login_pin(self._pending_login, text))
         if self._logout_approval is not None:
@@ -208,6 +219,32 @@ class Shift:
             note += f" Queued transactions stay in the outbox (approved by {approved_by})."
         self.operator, self.workflow = None, None
         return Reply(LOGIN_PROMPT, ok(f"Logged out: {name}.{note}"))
+
+    # --- exceptions: transactions refused after an outage ---
+
+    def _ack(self) -> Reply:
+        if self.exceptions == 0:
+            return _with(self.last, ok("Nothing to acknowledge: no transaction was refused."))
+        self._before_logout = self.last
+        self._ack_approval = Approval(
+            self._data,
+            self.pins,
+            f"acknowledging {self.exceptions} transaction(s) refused after the outage",
+            not_by=frozenset(),
+        )
+        return self._ack_approval.prompt()
+
+    def _ack_step(self, step: Reply | Approved, scan: Interpretation | None) -> Reply:
+        if scan is not None and scan.kind is Kind.COMMAND and scan.command is CommandName.CANCEL:
+            self._ack_approval = None
+            return self._resume(warning("Not acknowledged: the refused transactions stay shown."))
+        if isinstance(step, Approved):
+            self._ack_approval = None
+            self.acknowledged = step.supervisor
+            return self._resume(
+                ok(f"{self.exceptions} refused transaction(s) acknowledged by {step.supervisor}.")
+            )
+        return step
 
     # --- modes ---
 

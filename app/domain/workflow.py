@@ -144,14 +144,6 @@ class Holding:
 
 
 @dataclass(frozen=True, slots=True)
-class BinSuggestion:
-    """The bin the stow policy suggests (None when no bin has room) and what to tell the worker."""
-
-    location: str | None
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
 class PickLine:
     """An open reservation: what to pick from which bin for which order line."""
 
@@ -244,9 +236,10 @@ class CountTask:
 
 
 class StationData(Protocol):
-    """The warehouse as a workflow sees it. Implemented over SQL by the database worker; every
-    method is a short transaction of its own. Codes are scanned text: implementations bind them
-    as parameters, never format them into SQL."""
+    """The warehouse as a workflow sees it: reads only. The station's replica answers them
+    (app/adapters/replica.py), online or not; what a workflow changes leaves as a transaction in
+    its reply. Codes are scanned text: implementations bind them as parameters, never format
+    them into SQL."""
 
     def station(self, code: str) -> StationInfo | None: ...
     def operator(self, badge: str) -> Operator | None: ...
@@ -281,8 +274,9 @@ class StationData(Protocol):
         """Codes of picked orders waiting to ship, longest waiting first, to pick one on
         screen."""
 
-    def receipt(self, code: str) -> Receipt | None: ...
-    def close_receipt(self, code: str) -> None: ...
+    def receipt(self, code: str) -> Receipt | None:
+        """The receipt with what was received against it (the station's own receives too)."""
+
     def open_picks(self, order: str) -> list[PickLine]:
         """The order's open reservations, in pick-path order."""
 
@@ -293,24 +287,12 @@ class StationData(Protocol):
     def contents(self, location: str) -> list[Holding]:
         """What a location holds on hand, per SKU and lot (a bin's position, a dock's goods)."""
 
-    def suggest_bin(self, sku: str, lot: str | None, qty: int, station: str) -> BinSuggestion: ...
+    def bin_room(self, location: str, sku: str, qty: int) -> str | None:
+        """Offline: why `qty` of `sku` would not fit in the bin as far as the station knows
+        (None: it fits, or the ledger will check it now, online)."""
 
     def count_task(self, location: str) -> CountTask | None:
         """The bin's unfinished count task (open, recount or approval), if any."""
-
-    def raise_count(self, location: str, reason: str, station: str, operator: str) -> int:
-        """Open a count task for a bin (or return the one already open)."""
-
-    def save_count(
-        self,
-        location: str,
-        state: CountState,
-        operator: str,
-        counts: Sequence[Holding],
-        snapshot: Sequence[Holding],
-    ) -> int:
-        """Record a count on the bin's task (creating the task if none is open) and move the task
-        to `state`. DONE closes it. `operator` joins the task's counters (once)."""
 
 
 # --- the policy a station works by ------------------------------------------------------------

@@ -54,7 +54,7 @@ from app.domain.ports import (
     UnitOfWorkFactory,
 )
 from app.domain.stow import StowPolicy, lookalike_warning
-from app.services import order_ledger
+from app.services import order_ledger, work_ledger
 from app.services.ledger_steps import (
     DEFAULT_ORDERS,
     DEFAULT_STOW,
@@ -560,6 +560,7 @@ HANDLERS: dict[type[Command], Handler] = {
     Void: _void,
     Expire: _expire,
     **order_ledger.HANDLERS,
+    **work_ledger.HANDLERS,
 }
 
 

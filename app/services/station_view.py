@@ -83,6 +83,11 @@ class StationView:
     """"connected", or what is wrong: "unreachable: ..." """
     input_seq: int = 0
     """The number of the input this view answers (0 for a view nobody asked for: a drain)."""
+    replica: str = ""
+    """How old the station's copy of the warehouse is ("copy 3 s old"); empty without one."""
+    exceptions: tuple[str, ...] = ()
+    """Transactions refused after an outage, shown in red until a supervisor acknowledges
+    them (@CMD:ACK)."""
 
     @property
     def database_ok(self) -> bool:

@@ -126,15 +126,20 @@ def suggest(
             with uow_factory() as uow:
                 uow.store.release_expired_holds(None)
                 uow.commit()
-            return _suggest(uow_factory, sku_code, qty, near_zone, lot, station, policy, rng, hold)
+            with uow_factory() as uow:
+                answer = answer_in(
+                    uow.store, sku_code, qty, near_zone, lot, station, policy, rng, hold
+                )
+                uow.commit()
+            return answer
         except TransientDatabaseError:
             if attempt + 1 < retry.attempts:
                 retry.pause(attempt)
     raise DatabaseUnavailable(f"the database did not answer a suggestion for {sku_code}")
 
 
-def _suggest(
-    uow_factory: UnitOfWorkFactory,
+def answer_in(
+    store: LedgerStore,
     sku_code: str,
     qty: int,
     near_zone: str | None,
@@ -144,28 +149,26 @@ def _suggest(
     rng: random.Random,
     hold: bool,
 ) -> StowAnswer:
-    with uow_factory() as uow:
-        store = uow.store
-        sku = store.sku(sku_code)
-        if sku is None:
-            raise Rejection(Reason.UNKNOWN_SKU, f"item {sku_code!r} is not in the catalogue")
-        lot_id = NO_LOT_ID
-        if lot:
-            known = store.lot(sku.id, lot)
-            lot_id = known.id if known else store.add_lot(sku.id, lot, None).id
-        station_id = None
-        if station is not None:
-            found = store.station(station)
-            if found is None:
-                raise Rejection(Reason.UNKNOWN_STATION, f"station {station!r} is not registered")
-            station_id = found.id
-            near_zone = near_zone or found.zone
-        ranked = plan(store, sku, lot_id, qty, near_zone, policy, rng)
-        taken = None
-        if hold and ranked:
-            expires = store.database_now() + timedelta(seconds=policy.hold_seconds)
-            taken = _hold_first(store, ranked, sku, lot_id, qty, station_id, expires)
-        uow.commit()
+    """The suggestion inside an open transaction (a HoldBin transaction's, or `suggest`'s)."""
+    sku = store.sku(sku_code)
+    if sku is None:
+        raise Rejection(Reason.UNKNOWN_SKU, f"item {sku_code!r} is not in the catalogue")
+    lot_id = NO_LOT_ID
+    if lot:
+        known = store.lot(sku.id, lot)
+        lot_id = known.id if known else store.add_lot(sku.id, lot, None).id
+    station_id = None
+    if station is not None:
+        found = store.station(station)
+        if found is None:
+            raise Rejection(Reason.UNKNOWN_STATION, f"station {station!r} is not registered")
+        station_id = found.id
+        near_zone = near_zone or found.zone
+    ranked = plan(store, sku, lot_id, qty, near_zone, policy, rng)
+    taken = None
+    if hold and ranked:
+        expires = store.database_now() + timedelta(seconds=policy.hold_seconds)
+        taken = _hold_first(store, ranked, sku, lot_id, qty, station_id, expires)
     return StowAnswer(sku.code, qty, tuple(ranked), taken)
 
 

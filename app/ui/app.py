@@ -46,6 +46,10 @@ def run_station(
         _probe_startup(app, window, Path(probe))
     window.start()
     window.showMaximized()
+    # A window manager activates a new window; without one (a kiosk) nothing else would. A window
+    # never activated has no focus widget, so the keys it gets as typing (the wedge filter's
+    # given-up bursts too) would reach no widget, and no shortcut would fire.
+    window.activateWindow()
     status = app.exec()
     window.shutdown()
     return status

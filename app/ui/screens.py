@@ -63,7 +63,10 @@ def caption(label: str, key: str | None, stacked: bool = False) -> str:
 
 
 class StationScreen(QWidget):
-    """What every screen emits; `show_view` draws a view."""
+    """What every screen emits; `show_view` draws a view. Every screen has a keypad, shown when
+    the view asks for digits."""
+
+    keypad: KeypadWidget
 
     commandRequested = Signal(object, object)
     """(CommandName, argument or None): the same as scanning @CMD:NAME[:ARG]."""

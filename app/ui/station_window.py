@@ -2,7 +2,8 @@
 forwards every input to it; the GUI thread never waits on a device or the database.
 
 Inputs: the keyboard-wedge filter (installed on the whole application), the screens' buttons,
-keypad and choice tiles, keyboard shortcuts, and, when configured, an RFID reader (its reads
+keypad and choice tiles (while a PIN is asked for, the keyboard types into the keypad:
+app.ui.pin_keys), keyboard shortcuts, and, when configured, an RFID reader (its reads
 gathered into one burst per 200 ms) and a camera (its preview in a collapsible side panel). Each
 device runs on its own thread in a `DeviceWorker`; the session runs on the `StationWorker`'s.
 """
@@ -29,9 +30,10 @@ from app.adapters.worker import DeviceWorker
 from app.domain.interpret import StationMode
 from app.domain.scan import Scan, Source
 from app.domain.wedge import LayoutReport
-from app.domain.workflow import Level
+from app.domain.workflow import Entry, Level
 from app.services.station_view import StationView
 from app.ui.camera_preview import CameraPreview
+from app.ui.pin_keys import PinKeyRouter
 from app.ui.screens import (
     MODE_SCREENS,
     SHORTCUTS,
@@ -50,6 +52,7 @@ from app.ui.station_worker import (
     TagBurstCollector,
 )
 from app.ui.wedge_filter import WedgeFilter
+from app.ui.widgets.exceptions import ExceptionsPanel
 from app.ui.widgets.feedback import ScanFeedbackBanner
 from app.ui.widgets.manual_entry import ManualEntry
 from app.ui.widgets.status_strip import StatusStrip
@@ -93,8 +96,10 @@ class StationWindow(QMainWindow):
         self.setWindowTitle(title)
         self.worker = StationWorker(session_factory, drain_interval_ms)
         self.wedge = wedge or WedgeFilter(parent=self)
+        self.pin_keys = PinKeyRouter(self, parent=self)
         self.sounds = sounds if sounds is not None else default_sound_player(parent=self)
         self.banner = ScanFeedbackBanner()
+        self.exceptions = ExceptionsPanel()
         self.status = StatusStrip()
         self.manual = ManualEntry()
         self.login = LoginScreen()
@@ -159,6 +164,7 @@ class StationWindow(QMainWindow):
         layout.setContentsMargins(8, 6, 8, 8)
         layout.addLayout(top)
         layout.addWidget(self.banner)
+        layout.addWidget(self.exceptions)
         layout.addLayout(middle, 1)
         layout.addWidget(self.manual)
         self.setCentralWidget(central)
@@ -205,6 +211,9 @@ class StationWindow(QMainWindow):
         self._started = True
         app = QCoreApplication.instance()
         if app is not None:
+            # The PIN router first: the filter installed last sees keys first, and scans must
+            # be taken out of the key stream before a typed PIN digit is looked for in it.
+            self.pin_keys.install(app)
             self.wedge.install(app)
         self.worker.start()
         for device in (self._rfid, self._camera):
@@ -222,7 +231,8 @@ class StationWindow(QMainWindow):
                 log.error("the %s thread did not stop", device.name)
                 ended = False
         self._tag_bursts.flush()  # tags read just before closing are still worth recording
-        self.wedge.uninstall()
+        self.wedge.uninstall()  # held keys are delivered, a PIN's digits to the keypad
+        self.pin_keys.uninstall()
         return self.worker.stop() and ended
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -248,7 +258,11 @@ class StationWindow(QMainWindow):
         screen = self._screen_for(view)
         screen.show_view(view)
         self.stack.setCurrentWidget(screen)
+        pin = view.entry is Entry.PIN
+        self.pin_keys.route_to(screen.keypad if pin else None)
+        self.manual.set_pin_asked(pin)
         self.status.show_view(view)
+        self.exceptions.show_view(view)
         self.banner.show_view(view)
         if view.feedback is not None:
             self.sounds.play(view.feedback.level)

@@ -3,9 +3,11 @@ session work, so the GUI thread never waits on the database.
 
 `StationWorker` builds the session on its own QThread and calls it there for every input; each
 answer leaves as an immutable `StationView` through `viewReady`. A timer on that thread asks the
-session to resend its outbox every two seconds. This is a thread boundary, so it holds the
-catch-all: a session that cannot be built or that raises is logged with its traceback and reported
-through `failed`, and the worker goes on taking input.
+session four times a second to resend its outbox and to show a change of the database link. This
+is a thread boundary, so it holds the catch-all: a session that cannot be built or that raises
+is logged with its traceback and reported through `failed`, and the worker goes on taking input.
+A PIN never reaches either: when the session fails on a keypad entry made while a PIN was asked
+for, the entry is masked in the message and in the logged traceback.
 
 Inputs come in through the `submit_*` methods, which may be called (or connected to) from any
 thread: each one only emits a signal that Qt queues to the worker's thread. Inputs that arrive
@@ -19,6 +21,7 @@ one `handle_tags` call per burst).
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -27,12 +30,14 @@ from PySide6.QtCore import QDeadlineTimer, QObject, QThread, QTimer, Signal, Slo
 from app.adapters.rfid import RfidRead
 from app.domain.interpret import CommandName
 from app.domain.scan import Scan, Source
-from app.domain.workflow import TagRead
+from app.domain.workflow import Entry, TagRead
 from app.services.station_view import StationView
 
 log = logging.getLogger(__name__)
 
-DRAIN_INTERVAL_MS = 2_000
+DRAIN_INTERVAL_MS = 250
+"""How often the worker sends the queue and shows a change of the database link: a cut is on
+screen within about half a second (one probe of the link, one tick)."""
 TAG_BURST_MS = 200
 STOP_TIMEOUT_MS = 30_000
 """How long `stop()` waits for the session to close (a database going away may make it slow)."""
@@ -61,6 +66,11 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+def masked(text: str, secret: str) -> str:
+    """`text` with every occurrence of `secret` replaced by as many asterisks."""
+    return text.replace(secret, "*" * len(secret))
+
+
 class StationWorker(QObject):
     """Call `start()` once, `stop()` once; in between, `submit_*` from anywhere."""
 
@@ -82,6 +92,7 @@ class StationWorker(QObject):
         self._timer: QTimer | None = None
         self._session: StationSessionPort | None = None
         self._live = False  # only read and written on the worker's thread once started
+        self._pin_asked = False  # the last view asked for a PIN (worker's thread too)
         self._last_failure = ""
         self._connect_signals()
 
@@ -166,7 +177,8 @@ class StationWorker(QObject):
 
     @Slot(str)
     def _on_entry(self, text: str) -> None:
-        self._call(lambda session: session.handle_entry(text))
+        secret = text if self._pin_asked else None
+        self._call(lambda session: session.handle_entry(text), secret)
 
     @Slot(object, object)
     def _on_command(self, name: CommandName, arg: str | None) -> None:
@@ -175,7 +187,7 @@ class StationWorker(QObject):
     @Slot()
     def _on_drain_due(self) -> None:
         """Nobody asked: a failure the user has already been told about is not told again
-        (a red banner and a buzz every two seconds help nobody), only logged."""
+        (a red banner and a buzz four times a second help nobody), only logged."""
         if not self._live:
             return
         had_session = self._session is not None
@@ -199,22 +211,31 @@ class StationWorker(QObject):
         thread = QThread.currentThread()
         thread.quit()
 
-    def _call(self, request: Callable[[StationSessionPort], StationView]) -> None:
+    def _call(
+        self, request: Callable[[StationSessionPort], StationView], secret: str | None = None
+    ) -> None:
+        """`secret`: input text that must not be shown or logged should the session fail."""
         if not self._live:
             log.warning("input dropped: the station worker is not running")
             return
         session = self._ensure_session()
         if session is not None:
-            self._answer(lambda: request(session))
+            self._answer(lambda: request(session), secret=secret)
 
-    def _answer(self, request: Callable[[], StationView | None], asked: bool = True) -> None:
+    def _answer(
+        self,
+        request: Callable[[], StationView | None],
+        asked: bool = True,
+        secret: str | None = None,
+    ) -> None:
         try:
             view = request()
         except Exception as error:  # thread boundary: report, keep taking input
-            self._fail(describe(error), "the station session failed", asked)
+            self._fail(describe(error), "the station session failed", asked, secret)
             return
         self._last_failure = ""
         if view is not None:
+            self._pin_asked = view.entry is Entry.PIN
             self.viewReady.emit(view)
 
     def _ensure_session(self, asked: bool = True) -> StationSessionPort | None:
@@ -228,11 +249,16 @@ class StationWorker(QObject):
                 self._fail(message, "building the station session failed", asked)
         return self._session
 
-    def _fail(self, message: str, what: str, asked: bool) -> None:
+    def _fail(self, message: str, what: str, asked: bool, secret: str | None = None) -> None:
         """Log with the traceback (once while the same failure repeats) and report it: always
-        when it answers an input, otherwise only when it is news."""
+        when it answers an input, otherwise only when it is news. A `secret` (a PIN) is masked
+        wherever the error's text holds it."""
+        if secret:
+            message = masked(message, secret)
         news = message != self._last_failure
-        if news:
+        if news and secret:
+            log.error("%s\n%s", what, masked(traceback.format_exc().rstrip(), secret))
+        elif news:
             log.exception(what)
         else:
             log.info("%s again: %s", what, message)

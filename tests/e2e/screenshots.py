@@ -1,10 +1,15 @@
 """Screenshots of the station window for the documentation: `python -m tests.e2e.screenshots
 OUT_DIR` (or `make screenshots`, into docs/).
 
-It starts its own Xvfb, builds a fresh demo database in a temporary folder with the `perpetua`
-program (`db upgrade`, then `demo`), opens the real station window for ST-1 full screen on that
-display, and drives it through its screens by scans, each one answered by the real session on the
-window's worker thread. After each step it waits for the view on screen, checks that it shows what
+It starts its own Xvfb, builds a fresh demo database with the `perpetua` program (`db upgrade`,
+then `demo`), opens the real station window for ST-1 full screen on that display, and drives it
+through its screens by scans, each one answered by the real session on the window's worker thread.
+The database is a new one on the PostgreSQL server named by PERPETUA_TEST_DATABASE_URL (or a local
+one at 127.0.0.1:5432), dropped afterwards, and the window reaches it through a loopback TCP proxy:
+the last shot is taken after the proxy cut the network for real, so it shows what an outage looks
+like (the database in red, the outage banner, scans queued). Without a PostgreSQL server the
+script takes every other shot on an SQLite file in a temporary folder, says that the outage was
+not taken, and exits with status 1. After each step it waits for the view on screen, checks that it shows what
 the step is meant to show, and saves the screen as OUT_DIR/<name>.png. The codes scanned are read
 from the demo database: an open receipt and its items' GTINs, an open order, bins with stock.
 Before the window opens, pickers at another station work on two more of the demo's orders through
@@ -19,9 +24,9 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +34,7 @@ from typing import Any
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import Engine, and_, func, select
+from sqlalchemy.engine import make_url
 
 from app import bootstrap
 from app.adapters.db.engine import make_engine
@@ -46,15 +52,14 @@ from app.adapters.db.schema import (
 from app.adapters.db.uow import SqlLedger
 from app.config import CONFIG_ENV, Settings
 from app.domain.commands import Command, PostPick, ReleaseHow, ReleaseList, TakeList
-from app.domain.ledger import Outcome
-from app.domain.ports import DatabaseUnavailable, UnitOfWorkFactory
 from app.domain.scan import Scan, Source
 from app.domain.workflow import Entry, Level
 from app.services.ledger import submit
-from app.services.station import StationSession
 from app.services.station_view import StationView
 from app.ui.sounds import SilentSoundPlayer
 from app.ui.station_window import StationWindow
+from tests.support.databases import PG_ENV, PgServer
+from tests.support.proxy import TcpProxy
 from tests.support.xvfb import xvfb_display
 
 WIDTH, HEIGHT = 1280, 800
@@ -82,6 +87,9 @@ ANSWER_S = 30
 """How long a step may take before the script gives up (a hang guard, not a speed limit)."""
 SETTLE_MS = 300
 """After a view is on screen, time for every widget to paint it before the screen is grabbed."""
+LOCAL_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+"""The PostgreSQL server tried when PERPETUA_TEST_DATABASE_URL is not set."""
+OFFLINE = "station-offline"
 
 
 # --- the demo database -------------------------------------------------------------------------
@@ -290,29 +298,6 @@ def other_pickers(engine: Engine, codes: DemoCodes) -> OtherPickers:
 # --- the window --------------------------------------------------------------------------------
 
 
-class Outage:
-    """The network between the station and the database, cut on demand: every transaction the
-    session sends fails as an outage while `cut` is set."""
-
-    def __init__(self) -> None:
-        self.cut = threading.Event()
-
-    def session_factory(self, build: Callable[[], StationSession]) -> Callable[[], StationSession]:
-        def factory() -> StationSession:
-            session = build()
-            submit = session._submit
-
-            def cuttable(command: Command, uow: UnitOfWorkFactory) -> Outcome:
-                if self.cut.is_set():
-                    raise DatabaseUnavailable("connection refused")
-                return submit(command, uow)
-
-            session._submit = cuttable
-            return session
-
-        return factory
-
-
 class Photographer:
     """Drives the window by scans, waits for each answer on screen, and saves the screen."""
 
@@ -350,6 +335,26 @@ class Photographer:
             )
         return got[0]
 
+    def until(self, shows: Callable[[StationView], bool], what: str) -> StationView:
+        """The first view on screen, asked for or not, for which `shows` holds."""
+        got: list[StationView] = []
+        loop = QEventLoop()
+
+        def on_view(view: StationView) -> None:
+            if not got and shows(view):
+                got.append(view)
+                loop.quit()
+
+        self.window.viewShown.connect(on_view)
+        QTimer.singleShot(ANSWER_S * 1000, loop.quit)
+        try:
+            loop.exec()
+        finally:
+            self.window.viewShown.disconnect(on_view)
+        if not got:
+            raise RuntimeError(f"{what} not shown within {ANSWER_S} s: {self.window.banner.text()}")
+        return got[0]
+
     def scan(self, text: str, *, expect: Level | None = Level.OK) -> StationView:
         """A scan as the wedge filter hands it on; `expect`: the feedback it must get."""
         scan = Scan(text, Source.WEDGE, device="wedge")
@@ -385,8 +390,11 @@ def held_bin(view: StationView) -> str:
     return found.group(1)
 
 
-def tour(shots: Photographer, codes: DemoCodes, others: OtherPickers, outage: Outage) -> None:
-    """Every screen, in the order a shift might meet them."""
+def tour(
+    shots: Photographer, codes: DemoCodes, others: OtherPickers, network: TcpProxy | None
+) -> None:
+    """Every screen, in the order a shift might meet them; the outage last, when the window
+    reaches its database through `network` (None: it cannot be cut, and is not taken)."""
     window = shots.window
     if window.current_screen() is not window.login:
         raise RuntimeError("the station did not start at the login screen")
@@ -476,16 +484,22 @@ def tour(shots: Photographer, codes: DemoCodes, others: OtherPickers, outage: Ou
     shots.scan("@CMD:CANCEL")  # left on screen only: nothing is shipped
 
     shots.scan("@CMD:MODE:RECEIVE")
-    outage.cut.set()
+    if network is None:
+        return
+    network.cut("reset")  # every connection to the database reset, new ones too
+    shots.until(lambda v: v.database.startswith("out of reach"), "the outage")
     for item in (first, second):
-        view = shots.scan(item.gtin, expect=None)
+        view = shots.scan(item.gtin, expect=Level.WARNING)
     if view.queue_depth != 2 or view.database_ok:
         raise RuntimeError(f"the outage did not queue: {view.queue_depth}, {view.database}")
-    shots.shoot("station-offline")
+    shots.shoot(OFFLINE)
 
 
-def photograph(database_url: str, outbox: Path, out_dir: Path) -> list[Path]:
-    """Open the station window on the current display and take every shot."""
+def photograph(
+    database_url: str, outbox: Path, out_dir: Path, network: TcpProxy | None = None
+) -> list[Path]:
+    """Open the station window on the current display and take every shot. With `network`, a
+    proxy to the database, the window goes through it (and the outage is shot)."""
     app = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(app, QApplication)
     engine = make_engine(database_url)
@@ -494,11 +508,9 @@ def photograph(database_url: str, outbox: Path, out_dir: Path) -> list[Path]:
         codes = read_codes(engine)  # the bins and counts as the other picker left them
     finally:
         engine.dispose()
-    outage = Outage()
-    build = bootstrap.station_factory(Settings(database_url, "screenshots"), STATION, outbox)
-    window = StationWindow(
-        outage.session_factory(build), title="Perpetua", sounds=SilentSoundPlayer()
-    )
+    station_url = database_url if network is None else through(database_url, network)
+    build = bootstrap.station_factory(Settings(station_url, "screenshots"), STATION, outbox)
+    window = StationWindow(build, title="Perpetua", sounds=SilentSoundPlayer())
     shots = Photographer(window, out_dir)
     try:
         screen = app.primaryScreen()
@@ -507,7 +519,7 @@ def photograph(database_url: str, outbox: Path, out_dir: Path) -> list[Path]:
         window.setGeometry(screen.geometry())
         window.show()
         shots.answer(window.start, "starting the station", unasked=True)
-        tour(shots, codes, others, outage)
+        tour(shots, codes, others, network)
     finally:
         if not window.shutdown():
             print("a thread of the station window did not end", file=sys.stderr)
@@ -515,6 +527,50 @@ def photograph(database_url: str, outbox: Path, out_dir: Path) -> list[Path]:
         window.deleteLater()
         app.processEvents()
     return shots.saved
+
+
+def through(database_url: str, proxy: TcpProxy) -> str:
+    """`database_url` by way of the proxy (without TLS, which the proxy would not change)."""
+    url = make_url(database_url).set(port=proxy.port, query={"sslmode": "disable"})
+    return url.render_as_string(hide_password=False)
+
+
+def pg_server() -> PgServer | None:
+    """The PostgreSQL server to make the demo database on, if one answers."""
+    server = PgServer(os.environ.get(PG_ENV) or LOCAL_PG)
+    try:
+        server.ping()
+    except Exception as error:  # any failure to reach it: the SQLite file instead
+        shown = server.url.render_as_string(hide_password=True)
+        print(f"no PostgreSQL server at {shown}: {error}", file=sys.stderr)
+        server.dispose()
+        return None
+    return server
+
+
+@contextmanager
+def demo_database(folder: Path) -> Iterator[tuple[str, TcpProxy | None]]:
+    """A new demo database's URL and a proxy to it: on PostgreSQL if a server answers (dropped
+    afterwards), else an SQLite file in `folder` and no proxy."""
+    config = folder / "no-config.toml"
+    server = pg_server()
+    if server is None:
+        url = f"sqlite:///{folder / 'demo.db'}"
+        perpetua(url, "db", "upgrade", config=config)
+        perpetua(url, "demo", "--bins", "400", "--skus", "120", config=config)
+        yield url, None
+        return
+    name = f"perpetua_shots_{uuid.uuid4().hex[:8]}"
+    try:
+        url = server.create(name)
+        perpetua(url, "db", "upgrade", config=config)
+        perpetua(url, "demo", "--bins", "400", "--skus", "120", config=config)
+        parsed = make_url(url)
+        with TcpProxy(parsed.host or "127.0.0.1", parsed.port or 5432) as proxy:
+            yield url, proxy
+    finally:
+        server.drop(name)
+        server.dispose()
 
 
 def main(argv: list[str]) -> int:
@@ -528,15 +584,18 @@ def main(argv: list[str]) -> int:
         xvfb_display(f"{WIDTH}x{HEIGHT}x24", first_in_line=False) as display,
     ):
         folder = Path(scratch)
-        url = f"sqlite:///{folder / 'demo.db'}"
-        config = folder / "no-config.toml"
-        perpetua(url, "db", "upgrade", config=config)
-        perpetua(url, "demo", "--bins", "400", "--skus", "120", config=config)
-        os.environ.update({"DISPLAY": display, "QT_QPA_PLATFORM": "xcb"})
-        saved = photograph(url, folder / "outbox.sqlite", out_dir)
+        with demo_database(folder) as (url, network):
+            os.environ.update({"DISPLAY": display, "QT_QPA_PLATFORM": "xcb"})
+            saved = photograph(url, folder / "outbox.sqlite", out_dir, network)
     missing = [name for name in SHOTS if out_dir / f"{name}.png" not in saved]
     if missing:
         print(f"not taken: {', '.join(missing)}", file=sys.stderr)
+        if missing == [OFFLINE]:
+            print(
+                f"{OFFLINE} needs a network to cut: a PostgreSQL server ({PG_ENV}, or one at "
+                "127.0.0.1:5432)",
+                file=sys.stderr,
+            )
         return 1
     return 0
 

@@ -1,6 +1,7 @@
-"""The screenshot script end to end (its own Xvfb, a fresh demo database, the real window): every
-screen is taken, at the screen's size, and shows what it is named for in the colours a user
-would see (green for a scan that went through, red for a refused one, amber for a queue)."""
+"""The screenshot script end to end (its own Xvfb, a fresh demo database on the test's PostgreSQL
+server, the real window through a proxy the script cuts for the outage): every screen is taken,
+at the screen's size, and shows what it is named for in the colours a user would see (green for a
+scan that went through, red for a refused one, amber for a queue, grey rows for queued scans)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,23 @@ from array import array
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from PySide6.QtGui import QColor, QImage
 
+from app.services.station_view import ScanState
+from app.ui.widgets.recent_scans import STATE_COLOURS
 from app.ui.widgets.theme import ERROR_RED, OK_GREEN, WARNING_AMBER
 from tests.e2e.screenshots import HEIGHT, ROOT, SHOTS, WIDTH
+from tests.support.databases import PgServer
+
+pytestmark = pytest.mark.postgres
 
 RUN_S = 300
 """A hang guard for the whole script (it takes seconds)."""
 BANNER_SHARE = 0.04
 """The feedback banner fills about a tenth of the screen; a colour over 4% of it is there."""
+ROW_SHARE = 0.04
+"""Two rows of the last scans fill about 8% of the screen."""
 
 
 def colours(path: Path) -> Counter[int]:
@@ -34,7 +43,9 @@ def share(counts: Counter[int], colour: QColor) -> float:
     return counts[colour.rgb() & 0xFFFFFFFF] / (WIDTH * HEIGHT)
 
 
-def test_the_script_takes_every_screen(tmp_path: Path) -> None:
+def test_the_script_takes_every_screen(tmp_path: Path, pg_server: PgServer) -> None:
+    """`pg_server`: the script makes its database on the server PERPETUA_TEST_DATABASE_URL names
+    (skipped without one, outside CI): the outage needs a network to cut."""
     run = subprocess.run(
         [sys.executable, "-m", "tests.e2e.screenshots", str(tmp_path)],
         cwd=ROOT,
@@ -58,4 +69,8 @@ def test_the_script_takes_every_screen(tmp_path: Path) -> None:
     assert share(shots["station-refused"], ERROR_RED) > BANNER_SHARE
     assert share(shots["station-pick-claimed"], ERROR_RED) > BANNER_SHARE  # held elsewhere
     assert share(shots["station-offline"], WARNING_AMBER) > BANNER_SHARE
-    assert share(shots["station-offline"], ERROR_RED) > 0.003  # "Database: unreachable"
+    assert share(shots["station-offline"], ERROR_RED) > 0.003  # "Database: out of reach since"
+    queued = STATE_COLOURS[ScanState.QUEUED]
+    assert queued is not None
+    assert share(shots["station-offline"], queued[0]) > ROW_SHARE  # the two queued scans
+    assert share(shots["station-receive"], queued[0]) < 0.001

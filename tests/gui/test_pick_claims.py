@@ -1,7 +1,8 @@
 """Two stations, one order, through the real windows on PostgreSQL (issue 9): the first picker
 takes SO-1; the second picker, at another station's window, scans it and is told who picks it,
 where and since when; a supervisor's TAKEOVER there moves the list, and the first picker learns
-it on their next scan. Each window is the real StationWindow over the session the composition
+it at their first scan once their station's replica has caught up (it reads claims from there,
+refreshed every 2 s). Each window is the real StationWindow over the session the composition
 root builds, typed into with key events at scanner speed.
 
 A station is one program on one machine; here two windows share one process, so only the window
@@ -9,25 +10,23 @@ being typed into watches the keyboard (the other's wedge filter is uninstalled m
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from app import bootstrap
 from app.adapters.db import catalogue
+from app.config import Settings
 from app.domain.catalogue import OperatorSpec
 from app.domain.model import Role
 from app.domain.workflow import Level
 from app.ui.station_window import StationWindow
-from tests.gui.test_station_modes import (
-    OutageSwitch,
-    RealSessionFactory,
-    Station,
-    shut_down,
-    start_window,
-)
+from tests.gui.test_station_modes import Station, shut_down, start_window
 from tests.gui.test_station_window import WAIT_MS
 from tests.support.scenarios import SCENARIOS
 from tests.support.warehouse import Warehouse
@@ -37,6 +36,23 @@ pytestmark = [pytest.mark.qt_log_level_fail("WARNING"), pytest.mark.postgres]
 PICK = next(s for s in SCENARIOS if s.name == "pick")
 
 
+def outbox_of(folder: Path, station: str) -> Path:
+    return folder / f"outbox-{station}.sqlite"
+
+
+def replica_claim(outbox: Path, order: str) -> str | None:
+    """The station holding `order`'s pick list, as the replica next to `outbox` says (read from
+    its file, as a second reader would: the station refreshes it on a thread of its own)."""
+    uri = f"{bootstrap.replica_path(outbox).as_uri()}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True)) as db:
+        row = db.execute(
+            "SELECT s.code FROM orders o LEFT JOIN stations s ON s.id = o.claim_station_id "
+            "WHERE o.code = ?",
+            (order,),
+        ).fetchone()
+    return None if row is None else row[0]
+
+
 @pytest.fixture
 def two_stations(
     qtbot: QtBot, qapp: QApplication, postgres_url: str, tmp_path: Path
@@ -44,11 +60,10 @@ def two_stations(
     windows: list[StationWindow] = []
 
     def open_it(code: str) -> Station:
-        outage = OutageSwitch()
-        outbox = tmp_path / f"outbox-{code}.sqlite"
-        station = start_window(
-            qtbot, RealSessionFactory(postgres_url, outbox, outage, code), outage
+        factory = bootstrap.station_factory(
+            Settings(postgres_url, "test"), code, outbox_of(tmp_path, code)
         )
+        station = start_window(qtbot, factory)
         windows.append(station.window)
         return station
 
@@ -81,7 +96,7 @@ def focus(station: Station, other: Station) -> None:
 
 
 def test_the_second_picker_sees_who_holds_the_list_and_a_supervisor_takes_it_over(
-    two_stations: Callable[[str], Station], pg_warehouse: Warehouse
+    two_stations: Callable[[str], Station], pg_warehouse: Warehouse, tmp_path: Path
 ) -> None:
     PICK.setup(pg_warehouse)
     first = two_stations("ST-1")
@@ -111,6 +126,11 @@ def test_the_second_picker_sees_who_holds_the_list_and_a_supervisor_takes_it_ove
     assert over.feedback is not None and "Took over SO-1" in over.feedback.text, over.feedback
     assert "Pat Picker" in over.feedback.text
 
+    # ST-1 reads claims from its replica, which its refresher brings up to date every 2 s: the
+    # first picker learns of the takeover at the first scan after that.
+    first.qtbot.waitUntil(
+        lambda: replica_claim(outbox_of(tmp_path, "ST-1"), "SO-1") == "ST-2", timeout=WAIT_MS
+    )
     focus(first, second)
     late = first.scan("A-01-03")
     assert late.feedback is not None and late.feedback.level is Level.ERROR

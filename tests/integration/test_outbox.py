@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from app.adapters.db.schema import MoveRow, TransactionRow
 from app.adapters.outbox import CONFIRMED, QUEUED, REFUSED, Outbox, OutboxConflict
-from app.domain.commands import Command, Putaway, Receive
+from app.domain.commands import Command, HoldBin, Putaway, Receive
 from app.domain.ledger import Outcome, Status
 from app.domain.ports import DatabaseUnavailable, UnitOfWorkFactory
 from app.services.ledger import submit
@@ -198,3 +198,18 @@ def test_a_station_killed_mid_scan_sends_it_on_the_next_drain_exactly_once(
         assert c.execute(select(func.count()).where(t.c.id == tx_id)).scalar_one() == 1
         assert c.execute(select(func.count()).where(m.c.tx_id == tx_id)).scalar_one() == 1
     assert warehouse.on_hand("DOCK-1", "WIDGET") == 4
+
+
+def test_a_bin_suggestion_left_queued_by_a_crash_is_never_sent_later(tmp_path: Path) -> None:
+    """A station that died between writing a HoldBin and its answer: the next start answers it
+    itself (refused, not sent), since a hold made minutes later helps nobody."""
+    hold = HoldBin(tx_id=uuid.uuid4(), station="ST-1", operator="D1", sku="WIDGET", qty=2)
+    with Outbox(tmp_path / "ob") as outbox:
+        outbox.enqueue(hold)
+        assert outbox.depth() == 1
+    with Outbox(tmp_path / "ob") as outbox:
+        assert outbox.depth() == 0
+        [entry] = outbox.entries()
+        assert entry.state == "refused" and entry.outcome is not None
+        assert entry.outcome["reason"] == "offline"
+        assert outbox.exceptions() == []  # nobody's refusal to look at: it was never sent

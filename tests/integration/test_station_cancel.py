@@ -21,7 +21,6 @@ from app.adapters.db.station_data import SqlStationData
 from app.cli import main
 from app.domain.catalogue import OrderLineSpec
 from app.domain.commands import Opening, OpeningLine, PostPick, TakeList
-from app.domain.workflow import BinSuggestion
 from tests.support.scenarios import ship_order
 from tests.support.shipping import PICKER, order_status, pick_order, stock_at
 from tests.support.warehouse import Warehouse
@@ -220,7 +219,7 @@ def test_open_pick_lists_are_not_hidden_by_another_orders_picks(
     stock(warehouse)
     with warehouse.engine.begin() as c:
         catalogue.add_orders(c, [OrderLineSpec("SO-2", 1, "BOLT", 1)])
-    data = SqlStationData(warehouse.engine, lambda *_: BinSuggestion(None, ""))
+    data = SqlStationData(warehouse.engine)
     assert data.open_orders(10) == ["SO-1", "SO-2"] and data.open_order_count() == 2
     pick_order(warehouse, "SO-1", into="OUT-1")
     assert data.open_orders(10) == ["SO-2"] and data.open_order_count() == 1

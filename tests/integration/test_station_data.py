@@ -1,27 +1,60 @@
 """The warehouse as a station's workflows read it, over SQL on both databases: stations, people,
 items, receipts, orders, pick lists, bin contents and count tasks; hostile codes answered with
-nothing and without a query; reads that never wait for the write lock."""
+nothing and without a query; reads that never wait for the write lock.
+
+The station's work items are ledger transactions, not writes of this adapter: closing a receipt
+(CloseReceipt), raising and saving a count task (RaiseCount, SaveCount) and holding a suggested
+bin's room (HoldBin) are submitted here as a station sends them, and read back through the
+adapter and the rows."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, exc, insert, select, update
+from sqlalchemy import Connection, Engine, event, exc, insert, select, text, update
 
-from app.adapters.db import catalogue, station_data
-from app.adapters.db.schema import CountTaskRow, LocationRow, OperatorRow, OrderRow, table
+from app.adapters.db import catalogue, work_items
+from app.adapters.db.engine import make_engine
+from app.adapters.db.schema import (
+    CountTaskRow,
+    LocationRow,
+    OperatorRow,
+    OrderRow,
+    ReceiptRow,
+    SkuRow,
+    StationRow,
+    StowHoldRow,
+    TransactionRow,
+    table,
+)
 from app.adapters.db.station_data import SqlStationData
+from app.adapters.db.uow import SqlLedger
 from app.adapters.pins import hash_pin
 from app.domain.catalogue import LocationSpec, OrderLineSpec, ReceiptLineSpec, StationSpec
-from app.domain.commands import Opening, OpeningLine, PostPick, Putaway, Receive, Reserve, TakeList
+from app.domain.commands import (
+    CloseReceipt,
+    Command,
+    CountLine,
+    HoldBin,
+    Opening,
+    OpeningLine,
+    PostPick,
+    Putaway,
+    RaiseCount,
+    Receive,
+    Reserve,
+    SaveCount,
+    TakeList,
+)
+from app.domain.errors import Reason, Rejection
 from app.domain.ledger import Outcome
 from app.domain.model import LocationKind, Operator, Role, Tracking
 from app.domain.workflow import (
-    BinSuggestion,
     CountState,
     CountTask,
     Holding,
@@ -30,36 +63,32 @@ from app.domain.workflow import (
     SkuInfo,
     StationInfo,
 )
-from tests.support.warehouse import Warehouse
+from app.services.ledger import submit
+from tests.support.warehouse import BINS, Warehouse, seed
 
 GTIN = "05901234123457"
 HOSTILE_NO_QUERY = ["X" * 65, "A-01-01\x00", "D1\x00", "", "A\udcff"]
 """Text no code column could hold: answered without asking the database."""
 HOSTILE_SQL = ["'; DROP TABLE skus; --", "A-01-01' OR '1'='1", "%", "\\", "R-1' --"]
 """Text a column could hold: looked up as a parameter, and found to be nothing."""
-
-
-class SuggestSpy:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str | None, int, str]] = []
-
-    def __call__(self, sku: str, lot: str | None, qty: int, station: str) -> BinSuggestion:
-        self.calls.append((sku, lot, qty, station))
-        return BinSuggestion("B-01-02", f"put {qty} x {sku} in B-01-02")
+NOT_UTF8 = "A\udcff"
+SENDABLE_OR_NOT = [code for code in HOSTILE_NO_QUERY if code != NOT_UTF8]
+"""The hostile codes a command refuses (too long, control characters) or the ledger answers as
+unknown; text that is not UTF-8 has its own test below."""
 
 
 @pytest.fixture
-def spy() -> SuggestSpy:
-    return SuggestSpy()
-
-
-@pytest.fixture
-def data(warehouse: Warehouse, spy: SuggestSpy) -> SqlStationData:
-    return SqlStationData(warehouse.engine, spy)
+def data(warehouse: Warehouse) -> SqlStationData:
+    return SqlStationData(warehouse.engine)
 
 
 def ok(outcome: Outcome) -> Outcome:
     assert outcome.ok, outcome.message
+    return outcome
+
+
+def refused(outcome: Outcome, reason: Reason) -> Outcome:
+    assert not outcome.ok and outcome.reason == reason.value, (outcome.reason, outcome.message)
     return outcome
 
 
@@ -158,12 +187,34 @@ def test_location_kinds_of_real_locations_only(data: SqlStationData) -> None:
     assert data.location_kind("Z-99") is None
 
 
-def test_suggest_bin_asks_the_stow_policy_it_was_given(
-    data: SqlStationData, spy: SuggestSpy
+def hold_rows(wh: Warehouse) -> list[tuple[str, str, int, str | None]]:
+    h, loc, s, st = table(StowHoldRow), table(LocationRow), table(SkuRow), table(StationRow)
+    stmt = (
+        select(loc.c.code, s.c.code, h.c.units, st.c.code)
+        .select_from(
+            h.join(loc, loc.c.id == h.c.location_id)
+            .join(s, s.c.id == h.c.sku_id)
+            .outerjoin(st, st.c.id == h.c.station_id)
+        )
+        .order_by(h.c.id)
+    )
+    with wh.engine.connect() as c:
+        return [(r[0], r[1], int(r[2]), r[3]) for r in c.execute(stmt)]
+
+
+def test_a_putaway_suggestion_is_a_hold_bin_transaction_naming_a_real_bin(
+    warehouse: Warehouse, data: SqlStationData
 ) -> None:
-    answer = data.suggest_bin("MILK", "L1", 12, "ST-2")
-    assert answer == BinSuggestion("B-01-02", "put 12 x MILK in B-01-02")
-    assert spy.calls == [("MILK", "L1", 12, "ST-2")]
+    """The adapter offers no bin of its own: HoldBin asks the stow policy (its defaults here) in
+    a ledger transaction and holds the bin's room for the station."""
+    held = ok(warehouse.run(HoldBin, sku="WIDGET", qty=5))
+    bin_code = held.result["location"]
+    assert bin_code in BINS and data.location_kind(bin_code) == "bin"
+    assert hold_rows(warehouse) == [(bin_code, "WIDGET", 5, "ST-1")]
+
+    unknown = refused(warehouse.run(HoldBin, sku="NOPE", qty=5), Reason.UNKNOWN_SKU)
+    assert "NOPE" in unknown.message
+    assert hold_rows(warehouse) == [(bin_code, "WIDGET", 5, "ST-1")]
 
 
 # --- receipts ---------------------------------------------------------------------------------
@@ -184,6 +235,30 @@ def add_receipts(wh: Warehouse) -> None:
         catalogue.add_receipts(c, [ReceiptLineSpec("R-C", 1, "BOLT", 1)])
 
 
+def receipt_row(wh: Warehouse, code: str) -> Any:
+    """A receipt's status and what its closing stored, with badges for operator ids."""
+    r = table(ReceiptRow)
+    closer, approver = table(OperatorRow).alias("closer"), table(OperatorRow).alias("approver")
+    stmt = (
+        select(
+            r.c.status,
+            r.c.closed_at,
+            closer.c.badge.label("closed_by"),
+            approver.c.badge.label("approved_by"),
+            r.c.close_tx_id,
+            r.c.discrepancies,
+        )
+        .select_from(
+            r.outerjoin(closer, closer.c.id == r.c.closed_by_id).outerjoin(
+                approver, approver.c.id == r.c.close_approved_by_id
+            )
+        )
+        .where(r.c.code == code)
+    )
+    with wh.engine.connect() as c:
+        return c.execute(stmt).one()
+
+
 def test_open_receipts_oldest_first_and_closing_one(
     warehouse: Warehouse, data: SqlStationData
 ) -> None:
@@ -191,11 +266,90 @@ def test_open_receipts_oldest_first_and_closing_one(
     assert data.open_receipts(10) == ["R-B", "R-A", "R-C"]
     assert data.open_receipts(2) == ["R-B", "R-A"]
     assert data.open_receipts(0) == []
-    data.close_receipt("R-A")
-    data.close_receipt("R-NONE")  # nothing to close, nothing happens
+    ok(warehouse.run(CloseReceipt, receipt="R-A"))
+    refused(warehouse.run(CloseReceipt, receipt="R-NONE"), Reason.UNKNOWN_RECEIPT)
     assert data.open_receipts(10) == ["R-B", "R-C"]
     statuses = {code: getattr(data.receipt(code), "status", None) for code in ("R-A", "R-C")}
     assert statuses == {"R-A": "closed", "R-C": "open"}
+
+
+def test_closing_a_receipt_stores_who_closed_it_who_approved_and_what_differed(
+    warehouse: Warehouse, data: SqlStationData
+) -> None:
+    add_receipts(warehouse)
+    # WIDGET: 12 expected over two lines, 12 received (2 of them damaged); MILK: 5 expected, 3.
+    ok(warehouse.run(Receive, sku="WIDGET", qty=10, to_location="DOCK-1", receipt="R-B"))
+    ok(warehouse.run(Receive, sku="WIDGET", qty=2, to_location="QUAR-1", receipt="R-B"))
+    milk = {"lot": "L1", "expiry": date(2031, 1, 1), "to_location": "DOCK-1", "receipt": "R-B"}
+    ok(warehouse.run(Receive, sku="MILK", qty=3, **milk))
+    closing = warehouse.command(CloseReceipt, receipt="R-B", approved_by="S1")
+    closed = ok(submit(closing, warehouse.ledger))
+
+    short = [{"sku": "MILK", "expected": 5, "received": 3}]
+    assert closed.result["discrepancies"] == short
+    row = receipt_row(warehouse, "R-B")
+    assert (row.status, row.closed_by, row.approved_by, row.close_tx_id, row.discrepancies) == (
+        "closed",
+        "D1",
+        "S1",
+        closing.tx_id,
+        short,
+    )
+    assert row.closed_at is not None
+    assert getattr(data.receipt("R-B"), "status", None) == "closed"
+    assert data.open_receipts(10) == ["R-A", "R-C"]
+
+    # Closed once: a second close, by anyone, is refused naming who closed it, and changes nothing.
+    again = refused(
+        warehouse.run(CloseReceipt, receipt="R-B", operator="S2"), Reason.RECEIPT_CLOSED
+    )
+    assert "already closed by D1" in again.message
+    assert receipt_row(warehouse, "R-B") == row
+
+    # Everything as expected closes with no discrepancy; a SKU the receipt never named is one.
+    ok(warehouse.run(Receive, sku="BOLT", qty=3, to_location="DOCK-1", receipt="R-A"))
+    assert ok(warehouse.run(CloseReceipt, receipt="R-A")).result["discrepancies"] == []
+    assert receipt_row(warehouse, "R-A").discrepancies == []
+    ok(warehouse.run(Receive, sku="BOLT", qty=1, to_location="DOCK-1", receipt="R-C"))
+    ok(warehouse.run(Receive, sku="WIDGET", qty=2, to_location="DOCK-1", receipt="R-C"))
+    ok(warehouse.run(CloseReceipt, receipt="R-C"))
+    other = receipt_row(warehouse, "R-C")
+    assert other.discrepancies == [{"sku": "WIDGET", "expected": 0, "received": 2}]
+    assert (other.closed_by, other.approved_by) == ("D1", None)
+
+
+def test_a_close_is_refused_for_an_unknown_receipt_and_an_approver_who_is_no_supervisor(
+    warehouse: Warehouse, data: SqlStationData
+) -> None:
+    add_receipts(warehouse)
+    refused(warehouse.run(CloseReceipt, receipt="R-NONE"), Reason.UNKNOWN_RECEIPT)
+    for badge in ("P1", "GONE", "NOBODY", "S1"):  # S1: a supervisor approving their own close
+        answer = warehouse.run(CloseReceipt, receipt="R-B", approved_by=badge, operator="S1")
+        refused(answer, Reason.NOT_ALLOWED)
+    row = receipt_row(warehouse, "R-B")
+    assert (row.status, row.closed_at, row.closed_by, row.close_tx_id) == ("open", None, None, None)
+    assert data.open_receipts(10) == ["R-B", "R-A", "R-C"]
+
+
+def test_a_resent_close_gets_the_stored_answer_and_closes_once(warehouse: Warehouse) -> None:
+    add_receipts(warehouse)
+    closing = warehouse.command(CloseReceipt, receipt="R-A")
+    first = ok(submit(closing, warehouse.ledger))
+    row = receipt_row(warehouse, "R-A")
+    resent = submit(closing, warehouse.ledger)
+    assert (first.replayed, resent.replayed) == (False, True)
+    assert (resent.status, resent.reason, resent.message, dict(resent.result)) == (
+        first.status,
+        None,
+        first.message,
+        dict(first.result),
+    )
+    assert dict(first.result)["discrepancies"] == [{"sku": "BOLT", "expected": 3, "received": 0}]
+    assert receipt_row(warehouse, "R-A") == row  # closed_at and all: not closed a second time
+    t = table(TransactionRow)
+    with warehouse.engine.connect() as c:
+        kinds = c.execute(select(t.c.id).where(t.c.kind == "close_receipt")).scalars().all()
+    assert kinds == [closing.tx_id]
 
 
 def test_a_receipt_with_its_lines_and_what_was_received_against_it(
@@ -341,15 +495,56 @@ def task_rows(wh: Warehouse) -> list[Any]:
         )
 
 
+def raise_count(
+    wh: Warehouse, location: str, reason: str, *, station: str = "ST-1", operator: str = "P1"
+) -> Outcome:
+    return wh.run(RaiseCount, location=location, reason=reason, station=station, operator=operator)
+
+
+def save_count(
+    wh: Warehouse,
+    location: str,
+    state: CountState,
+    counter: str,
+    counts: Sequence[Holding],
+    snapshot: Sequence[Holding],
+    *,
+    operator: str | None = None,
+) -> Outcome:
+    """A count saved as the counter's station sends it (the counter is the operator unless
+    told otherwise)."""
+    return wh.run(
+        SaveCount,
+        location=location,
+        state=state.value,
+        counter=counter,
+        counts=count_lines(counts),
+        snapshot=count_lines(snapshot),
+        operator=operator or counter,
+    )
+
+
+def count_lines(holdings: Sequence[Holding]) -> tuple[CountLine, ...]:
+    return tuple(CountLine(h.sku, h.qty, h.lot) for h in holdings)
+
+
+def task_of(outcome: Outcome) -> int:
+    return int(ok(outcome).result["task"])
+
+
 def test_a_count_task_from_raised_to_done(warehouse: Warehouse, data: SqlStationData) -> None:
     assert data.count_task("A-01-01") is None
-    task = data.raise_count("A-01-01", "short pick", "ST-1", "P1")
-    assert data.raise_count("A-01-01", "supervisor", "ST-2", "S1") == task  # one at a time
+    task = task_of(raise_count(warehouse, "A-01-01", "short pick"))
+    second = ok(raise_count(warehouse, "A-01-01", "supervisor", station="ST-2", operator="S1"))
+    assert second.result["task"] == task  # one at a time
+    assert "already has a count task" in second.message
     assert data.count_task("A-01-01") == CountTask(task, "A-01-01", CountState.OPEN, "short pick")
 
     first = [Holding("MILK", "L1", 4), Holding("WIDGET", None, 2)]
     ledger = [Holding("MILK", "L1", 5), Holding("WIDGET", None, 2)]
-    assert data.save_count("A-01-01", CountState.RECOUNT, "C1", first, ledger) == task
+    assert (
+        task_of(save_count(warehouse, "A-01-01", CountState.RECOUNT, "C1", first, ledger)) == task
+    )
     assert data.count_task("A-01-01") == CountTask(
         task,
         "A-01-01",
@@ -360,19 +555,21 @@ def test_a_count_task_from_raised_to_done(warehouse: Warehouse, data: SqlStation
         tuple(ledger),
         ("C1",),
     )
-    second = [Holding("MILK", "L1", 3), Holding("WIDGET", None, 2)]
-    assert data.save_count("A-01-01", CountState.APPROVAL, "S1", second, ledger) == task
+    second_count = [Holding("MILK", "L1", 3), Holding("WIDGET", None, 2)]
+    saved = save_count(warehouse, "A-01-01", CountState.APPROVAL, "S1", second_count, ledger)
+    assert task_of(saved) == task
     waiting = data.count_task("A-01-01")
     assert waiting is not None
     assert (waiting.state, waiting.counted_by, waiting.counts) == (
         CountState.APPROVAL,
         "S1",
-        tuple(second),
+        tuple(second_count),
     )
 
-    assert data.save_count("A-01-01", CountState.DONE, "S1", second, ledger) == task
+    saved = save_count(warehouse, "A-01-01", CountState.DONE, "S1", second_count, ledger)
+    assert task_of(saved) == task
     assert data.count_task("A-01-01") is None
-    again = data.raise_count("A-01-01", "cycle count", "ST-1", "S1")
+    again = task_of(raise_count(warehouse, "A-01-01", "cycle count", operator="S1"))
     assert again != task
     assert data.count_task("A-01-01") == CountTask(again, "A-01-01", CountState.OPEN, "cycle count")
 
@@ -383,13 +580,15 @@ def test_a_count_task_from_raised_to_done(warehouse: Warehouse, data: SqlStation
         {"sku": "WIDGET", "lot": None, "qty": 2},
     ]
     assert done.updated_at >= done.created_at
-    st = table(OperatorRow)
+    o, st = table(OperatorRow), table(StationRow)
     with warehouse.engine.connect() as c:
-        badges = dict(c.execute(select(st.c.id, st.c.badge)).all())
+        badges = dict(c.execute(select(o.c.id, o.c.badge)).all())
+        stations = dict(c.execute(select(st.c.id, st.c.code)).all())
     assert badges[done.raised_by_operator_id] == "P1"
+    assert stations[done.raised_by_station_id] == "ST-1"
     assert badges[done.counted_by_operator_id] == "S1"
     assert new.state == "open" and new.counts == [] and new.counted_by_operator_id is None
-    assert warehouse.invariants().total == 0  # tasks are work, not stock: no ledger rows
+    assert warehouse.invariants().total == 0  # tasks are work, not stock: no stock moved
 
 
 def test_a_count_task_remembers_everyone_who_counted_it(
@@ -397,28 +596,31 @@ def test_a_count_task_remembers_everyone_who_counted_it(
 ) -> None:
     """Nobody approves a count they counted (RELIABILITY.md promise 9): the first counter stays
     on the task after the recount, so a supervisor who counted first is known later."""
-    task = data.raise_count("A-01-01", "short pick", "ST-1", "P1")
+    task = task_of(raise_count(warehouse, "A-01-01", "short pick"))
     assert data.count_task("A-01-01") == CountTask(task, "A-01-01", CountState.OPEN, "short pick")
     ledger = [Holding("WIDGET", None, 9)]
-    data.save_count("A-01-01", CountState.RECOUNT, "S1", [Holding("WIDGET", None, 5)], ledger)
+    five = [Holding("WIDGET", None, 5)]
+    ok(save_count(warehouse, "A-01-01", CountState.RECOUNT, "S1", five, ledger))
     first = data.count_task("A-01-01")
     assert first is not None and (first.counted_by, first.counters) == ("S1", ("S1",))
 
     recount = [Holding("WIDGET", None, 4)]
-    data.save_count("A-01-01", CountState.APPROVAL, "C1", recount, ledger)
+    ok(save_count(warehouse, "A-01-01", CountState.APPROVAL, "C1", recount, ledger))
     waiting = data.count_task("A-01-01")
     assert waiting is not None and waiting.state is CountState.APPROVAL
     assert (waiting.counted_by, waiting.counters) == ("C1", ("S1", "C1"))
     # A partly refused approval saves the recount again under the recounter: no second entry.
-    data.save_count("A-01-01", CountState.APPROVAL, "C1", recount, [Holding("WIDGET", None, 8)])
+    eight = [Holding("WIDGET", None, 8)]
+    ok(save_count(warehouse, "A-01-01", CountState.APPROVAL, "C1", recount, eight))
     again = data.count_task("A-01-01")
     assert again is not None and again.counters == ("S1", "C1")
 
-    assert data.save_count("A-01-01", CountState.DONE, "S2", recount, ledger) == task
+    saved = save_count(warehouse, "A-01-01", CountState.DONE, "S2", recount, ledger)
+    assert task_of(saved) == task
     [done] = task_rows(warehouse)
     assert (done.state, done.counters) == ("done", ["S1", "C1", "S2"])
     # A count that matched at once is its counter's alone.
-    data.save_count("B-01-01", CountState.DONE, "C1", recount, recount)
+    ok(save_count(warehouse, "B-01-01", CountState.DONE, "C1", recount, recount))
     assert [r.counters for r in task_rows(warehouse)] == [["S1", "C1", "S2"], ["C1"]]
 
 
@@ -426,34 +628,61 @@ def test_saving_a_count_without_a_task_opens_one(
     warehouse: Warehouse, data: SqlStationData
 ) -> None:
     counted = [Holding("BOLT", None, 7)]
-    task = data.save_count("A-02-01", CountState.RECOUNT, "C1", counted, [])
+    task = task_of(save_count(warehouse, "A-02-01", CountState.RECOUNT, "C1", counted, []))
     assert data.count_task("A-02-01") == CountTask(
         task, "A-02-01", CountState.RECOUNT, "counted", "C1", tuple(counted), (), ("C1",)
     )
     # A count that matched at once is a finished task, kept for the record.
-    done = data.save_count("B-01-01", CountState.DONE, "C1", counted, [])
+    done = task_of(save_count(warehouse, "B-01-01", CountState.DONE, "C1", counted, counted))
     assert data.count_task("B-01-01") is None
-    assert [(r.id, r.state, r.location) for r in task_rows(warehouse)] == [
-        (task, "recount", "A-02-01"),
-        (done, "done", "B-01-01"),
+    rows = task_rows(warehouse)
+    assert [(r.id, r.state, r.location, r.reason) for r in rows] == [
+        (task, "recount", "A-02-01", "counted"),
+        (done, "done", "B-01-01", "counted"),
     ]
+    o = table(OperatorRow)
+    with warehouse.engine.connect() as c:
+        c1 = c.execute(select(o.c.id).where(o.c.badge == "C1")).scalar_one()
+    assert [(r.raised_by_operator_id, r.counted_by_operator_id) for r in rows] == [(c1, c1)] * 2
 
 
-def test_count_tasks_need_a_real_location(data: SqlStationData) -> None:
-    for code in ("Z-99", "VENDOR", "ADJUSTMENT", "X" * 65, "A-01-01\x00"):
-        with pytest.raises(ValueError, match="does not exist"):
-            data.raise_count(code, "short pick", "ST-1", "P1")
-        with pytest.raises(ValueError, match="does not exist"):
-            data.save_count(code, CountState.RECOUNT, "C1", [], [])
-    with pytest.raises(ValueError, match="at most 80"):
-        data.raise_count("A-01-01", "x" * 81, "ST-1", "P1")
+def test_count_tasks_need_a_bin_that_exists(warehouse: Warehouse, data: SqlStationData) -> None:
+    wrong = [
+        ("Z-99", Reason.UNKNOWN_LOCATION),
+        ("VENDOR", Reason.WRONG_LOCATION_KIND),
+        ("ADJUSTMENT", Reason.WRONG_LOCATION_KIND),
+        ("DOCK-1", Reason.WRONG_LOCATION_KIND),
+    ]
+    for code, reason in wrong:
+        refused(raise_count(warehouse, code, "short pick"), reason)
+        refused(save_count(warehouse, code, CountState.RECOUNT, "C1", [], []), reason)
+    # Text no location code could be: refused by the command itself, before it is sent.
+    for code in ("X" * 65, "A-01-01\x00"):
+        for cls, fields in (
+            (RaiseCount, {"reason": "short pick"}),
+            (SaveCount, {"state": "recount", "counter": "C1"}),
+        ):
+            with pytest.raises(Rejection) as refusal:
+                warehouse.command(cls, location=code, operator="C1", **fields)
+            assert refusal.value.reason is Reason.BAD_INPUT
+    with pytest.raises(Rejection, match="at most 64") as too_long:
+        warehouse.command(RaiseCount, location="A-01-01", reason="x" * 65, operator="P1")
+    assert too_long.value.reason is Reason.BAD_INPUT
+    refused(raise_count(warehouse, "A-01-01", "   "), Reason.BAD_INPUT)
+    # The counter named in a count is a known operator, whoever sends it.
+    counter = save_count(warehouse, "A-01-01", CountState.RECOUNT, "NOBODY", [], [], operator="C1")
+    refused(counter, Reason.UNKNOWN_OPERATOR)
     assert data.count_task("A-01-01") is None
+    assert task_rows(warehouse) == []
+
+    longest = task_of(raise_count(warehouse, "A-01-01", "x" * 64))
+    assert data.count_task("A-01-01") == CountTask(longest, "A-01-01", CountState.OPEN, "x" * 64)
 
 
 def test_the_database_keeps_one_unfinished_task_per_location(
     warehouse: Warehouse, data: SqlStationData
 ) -> None:
-    task = data.raise_count("A-01-01", "short pick", "ST-1", "P1")
+    task = task_of(raise_count(warehouse, "A-01-01", "short pick"))
     ct, loc = table(CountTaskRow), table(LocationRow)
     with warehouse.engine.connect() as c:
         bin_id = c.execute(select(loc.c.id).where(loc.c.code == "A-01-01")).scalar_one()
@@ -466,35 +695,15 @@ def test_the_database_keeps_one_unfinished_task_per_location(
     assert getattr(data.count_task("A-01-01"), "id", None) == task
 
 
-def test_a_task_raised_between_look_and_insert_is_the_answer(
-    warehouse: Warehouse, data: SqlStationData, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The race, replayed: another station's insert lands after this one looked and found none.
-    The unique index refuses the second insert and the task already there is returned."""
-    task = data.raise_count("A-01-01", "short pick", "ST-2", "P1")
-    looked = station_data._unfinished_id
-    blind = iter([True])
-
-    def late_look(c: Any, location_id: int, lock: bool = False) -> int | None:
-        return None if next(blind, False) else looked(c, location_id, lock)
-
-    monkeypatch.setattr(station_data, "_unfinished_id", late_look)
-    assert data.raise_count("A-01-01", "cycle count", "ST-1", "S1") == task
-    blind = iter([True])
-    counted = [Holding("WIDGET", None, 1)]
-    assert data.save_count("A-01-01", CountState.RECOUNT, "C1", counted, []) == task
-    assert [(r.state, r.reason) for r in task_rows(warehouse)] == [("recount", "short pick")]
-
-
 def test_stations_raising_one_bin_at_once_share_one_task(
     warehouse: Warehouse, data: SqlStationData
 ) -> None:
-    start, answers, errors = threading.Barrier(6), list[int](), list[BaseException]()
+    start, answers, errors = threading.Barrier(6), list[Outcome](), list[BaseException]()
 
     def raise_it(n: int) -> None:
         try:
             start.wait()
-            answers.append(data.raise_count("B-01-02", f"short pick {n}", "ST-1", "P1"))
+            answers.append(raise_count(warehouse, "B-01-02", f"short pick {n}"))
         except BaseException as error:
             errors.append(error)
 
@@ -504,8 +713,73 @@ def test_stations_raising_one_bin_at_once_share_one_task(
     for t in threads:
         t.join()
     assert errors == []
-    assert len(answers) == 6 and len(set(answers)) == 1
-    assert [r.id for r in task_rows(warehouse)] == answers[:1]
+    assert [a.status.value for a in answers] == ["confirmed"] * 6, [a.message for a in answers]
+    tasks = {a.result["task"] for a in answers}
+    assert len(tasks) == 1
+    assert [r.id for r in task_rows(warehouse)] == list(tasks)
+    assert getattr(data.count_task("B-01-02"), "id", None) in tasks
+
+
+def blocked_by(engine: Engine, pid: int) -> int:
+    """How many sessions wait for a lock the session `pid` holds."""
+    with engine.connect() as c:
+        found = c.execute(
+            text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"),
+            {"pid": pid},
+        ).scalar_one()
+    return int(found)
+
+
+def hold_location_with_a_task(c: Connection, code: str, reason: str) -> int:
+    """What a RaiseCount does, inside `c`'s open transaction: lock the location, add its task."""
+    loc = table(LocationRow)
+    location_id = c.execute(select(loc.c.id).where(loc.c.code == code)).scalar_one()
+    assert work_items.lock_count_task(c, location_id) is None
+    return work_items.insert_count_task(c, location_id, state="open", reason=reason)
+
+
+@pytest.mark.postgres
+def test_a_raise_waiting_for_the_locations_lock_answers_the_task_committed_before_it(
+    postgres_url: str,
+) -> None:
+    """Two stations raise one bin: the second waits on the location row the first locked, and
+    once the first commits it finds that task (READ COMMITTED: the statement after the lock sees
+    the commit) instead of colliding with it on the unique index."""
+    engine = make_engine(postgres_url)
+    try:
+        seed(engine)
+        warehouse = Warehouse(engine, SqlLedger(engine))
+        answers: list[Outcome] = []
+        errors: list[BaseException] = []
+
+        def raise_it() -> None:
+            try:
+                answers.append(raise_count(warehouse, "A-01-01", "cycle count", operator="S1"))
+            except BaseException as error:
+                errors.append(error)
+
+        waiter = threading.Thread(target=raise_it)
+        try:
+            with engine.connect() as holder, holder.begin():
+                held = hold_location_with_a_task(holder, "A-01-01", "short pick")
+                pid = int(holder.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+                waiter.start()
+                while waiter.is_alive() and not blocked_by(engine, pid):
+                    time.sleep(0.01)
+                assert waiter.is_alive(), (answers, errors)  # it waited for the holder
+            # The holder has committed: the waiter takes the lock and reads on.
+        finally:
+            if waiter.ident is not None:
+                waiter.join()
+        assert errors == []
+        [answer] = answers
+        assert ok(answer).result["task"] == held
+        assert "already has a count task" in answer.message
+        assert [(r.id, r.state, r.reason) for r in task_rows(warehouse)] == [
+            (held, "open", "short pick")
+        ]
+    finally:
+        engine.dispose()
 
 
 # --- hostile codes and transactions -----------------------------------------------------------
@@ -530,6 +804,23 @@ def every_read(data: SqlStationData, code: str) -> list[object]:
 NOTHING: list[object] = [None, None, False, None, None, None, None, None, [], [], None]
 
 
+def attempt(wh: Warehouse, cls: type[Command], **fields: Any) -> Outcome | Rejection:
+    """A command as a station would send it: refused by its own constructor, or answered by
+    the ledger."""
+    try:
+        command = wh.command(cls, **fields)
+    except Rejection as rejection:
+        return rejection
+    return submit(command, wh.ledger)
+
+
+def refused_as(answer: Outcome | Rejection, reason: Reason) -> None:
+    if isinstance(answer, Rejection):
+        assert answer.reason is reason, answer
+    else:
+        refused(answer, reason)
+
+
 def test_hostile_codes_find_nothing_and_break_nothing(
     warehouse: Warehouse, data: SqlStationData
 ) -> None:
@@ -538,23 +829,55 @@ def test_hostile_codes_find_nothing_and_break_nothing(
     with StatementCounter(warehouse.engine) as statements:
         for code in HOSTILE_NO_QUERY:
             assert every_read(data, code) == NOTHING, repr(code)
-            data.close_receipt(code)
-            with pytest.raises(ValueError):
-                data.raise_count(code, "short pick", "ST-1", "P1")
     assert statements.count == 0
     for code in HOSTILE_SQL:
         assert every_read(data, code) == NOTHING, code
-        data.close_receipt(code)
-    # Hostile station and operator codes on a task are simply not known.
-    task = data.raise_count("A-01-01", "short pick", "'; DROP TABLE stations; --", "X" * 65)
-    [row] = task_rows(warehouse)
-    assert (row.id, row.raised_by_station_id, row.raised_by_operator_id) == (task, None, None)
 
+    # Writes are ledger transactions: text no code could be is refused by the command itself
+    # (BAD_INPUT, never sent), and the rest is looked up as a parameter and not found.
+    for code in [*SENDABLE_OR_NOT, *HOSTILE_SQL]:
+        unsendable = len(code) > 64 or "\x00" in code
+        raised = attempt(warehouse, RaiseCount, location=code, reason="short pick", operator="P1")
+        closed = attempt(warehouse, CloseReceipt, receipt=code)
+        assert isinstance(raised, Rejection) is unsendable, repr(code)
+        assert isinstance(closed, Rejection) is unsendable, repr(code)
+        refused_as(raised, Reason.BAD_INPUT if unsendable else Reason.UNKNOWN_LOCATION)
+        refused_as(closed, Reason.BAD_INPUT if unsendable else Reason.UNKNOWN_RECEIPT)
+    # Hostile station, operator and approver codes are simply not known.
+    hostile_envelopes = [
+        ({"station": "'; DROP TABLE stations; --"}, Reason.UNKNOWN_STATION),
+        ({"operator": "R-1' --"}, Reason.UNKNOWN_OPERATOR),
+        ({"operator": "X" * 65}, Reason.BAD_INPUT),
+    ]
+    for envelope, reason in hostile_envelopes:
+        fields = {"operator": "P1", **envelope}
+        refused_as(attempt(warehouse, RaiseCount, location="A-01-01", reason="x", **fields), reason)
+        refused_as(attempt(warehouse, CloseReceipt, receipt="R-A", **envelope), reason)
+    for approver in HOSTILE_SQL:
+        answer = attempt(warehouse, CloseReceipt, receipt="R-A", approved_by=approver)
+        refused_as(answer, Reason.NOT_ALLOWED)
+
+    assert task_rows(warehouse) == []
     assert data.open_receipts(10) == ["R-B", "R-A", "R-C"]  # nothing closed by accident
     assert data.station("ST-1") is not None and data.sku("WIDGET") is not None
     assert warehouse.invariants().total == 0
     with warehouse.engine.connect() as c:
         assert c.exec_driver_sql("SELECT count(*) FROM skus").scalar_one() == 6
+        assert c.exec_driver_sql("SELECT count(*) FROM stations").scalar_one() == 2
+
+
+def test_text_that_is_not_utf8_is_refused_not_a_crash(
+    warehouse: Warehouse, data: SqlStationData
+) -> None:
+    add_receipts(warehouse)
+    for cls, fields in (
+        (RaiseCount, {"location": NOT_UTF8, "reason": "short pick", "operator": "P1"}),
+        (CloseReceipt, {"receipt": NOT_UTF8}),
+        (CloseReceipt, {"receipt": "R-A", "approved_by": NOT_UTF8}),
+    ):
+        refused_as(attempt(warehouse, cls, **fields), Reason.BAD_INPUT)
+    assert task_rows(warehouse) == []
+    assert data.open_receipts(10) == ["R-B", "R-A", "R-C"]
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from app.domain.commands import (
     ReleaseList,
     TakeList,
 )
-from app.domain.workflow import BinSuggestion, Level, Putback
+from app.domain.workflow import Level, Putback
 from app.services.station import StationSession
 from app.services.station_view import ScanState, StationView
 from tests.support.scenarios import WIDGET_GTIN, ship_order
@@ -142,7 +142,7 @@ def test_a_cancelled_orders_goods_go_back_through_putaway(
     order(warehouse, OrderLineSpec("SO-3", 1, "BOLT", 4))
     ledger = Warehouse(warehouse.engine, warehouse.ledger, "ST-2", "P1")
     assert ledger.run(TakeList, order="SO-3").ok
-    data = SqlStationData(warehouse.engine, lambda *_: BinSuggestion(None, "none"))
+    data = SqlStationData(warehouse.engine)
     (pick,) = data.open_picks("SO-3")
     assert ledger.run(PostPick, reservation=pick.reservation, qty=4, to_location="OUT-1").ok
     assert ledger.run(ReleaseList, order="SO-3", how=ReleaseHow.FINISHED).ok

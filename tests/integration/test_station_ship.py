@@ -16,7 +16,7 @@ from app.adapters.db.station_data import SqlStationData
 from app.domain.catalogue import OrderLineSpec
 from app.domain.commands import Opening, OpeningLine
 from app.domain.orders import OrderState
-from app.domain.workflow import BinSuggestion, Level, ShipmentLine, StagedGoods
+from app.domain.workflow import Level, ShipmentLine, StagedGoods
 from app.services.station import StationSession
 from app.services.station_view import ScanState
 from tests.support.session import scan
@@ -83,7 +83,7 @@ def moves(wh: Warehouse) -> int:
 def test_the_ship_station_reads_an_order_its_lane_and_the_orders_waiting(
     stocked: Warehouse,
 ) -> None:
-    data = SqlStationData(stocked.engine, lambda *_: BinSuggestion(None, ""))
+    data = SqlStationData(stocked.engine)
     assert data.shipment("SO-404") is None
     pick_order(stocked, "SO-1", into="OUT-1", short={2: 1})
     shipment = data.shipment("SO-1")

@@ -1,39 +1,56 @@
-"""An in-memory StationData for workflow unit tests: plain dicts a test fills in, and a record of
-what the workflow wrote (closed receipts, count tasks). No database, no Qt.
+"""An in-memory StationData for workflow unit tests: plain dicts a test fills in. No database,
+no Qt.
 
-`outcome()` builds the ledger's answer to a command the way the real ledger shapes it, so a test
-can feed it back through `on_outcome`.
+The fake also plays the ledger for a station's work items (closing a receipt, raising and saving
+count tasks, holding a bin): `FakeStationData.answer` applies those transactions to its dicts the
+way app/services/work_ledger.py applies them to the tables, and `play` runs a workflow's reply
+through it the way the station session does. `outcome()` builds the ledger's answer to any other
+command the way the real ledger shapes it, so a test can feed it back through `on_outcome`.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from app.domain.approval import PinGuard
-from app.domain.commands import Command, PostPick, Reserve, TakeList
+from app.domain.commands import (
+    CloseReceipt,
+    Command,
+    CountLine,
+    HoldBin,
+    PostPick,
+    RaiseCount,
+    Reserve,
+    SaveCount,
+    TakeList,
+)
+from app.domain.errors import Reason, Rejection
 from app.domain.interpret import Interpretation, Kind
 from app.domain.ledger import Outcome, Status
 from app.domain.model import Operator, Role, Tracking
 from app.domain.orders import Claim, Person
 from app.domain.scan import Scan, Source
 from app.domain.workflow import (
-    BinSuggestion,
     CountState,
     CountTask,
+    Feedback,
     Holding,
     PickLine,
     Putback,
     Receipt,
+    Reply,
     Shipment,
     SkuInfo,
     StationInfo,
     StationPolicy,
     WorkContext,
+    Workflow,
 )
+from app.services.station import _worst
 
 OPERATORS = {
     "D001": Operator(1, "D001", "Dana Dock", Role.DOCK),
@@ -73,6 +90,7 @@ class FakeStationData:
     )
     receipts: dict[str, Receipt] = field(default_factory=dict)
     closed_receipts: list[str] = field(default_factory=list)
+    """Receipts the ledger closed (CloseReceipt), in order."""
     orders: dict[str, list[OrderLine]] = field(default_factory=dict)
     picks: dict[str, list[PickLine]] = field(default_factory=dict)
     claims: dict[str, Claim] = field(default_factory=dict)
@@ -82,10 +100,13 @@ class FakeStationData:
     cancelled: list[Putback] = field(default_factory=list)
     """Picked goods of cancelled orders still in outbound locations (what `putbacks` lists)."""
     suggestions: list[str] = field(default_factory=list)
-    """Bins suggest_bin hands out, in turn (empty: no bin has room)."""
+    """Bins a HoldBin holds, in turn (empty: no bin has room)."""
+    no_room: dict[str, str] = field(default_factory=dict)
+    """Why a bin would not take more, per bin, as `bin_room` tells it offline (a bin not named
+    here fits, or the ledger checks it)."""
     tasks: dict[str, CountTask] = field(default_factory=dict)
     task_log: list[CountTask] = field(default_factory=list)
-    """Every count task state written, in order."""
+    """Every count task state the ledger wrote, in order."""
 
     def add_sku(
         self, code: str, gtin: str | None = None, tracking: Tracking = Tracking.NONE
@@ -147,11 +168,6 @@ class FakeStationData:
     def receipt(self, code: str) -> Receipt | None:
         return self.receipts.get(code)
 
-    def close_receipt(self, code: str) -> None:
-        receipt = self.receipts[code]
-        self.receipts[code] = Receipt(receipt.code, "closed", receipt.lines, receipt.received)
-        self.closed_receipts.append(code)
-
     def order_lines(self, order: str) -> list[OrderLine] | None:
         return self.orders.get(order)
 
@@ -164,54 +180,169 @@ class FakeStationData:
     def contents(self, location: str) -> list[Holding]:
         return list(self.holdings.get(location, []))
 
-    def suggest_bin(self, sku: str, lot: str | None, qty: int, station: str) -> BinSuggestion:
-        if not self.suggestions:
-            return BinSuggestion(None, f"no bin has room for {qty} x {sku}")
-        bin_code = self.suggestions.pop(0)
-        return BinSuggestion(bin_code, f"put {qty} x {sku} into {bin_code}")
+    def bin_room(self, location: str, sku: str, qty: int) -> str | None:
+        return self.no_room.get(location)
 
     def count_task(self, location: str) -> CountTask | None:
         task = self.tasks.get(location)
         return task if task is not None and task.state is not CountState.DONE else None
 
-    def raise_count(self, location: str, reason: str, station: str, operator: str) -> int:
-        task = self.count_task(location)
-        if task is None:
-            task = CountTask(len(self.task_log) + 1, location, CountState.OPEN, reason)
-            self._write(task)
-        return task.id
+    # --- the ledger, for the work items a workflow sends (app/services/work_ledger.py) ---
 
-    def save_count(
-        self,
-        location: str,
-        state: CountState,
-        operator: str,
-        counts: Sequence[Holding],
-        snapshot: Sequence[Holding],
-    ) -> int:
-        task = self.count_task(location)
+    def answer(self, command: Command) -> Outcome:
+        """The ledger's answer to a CloseReceipt, RaiseCount, SaveCount or HoldBin, applied to
+        the fake's dicts; a refusal changes nothing, as the ledger's savepoint sees to."""
+        handlers: dict[type[Command], Callable[[Any], tuple[str, dict[str, Any]]]] = {
+            CloseReceipt: self._close_receipt,
+            RaiseCount: self._raise_count,
+            SaveCount: self._save_count,
+            HoldBin: self._hold_bin,
+        }
+        handler = handlers.get(type(command))
+        if handler is None:
+            raise TypeError(f"the fake ledger answers only work items, not {command.kind.value}")
+        try:
+            message, result = handler(command)
+        except Rejection as refusal:
+            return outcome(command, False, refusal.message, refusal.reason.value, refusal.result)
+        return outcome(command, message=message, result=result)
+
+    def _close_receipt(self, cmd: CloseReceipt) -> tuple[str, dict[str, Any]]:
+        receipt = self.receipts.get(cmd.receipt)
+        if receipt is None:
+            raise Rejection(Reason.UNKNOWN_RECEIPT, f"{cmd.receipt} is not an expected receipt")
+        if receipt.status != "open":
+            raise Rejection(Reason.RECEIPT_CLOSED, f"receipt {cmd.receipt} was already closed")
+        if cmd.approved_by is not None:
+            approver = self.operators.get(cmd.approved_by)
+            if approver is None or approver.role is not Role.SUPERVISOR:
+                raise Rejection(
+                    Reason.NOT_ALLOWED, f"badge {cmd.approved_by!r} is not a supervisor's"
+                )
+            if approver.badge == cmd.operator:
+                raise Rejection(
+                    Reason.NOT_ALLOWED, "a supervisor may not approve their own short close"
+                )
+        skus = dict.fromkeys([line.sku for line in receipt.lines] + list(receipt.received))
+        figures = [(sku, receipt.expected(sku), receipt.received.get(sku, 0)) for sku in skus]
+        off = [f for f in figures if f[1] != f[2]]
+        self.receipts[cmd.receipt] = Receipt(
+            receipt.code, "closed", receipt.lines, receipt.received
+        )
+        self.closed_receipts.append(cmd.receipt)
+        if off:
+            short = sum(1 for _, expected, got in off if got < expected)
+            message = f"receipt {cmd.receipt} closed with {len(off)} discrepancies ({short} short)"
+        else:
+            message = f"receipt {cmd.receipt} closed: everything as expected"
+        discrepancies = [{"sku": s, "expected": e, "received": r} for s, e, r in off]
+        return message, {"discrepancies": discrepancies, "approved_by": cmd.approved_by}
+
+    def _countable(self, code: str) -> None:
+        kind = self.locations.get(code)
+        if kind is None:
+            raise Rejection(Reason.UNKNOWN_LOCATION, f"location {code!r} does not exist")
+        if kind != "bin":
+            raise Rejection(
+                Reason.WRONG_LOCATION_KIND,
+                f"{code} is a {kind}; the counted location must be a bin",
+            )
+
+    def _raise_count(self, cmd: RaiseCount) -> tuple[str, dict[str, Any]]:
+        if not cmd.reason.strip() or len(cmd.reason) > 80:
+            raise Rejection(Reason.BAD_INPUT, "a count needs a reason of 1 to 80 characters")
+        self._countable(cmd.location)
+        task = self.count_task(cmd.location)
+        if task is not None:
+            return f"{cmd.location} already has a count task ({task.state})", {"task": task.id}
+        task = CountTask(len(self.task_log) + 1, cmd.location, CountState.OPEN, cmd.reason)
+        self._write(task)
+        return f"count of {cmd.location} raised: {cmd.reason}", {"task": task.id}
+
+    def _save_count(self, cmd: SaveCount) -> tuple[str, dict[str, Any]]:
+        self._countable(cmd.location)
+        if cmd.counter not in self.operators:
+            raise Rejection(Reason.UNKNOWN_OPERATOR, f"badge {cmd.counter!r} is not known")
+        task = self.count_task(cmd.location)
         task_id = task.id if task is not None else len(self.task_log) + 1
-        reason = task.reason if task is not None else "counter"
+        reason = task.reason if task is not None else "counted"
         counters = task.counters if task is not None else ()
-        if operator not in counters:
-            counters = (*counters, operator)
+        if cmd.counter not in counters:
+            counters = (*counters, cmd.counter)
         self._write(
             CountTask(
                 task_id,
-                location,
-                state,
+                cmd.location,
+                CountState(cmd.state),
                 reason,
-                operator,
-                tuple(counts),
-                tuple(snapshot),
+                cmd.counter,
+                _holdings(cmd.counts),
+                _holdings(cmd.snapshot),
                 counters,
             )
         )
-        return task_id
+        return f"count of {cmd.location} saved ({cmd.state})", {"task": task_id}
+
+    def _hold_bin(self, cmd: HoldBin) -> tuple[str, dict[str, Any]]:
+        if cmd.qty <= 0:
+            raise Rejection(Reason.BAD_QUANTITY, f"quantity must be above 0, not {cmd.qty}")
+        if not self.suggestions:
+            nothing: dict[str, Any] = {"location": None, "why": None, "also": []}
+            return f"no bin has room for {cmd.qty} x {cmd.sku}", nothing
+        held = self.suggestions.pop(0)
+        result: dict[str, Any] = {"location": held, "why": "room for it", "also": []}
+        return f"{held} held for {cmd.qty} x {cmd.sku}", result
 
     def _write(self, task: CountTask) -> None:
         self.tasks[task.location] = task
         self.task_log.append(task)
+
+
+def _holdings(lines: Sequence[CountLine]) -> tuple[Holding, ...]:
+    return tuple(Holding(line.sku, line.lot, line.qty) for line in lines)
+
+
+WORK_ITEMS: tuple[type[Command], ...] = (CloseReceipt, RaiseCount, SaveCount, HoldBin)
+"""The transactions `FakeStationData.answer` plays the ledger for."""
+
+Answer = Callable[[Command], Outcome | None]
+"""The ledger's answer to a transaction; None when it stays queued (the database is out of
+reach)."""
+
+
+class _WorkflowOnFake(Workflow, Protocol):
+    """A mode's workflow, which keeps its context (and so the StationData it reads)."""
+
+    ctx: WorkContext
+
+
+def play(workflow: _WorkflowOnFake, reply: Reply, answer: Answer | None = None) -> Reply:
+    """Run the work items of `reply` (WORK_ITEMS) the way the station session does: each goes
+    to the ledger, its outcome back to the workflow's `on_outcome`, and the commands that reply
+    asks for join the queue. `answer` stands in for the ledger (default: the fake behind the
+    workflow's context). Other commands (stock moves) are left for the test to answer: they come
+    back in the result's `commands`, in order (answered after the work items; no workflow sends a
+    stock move before a work item in one reply).
+
+    The result is what the session then shows: the last reply's prompt, lines and keypad, with
+    the most serious feedback of the whole step (the latest among equals)."""
+    if answer is None:
+        data = workflow.ctx.data
+        assert isinstance(data, FakeStationData), "play needs a FakeStationData or an answer"
+        answer = data.answer
+    feedbacks: list[Feedback | None] = [reply.feedback]
+    left: list[Command] = []
+    queue, last = list(reply.commands), reply
+    while queue:
+        command = queue.pop(0)
+        if not isinstance(command, WORK_ITEMS):
+            left.append(command)
+            continue
+        last = workflow.on_outcome(command, answer(command))
+        feedbacks.append(last.feedback)
+        queue.extend(last.commands)
+    # The session's own rule for the banner of a step, not a copy of it.
+    return Reply(last.prompt, _worst(feedbacks), tuple(left), last.lines, last.entry)
 
 
 def context(

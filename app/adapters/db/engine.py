@@ -49,7 +49,18 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
             # No pre-ping: a dropped connection fails the attempt, retried with the same id.
             pool_pre_ping=False,
             isolation_level="READ COMMITTED",
-            connect_args={"options": f"-c lock_timeout={PG_LOCK_TIMEOUT}", "connect_timeout": 10},
+            connect_args={
+                "options": f"-c lock_timeout={PG_LOCK_TIMEOUT}",
+                "connect_timeout": 10,
+                # A link that dies without a word (a cable pulled, a switch gone) is noticed in
+                # about 10 s instead of the operating system's two hours: TCP keepalives while a
+                # connection waits, and a limit on data left unacknowledged while it sends.
+                "keepalives": 1,
+                "keepalives_idle": 5,
+                "keepalives_interval": 2,
+                "keepalives_count": 2,
+                "tcp_user_timeout": 10_000,
+            },
         )
         return engine
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")

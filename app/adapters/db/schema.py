@@ -82,6 +82,7 @@ class Base(DeclarativeBase):
 class SkuRow(Base):
     __tablename__ = "skus"
     id: Mapped[int] = mapped_column(primary_key=True)
+    rev: Mapped[int] = mapped_column(BigInteger, server_default="0", index=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     unit_volume_cm3: Mapped[int] = mapped_column(Integer, default=0)
@@ -104,6 +105,7 @@ class BarcodeRow(Base):
 
     __tablename__ = "barcodes"
     id: Mapped[int] = mapped_column(primary_key=True)
+    rev: Mapped[int] = mapped_column(BigInteger, server_default="0", index=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), index=True)
     kind: Mapped[str] = mapped_column(String(8))
@@ -113,6 +115,7 @@ class BarcodeRow(Base):
 class LocationRow(Base):
     __tablename__ = "locations"
     id: Mapped[int] = mapped_column(primary_key=True)
+    rev: Mapped[int] = mapped_column(BigInteger, server_default="0", index=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
     zone: Mapped[str | None] = mapped_column(String(32))
@@ -158,6 +161,7 @@ class SerialRow(Base):
 class OperatorRow(Base):
     __tablename__ = "operators"
     id: Mapped[int] = mapped_column(primary_key=True)
+    rev: Mapped[int] = mapped_column(BigInteger, server_default="0", index=True)
     badge: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
@@ -171,6 +175,7 @@ class OperatorRow(Base):
 class StationRow(Base):
     __tablename__ = "stations"
     id: Mapped[int] = mapped_column(primary_key=True)
+    rev: Mapped[int] = mapped_column(BigInteger, server_default="0", index=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     zone: Mapped[str | None] = mapped_column(String(32))
@@ -238,6 +243,7 @@ class QuantRow(Base):
 
     __tablename__ = "quants"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    rev: Mapped[int] = mapped_column(BigInteger, server_default="0", index=True)
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
@@ -288,13 +294,20 @@ class ReceiptRow(Base):
 
     __tablename__ = "receipts"
     id: Mapped[int] = mapped_column(primary_key=True)
+    rev: Mapped[int] = mapped_column(BigInteger, server_default="0", index=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="open")
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    close_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    close_tx_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    discrepancies: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class ReceiptLineRow(Base):
     __tablename__ = "receipt_lines"
     id: Mapped[int] = mapped_column(primary_key=True)
+    rev: Mapped[int] = mapped_column(BigInteger, server_default="0", index=True)
     receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id"))
     line: Mapped[int] = mapped_column(Integer)
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
@@ -317,6 +330,7 @@ class OrderRow(Base):
 
     __tablename__ = "orders"
     id: Mapped[int] = mapped_column(primary_key=True)
+    rev: Mapped[int] = mapped_column(BigInteger, server_default="0", index=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="open")
     priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -476,6 +490,7 @@ class CountTaskRow(Base):
 
     __tablename__ = "count_tasks"
     id: Mapped[int] = mapped_column(primary_key=True)
+    rev: Mapped[int] = mapped_column(BigInteger, server_default="0", index=True)
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
     state: Mapped[str] = mapped_column(String(16), default="open")
     reason: Mapped[str] = mapped_column(String(COUNT_REASON_LENGTH))
@@ -497,3 +512,41 @@ class CountTaskRow(Base):
             sqlite_where=text(UNFINISHED_COUNT),
         ),
     )
+
+
+class DatabaseIdentityRow(Base):
+    """The database's permanent id, made by `perpetua db upgrade` (migration 0005): a station's
+    outbox and replica belong to one database and refuse another."""
+
+    __tablename__ = "database_identity"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    database_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+
+class ReplicaClockRow(Base):
+    """SQLite's source of `rev` stamps (its triggers count here; PostgreSQL stamps transaction
+    ids instead and leaves this row alone)."""
+
+    __tablename__ = "replica_clock"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+
+REPLICATED = (
+    SkuRow,
+    BarcodeRow,
+    LocationRow,
+    OperatorRow,
+    StationRow,
+    ReceiptRow,
+    ReceiptLineRow,
+    OrderRow,
+    CountTaskRow,
+    QuantRow,
+)
+"""Tables with a `rev` stamp, copied by station replicas (migration 0005)."""

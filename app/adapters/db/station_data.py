@@ -1,9 +1,11 @@
 """The warehouse as a station's workflows read it (domain/workflow.StationData), in SQL.
 
-Every method is one short transaction of its own on a connection from the engine's pool: reads on
-a read-only connection (a plain BEGIN on SQLite, so they never take the write lock), the writes of
-receipts and count tasks in an ordinary write transaction. Count tasks are work items, not stock:
-they are written directly, without a ledger transaction.
+Every method is one short read transaction of its own on a read-only connection from the
+engine's pool (a plain BEGIN on SQLite, so they never take the write lock). A station reads its
+replica (app/adapters/replica.py) instead; it asks the database live only for what must be
+current and is refused offline anyway (the ship station's shipments, cancelled orders' goods),
+and the command line and tests read through this. It writes nothing: closing receipts and count
+tasks are ledger transactions (services/work_ledger.py).
 
 Scanned codes only ever travel as bound parameters; a code that no column could hold is answered
 (None, nothing) without a query. Failures worth a retry leave as TransientDatabaseError.
@@ -11,7 +13,7 @@ Scanned codes only ever travel as bound parameters; a code that no column could 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,18 +22,15 @@ from sqlalchemy import (
     Engine,
     exc,
     func,
-    insert,
     select,
     text,
-    update,
 )
 
 from app.adapters.pins import check_pin
-from app.domain.model import NO_LOT_ID, LocationKind, Operator, Role, Tracking, VirtualLocation
+from app.domain.model import NO_LOT_ID, LocationKind, Operator, Role, Tracking
 from app.domain.orders import PICKABLE, Claim, OrderState
 from app.domain.ports import TransientDatabaseError
 from app.domain.workflow import (
-    BinSuggestion,
     CountState,
     CountTask,
     Holding,
@@ -47,11 +46,11 @@ from app.domain.workflow import (
 )
 
 from . import orders as order_sql
+from . import work_items
 from .catalogue_lookup import _storable
 from .engine import READONLY
 from .orders import claim_of, read_claim
 from .schema import (
-    COUNT_REASON_LENGTH,
     UNFINISHED_COUNT,
     BarcodeRow,
     CountTaskRow,
@@ -67,13 +66,9 @@ from .schema import (
     ReservationRow,
     SkuRow,
     StationRow,
-    TransactionRow,
     table,
 )
 from .uow import is_transient
-
-Suggest = Callable[[str, str | None, int, str], BinSuggestion]
-"""(sku, lot, qty, station) -> the bin to suggest; the composition root wraps the stow service."""
 
 _B, _L, _LOT, _O, _S = (
     table(BarcodeRow),
@@ -122,9 +117,8 @@ class SqlStationData:
     """StationData over an engine; safe to share between threads (each call has its own
     connection), though a station makes all its calls from its one database worker."""
 
-    def __init__(self, engine: Engine, suggest: Suggest) -> None:
+    def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._suggest = suggest
 
     # --- transactions ---------------------------------------------------------------------
 
@@ -135,16 +129,6 @@ class SqlStationData:
                 c.execution_options(**{READONLY: True})
                 with c.begin():
                     yield c
-        except exc.DBAPIError as error:
-            if is_transient(error):
-                raise TransientDatabaseError(str(error).splitlines()[0]) from error
-            raise
-
-    @contextmanager
-    def _writing(self) -> Iterator[Connection]:
-        try:
-            with self._engine.begin() as c:
-                yield c
         except exc.DBAPIError as error:
             if is_transient(error):
                 raise TransientDatabaseError(str(error).splitlines()[0]) from error
@@ -299,22 +283,6 @@ class SqlStationData:
         if not _storable(code):
             return None
         r_, rl = table(ReceiptRow), table(ReceiptLineRow)
-        m, t, vendor = table(MoveRow), table(TransactionRow), _L.alias("vendor")
-        received_stmt = (
-            select(_S.c.code, func.sum(m.c.qty))
-            .select_from(
-                m.join(t, t.c.id == m.c.tx_id)
-                .join(_S, _S.c.id == m.c.sku_id)
-                .join(vendor, vendor.c.id == m.c.from_location_id)
-            )
-            .where(
-                t.c.reference == code,
-                t.c.kind == "receive",
-                t.c.status == "confirmed",
-                vendor.c.code == VirtualLocation.VENDOR.value,
-            )
-            .group_by(_S.c.code)
-        )
         with self._reading() as c:
             head = c.execute(select(r_.c.id, r_.c.status).where(r_.c.code == code)).first()
             if head is None:
@@ -325,20 +293,13 @@ class SqlStationData:
                 .where(rl.c.receipt_id == head.id)
                 .order_by(rl.c.line)
             ).all()
-            received = c.execute(received_stmt).all()
+            received = c.execute(work_items.received_units(code)).all()
         return Receipt(
             code,
             head.status,
             tuple(ReceiptLine(ln.line, ln.code, ln.qty, ln.lot, ln.expiry) for ln in lines),
-            {sku: int(qty) for sku, qty in received},
+            {sku: int(qty) for _, sku, qty in received},
         )
-
-    def close_receipt(self, code: str) -> None:
-        if not _storable(code):
-            return
-        r_ = table(ReceiptRow)
-        with self._writing() as c:
-            c.execute(update(r_).where(r_.c.code == code).values(status="closed"))
 
     def open_picks(self, order: str) -> list[PickLine]:
         if not _storable(order):
@@ -439,8 +400,8 @@ class SqlStationData:
             rows = c.execute(stmt).all()
         return [Holding(r.sku, None if r.lot_id == NO_LOT_ID else r.lot, r.on_hand) for r in rows]
 
-    def suggest_bin(self, sku: str, lot: str | None, qty: int, station: str) -> BinSuggestion:
-        return self._suggest(sku, lot, qty, station)
+    def bin_room(self, location: str, sku: str, qty: int) -> str | None:
+        return None  # read live: the ledger checks the room when the putaway arrives
 
     # --- count tasks ----------------------------------------------------------------------
 
@@ -479,81 +440,6 @@ class SqlStationData:
             tuple(r.counters or ()),
         )
 
-    def raise_count(self, location: str, reason: str, station: str, operator: str) -> int:
-        _check_location_code(location)
-        if len(reason) > COUNT_REASON_LENGTH:
-            raise ValueError(f"a count reason is at most {COUNT_REASON_LENGTH} characters")
-        for attempt in range(_ATTEMPTS):
-            try:
-                with self._writing() as c:
-                    location_id = _real_location_id(c, location)
-                    existing = _unfinished_id(c, location_id)
-                    if existing is not None:
-                        return existing
-                    return _insert_task(
-                        c,
-                        location_id,
-                        state=CountState.OPEN.value,
-                        reason=reason,
-                        raised_by_station_id=_id_of(c, _ST, _ST.c.code, station),
-                        raised_by_operator_id=_id_of(c, _O, _O.c.badge, operator),
-                    )
-            except exc.IntegrityError:
-                # Another station raised this location's task between our look and our insert,
-                # and the unique index refused the second one: look again, that task is the one.
-                if attempt + 1 == _ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")
-
-    def save_count(
-        self,
-        location: str,
-        state: CountState,
-        operator: str,
-        counts: Sequence[Holding],
-        snapshot: Sequence[Holding],
-    ) -> int:
-        _check_location_code(location)
-        values = {
-            "state": CountState(state).value,
-            "counts": _json(counts),
-            "snapshot": _json(snapshot),
-        }
-        for attempt in range(_ATTEMPTS):
-            try:
-                with self._writing() as c:
-                    location_id = _real_location_id(c, location)
-                    counted_by = _id_of(c, _O, _O.c.badge, operator)
-                    task_id = _unfinished_id(c, location_id, lock=True)
-                    if task_id is None:
-                        return _insert_task(
-                            c,
-                            location_id,
-                            reason="counted",
-                            raised_by_operator_id=counted_by,
-                            counted_by_operator_id=counted_by,
-                            counters=_joined([], operator),
-                            **values,
-                        )
-                    # The row is locked (FOR UPDATE; on SQLite the write lock): no counter is lost.
-                    before = c.execute(select(_CT.c.counters).where(_CT.c.id == task_id)).scalar()
-                    c.execute(
-                        update(_CT)
-                        .where(_CT.c.id == task_id)
-                        .values(
-                            counted_by_operator_id=counted_by,
-                            counters=_joined(before or [], operator),
-                            updated_at=func.now(),
-                            **values,
-                        )
-                    )
-                    return task_id
-            except exc.IntegrityError:
-                # A concurrent insert of this location's task won: update that one instead.
-                if attempt + 1 == _ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")
-
 
 def _pickable(o: Any) -> Any:
     """Open or picking orders with a line that is neither all picked nor closed short."""
@@ -570,52 +456,6 @@ def _pickable(o: Any) -> Any:
         .exists()
     )
     return o.c.status.in_([s.value for s in PICKABLE]) & left
-
-
-def _unknown_location(code: str) -> ValueError:
-    return ValueError(f"location {code!r} does not exist; a count task needs a real location")
-
-
-def _check_location_code(code: str) -> None:
-    """Refuse text no location could have before a write transaction takes any lock."""
-    if not _storable(code):
-        raise _unknown_location(code)
-
-
-def _real_location_id(c: Connection, code: str) -> int:
-    found = c.execute(select(_L.c.id).where(_L.c.code == code, _L.c.kind != _VIRTUAL)).scalar()
-    if found is None:
-        raise _unknown_location(code)
-    return int(found)
-
-
-def _id_of(c: Connection, t: Any, column: Any, code: str) -> int | None:
-    if not _storable(code):
-        return None
-    found = c.execute(select(t.c.id).where(column == code)).scalar()
-    return None if found is None else int(found)
-
-
-def _unfinished_id(c: Connection, location_id: int, lock: bool = False) -> int | None:
-    stmt = select(_CT.c.id).where(_CT.c.location_id == location_id, _UNFINISHED)
-    found = c.execute(stmt.with_for_update() if lock else stmt).scalar()
-    return None if found is None else int(found)
-
-
-def _joined(counters: list[str], badge: str) -> list[str]:
-    """The task's counters with `badge` added at the end, once (a badge no operator could have is
-    not recorded, as it is not in `counted_by` either)."""
-    if not _storable(badge) or badge in counters:
-        return list(counters)
-    return [*counters, badge]
-
-
-def _insert_task(c: Connection, location_id: int, **values: Any) -> int:
-    values.setdefault("counts", [])
-    values.setdefault("snapshot", [])
-    values.setdefault("counters", [])
-    stmt = insert(_CT).values(location_id=location_id, **values).returning(_CT.c.id)
-    return int(c.execute(stmt).scalar_one())
 
 
 def _shipment(c: Connection, row: Any) -> Shipment:

@@ -46,10 +46,17 @@ from app.domain.model import (
     Tracking,
 )
 from app.domain.orders import LineRecord, OrderHead, OrderState, Person, Staged
-from app.domain.ports import SerialState, StoredTransaction, TransactionRecord
+from app.domain.ports import (
+    CountTaskRecord,
+    ReceiptFigure,
+    ReceiptHead,
+    SerialState,
+    StoredTransaction,
+    TransactionRecord,
+)
 from app.domain.stow import Content, Need, Space
 
-from . import orders, space
+from . import orders, space, work_items
 from .schema import (
     LocationRow,
     LotRow,
@@ -587,6 +594,33 @@ class SqlLedgerStore:
                 update(s).where(s.c.id == bindparam("i")).values(velocity_class=bindparam("c")),
                 fast,
             )
+
+    # --- receipts and count tasks (see work_items.py) -------------------------------------------
+
+    def lock_receipt(self, code: str) -> ReceiptHead | None:
+        return work_items.lock_receipt(self._c, code)
+
+    def receipt_figures(self, head: ReceiptHead) -> list[ReceiptFigure]:
+        return work_items.receipt_figures(self._c, head)
+
+    def close_receipt(
+        self,
+        head: ReceiptHead,
+        tx_id: uuid.UUID,
+        closed_by_id: int,
+        approved_by_id: int | None,
+        discrepancies: Sequence[ReceiptFigure],
+    ) -> None:
+        work_items.close_receipt(self._c, head, tx_id, closed_by_id, approved_by_id, discrepancies)
+
+    def lock_count_task(self, location_id: int) -> CountTaskRecord | None:
+        return work_items.lock_count_task(self._c, location_id)
+
+    def insert_count_task(self, location_id: int, **values: Any) -> int:
+        return work_items.insert_count_task(self._c, location_id, **values)
+
+    def update_count_task(self, task_id: int, **values: Any) -> None:
+        work_items.update_count_task(self._c, task_id, **values)
 
     def database_now(self) -> datetime:
         now = self._c.execute(select(func.now())).scalar_one()

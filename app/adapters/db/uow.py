@@ -117,9 +117,15 @@ class SqlLedger:
     def virtual_ids(self) -> frozenset[int]:
         if self._virtual_ids is None:
             t = table(LocationRow)
-            with self.engine.connect() as c:
-                ids = c.execute(select(t.c.id).where(t.c.kind == LocationKind.VIRTUAL.value))
-                self._virtual_ids = frozenset(ids.scalars())
+            try:
+                with self.engine.connect() as c:
+                    ids = c.execute(select(t.c.id).where(t.c.kind == LocationKind.VIRTUAL.value))
+                    self._virtual_ids = frozenset(ids.scalars())
+            except exc.DBAPIError as error:
+                # A station may start while the database is away: this is asked again later.
+                if is_transient(error):
+                    raise TransientDatabaseError(str(error).splitlines()[0]) from error
+                raise
         return self._virtual_ids
 
     def __call__(self) -> SqlUnitOfWork:

@@ -22,7 +22,7 @@ from datetime import date
 from enum import StrEnum
 
 from app.domain.approval import Approval, Approved
-from app.domain.commands import Adjust, AdjustReason, Command
+from app.domain.commands import Adjust, AdjustReason, Command, CountLine, SaveCount
 from app.domain.interpret import CommandName, Interpretation, Kind, StationMode
 from app.domain.ledger import Outcome
 from app.domain.model import Role, Tracking
@@ -31,6 +31,7 @@ from app.domain.workflow import (
     CountTask,
     Entry,
     Feedback,
+    Holding,
     Reply,
     TagRead,
     WorkContext,
@@ -72,6 +73,10 @@ class Step(StrEnum):
     """Approved (or a supervisor reviewing a saved recount): waiting for the reason code."""
 
 
+def _lines(holdings: Sequence[Holding]) -> tuple[CountLine, ...]:
+    return tuple(CountLine(h.sku, h.qty, h.lot) for h in holdings)
+
+
 def _counters(task: CountTask | None) -> frozenset[str]:
     """Everyone whose count is recorded on the task: none of them may recount or approve it."""
     if task is None:
@@ -92,6 +97,29 @@ class CountWorkflow:
         self.approver: str | None = None
         self.qty = Quantity()
         self.answers = Answers()
+        self._saves: list[Command] = []
+        self._report: tuple[str, ...] = ()
+        """What was counted, kept on screen after the ledger saves the count."""
+        """Count-task saves to send with the next reply (transactions, like the adjustments)."""
+
+    def _save(
+        self,
+        bin_code: str,
+        state: CountState,
+        counter: str,
+        counts: Sequence[Holding],
+        snapshot: Sequence[Holding],
+    ) -> None:
+        self._saves.append(
+            SaveCount(
+                **signed(self.ctx),
+                location=bin_code,
+                state=state.value,
+                counter=counter,
+                counts=_lines(counts),
+                snapshot=_lines(snapshot),
+            )
+        )
 
     @property
     def wants_badge(self) -> bool:
@@ -230,13 +258,13 @@ class CountWorkflow:
         if not beyond_tolerance(self.ctx.policy.count, count.snapshot, counts):
             return self._post(AdjustReason.COUNT, None)
         if not count.recount:
-            data.save_count(count.bin, CountState.RECOUNT, me, counts, count.snapshot)
+            self._save(count.bin, CountState.RECOUNT, me, counts, count.snapshot)
             self.step, self.count = Step.BIN, None
             return self._reply(
                 warning(f"Variance beyond tolerance: another operator must recount {count.bin}."),
                 lines=count.counted_lines(),
             )
-        data.save_count(count.bin, CountState.APPROVAL, me, counts, count.snapshot)
+        self._save(count.bin, CountState.APPROVAL, me, counts, count.snapshot)
         self.approval = Approval(
             data,
             self.ctx.pins,
@@ -304,6 +332,15 @@ class CountWorkflow:
         return self._reply(commands=commands)
 
     def on_outcome(self, command: Command, outcome: Outcome | None) -> Reply:
+        if isinstance(command, SaveCount):
+            if outcome is not None and not outcome.ok:
+                return self._reply(
+                    error(
+                        f"Saving the count of {command.location} was refused: {outcome.message}."
+                        " Call a supervisor."
+                    )
+                )
+            return self._reply(lines=self._report or None)
         if not self.answers.take(command, outcome):
             return self._reply(late_answer(command, outcome))
         if not self.answers.complete:
@@ -319,9 +356,7 @@ class CountWorkflow:
             sent = [c for c, _ in answers.confirmed] + answers.queued
             posted = {(c.sku, c.lot): c.delta for c in sent if isinstance(c, Adjust)}
             snapshot = with_posted(count.snapshot, posted)
-            self.ctx.data.save_count(
-                count.bin, CountState.APPROVAL, count.counted_by, count.holdings(), snapshot
-            )
+            self._save(count.bin, CountState.APPROVAL, count.counted_by, count.holdings(), snapshot)
         messages = "; ".join(o.message for _, o in refused)
         self.step, self.count = Step.BIN, None
         answers.clear()
@@ -340,7 +375,7 @@ class CountWorkflow:
         assert count is not None
         adjusted = len(self.answers.confirmed) + len(self.answers.queued)
         me = self.ctx.operator.badge
-        self.ctx.data.save_count(count.bin, CountState.DONE, me, count.holdings(), count.snapshot)
+        self._save(count.bin, CountState.DONE, me, count.holdings(), count.snapshot)
         self.step, self.count, self.approver = Step.BIN, None, None
         self.answers.clear()
         posted = ok(f"Count of {count.bin} posted: {adjusted} adjustment(s).")
@@ -364,6 +399,9 @@ class CountWorkflow:
         lines: tuple[str, ...] | None = None,
     ) -> Reply:
         step, count = self.step, self.count
+        if self._saves:
+            self._report = lines or ()
+        commands, self._saves = (*self._saves, *commands), []
         if step is Step.APPROVAL and self.approval is not None:
             asked = self.approval.prompt()
             return Reply(asked.prompt, feedback, commands, asked.lines, asked.entry)

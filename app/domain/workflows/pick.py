@@ -23,6 +23,7 @@ from app.domain.commands import (
     AdjustReason,
     Command,
     PostPick,
+    RaiseCount,
     ReleaseHow,
     ReleaseList,
     Reserve,
@@ -411,6 +412,9 @@ class PickWorkflow:
         walk = self.walk
         if isinstance(command, ReleaseList):
             return self._reply(released(command, outcome))
+        if isinstance(command, RaiseCount):
+            refused = outcome is not None and not outcome.ok
+            return self._reply(late_answer(command, outcome) if refused else None)
         if not self.answers.take(command, outcome):
             return self._reply(late_answer(command, outcome))
         if isinstance(command, TakeList):
@@ -441,16 +445,16 @@ class PickWorkflow:
         reason, line = walk.shorts.pop(command.tx_id), walk.posting[command.tx_id]
         posted, missing = walk.posted(command, outcome), line.qty - command.qty
         what_missing = f"{missing} x {line.sku} missing for {line.order}/{line.line} ({reason})"
-        ctx.data.raise_count(
-            line.location, f"short pick: {what_missing}", ctx.station.code, ctx.operator.badge
+        count = RaiseCount(
+            **signed(ctx), location=line.location, reason=f"short pick: {what_missing}"[:64]
         )
         if outcome is not None and not outcome.ok:
-            return self._after(posted)
+            return self._after(posted, (count,))
         walk.result(line.line, line.sku).short += missing
         reserve = elsewhere(signed(ctx), line, missing)
         walk.reallocations.add(reserve.tx_id)
         look = ok(f"{line.location} will be counted; looking for {missing} x {line.sku} elsewhere.")
-        return self._after(combine(posted, look), self.answers.send(reserve))
+        return self._after(combine(posted, look), (count, *self.answers.send(reserve)))
 
     def _open_picks(self) -> list[PickLine]:
         return self.ctx.data.open_picks(self.walk.order)

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
 
-from app.domain.commands import Command, Putaway
+from app.domain.commands import Command, HoldBin, Putaway
 from app.domain.errors import Reason
 from app.domain.interpret import CommandName, Interpretation, Kind, StationMode
 from app.domain.ledger import Outcome
@@ -107,6 +107,8 @@ class PutawayWorkflow:
         self._source: str | None = None
         """An outbound location chosen to put a cancelled order's goods back from (None: the
         dock)."""
+        self._asking: HoldBin | None = None
+        """The bin suggestion asked for and not yet answered."""
         self._putbacks: list[Putback] = []
         """Cancelled orders' goods waiting in outbound locations, as last read."""
 
@@ -153,6 +155,8 @@ class PutawayWorkflow:
         return no_tags(self._prompt(), tags)
 
     def on_outcome(self, command: Command, outcome: Outcome | None) -> Reply:
+        if isinstance(command, HoldBin):
+            return self._suggested(command, outcome)
         if not isinstance(command, Putaway):
             return self._reply()
         if self._sent is not None and self._sent.tx_id == command.tx_id:
@@ -279,15 +283,30 @@ class PutawayWorkflow:
             )
         self._qty.take(item)
         serials = (item.serial,) if item.serial else ()
-        suggestion = self.ctx.data.suggest_bin(sku, item.lot, qty, self.ctx.station.code)
         order = orders.get(item.lot)
-        self._task = _Task(sku, item.lot, qty, serials, suggestion.location, source, order)
-        if suggestion.location is None:
+        self._task = _Task(sku, item.lot, qty, serials, None, source, order)
+        # The suggestion holds room in a bin: a transaction, sent now or not at all (EPHEMERAL).
+        self._asking = HoldBin(**signed(self.ctx), sku=sku, qty=qty, lot=item.lot)
+        return self._reply(commands=(self._asking,))
+
+    def _suggested(self, command: HoldBin, outcome: Outcome | None) -> Reply:
+        task = self._task
+        if self._asking is None or command.tx_id != self._asking.tx_id or task is None:
+            return self._reply()
+        self._asking = None
+        held = outcome.result.get("location") if outcome is not None and outcome.ok else None
+        if outcome is None or not isinstance(held, str):
+            why = "the database is out of reach" if outcome is None else outcome.message
+            if outcome is not None and outcome.reason == Reason.OFFLINE.value:
+                why = "the database is out of reach"
             return self._warn(
-                f"No bin suggestion: {suggestion.message}. Put the goods into any bin with room "
-                "and scan its label."
+                f"No bin suggestion: {why}. Put the goods into any bin with room and scan its "
+                "label."
             )
-        return self._reply(None, (suggestion.message,))
+        self._task = replace(task, suggested=held)
+        also = [str(code) for code in outcome.result.get("also") or () if code != held]
+        more = f" (also: {', '.join(also)})" if also else ""
+        return self._reply(None, (f"{held}: {outcome.result.get('why') or ''}{more}",))
 
     def _bin(self, task: _Task, code: str) -> Reply:
         if code == task.source:
@@ -302,6 +321,9 @@ class PutawayWorkflow:
                 f"Scanned location {code}: it is {'a ' + kind if kind else 'not known'}, not a "
                 f"bin. Scan the label of the bin you put {task.what} into."
             )
+        full = self.ctx.data.bin_room(code, task.sku, task.qty)
+        if full is not None:
+            return self._fail(f"{full}. Take {task.what} to another bin and scan its label.")
         self._sent = Putaway(
             **signed(self.ctx),
             sku=task.sku,

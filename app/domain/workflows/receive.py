@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from app.domain.approval import Approval, Approved
-from app.domain.commands import Command, Receive
+from app.domain.commands import CloseReceipt, Command, Receive
 from app.domain.interpret import CommandName, Interpretation, Kind, StationMode
 from app.domain.ledger import Outcome
 from app.domain.model import Tracking
@@ -92,6 +92,9 @@ class ReceiveWorkflow:
         self._approval: Approval | None = None
         self._held: tuple[_Line, ...] = ()
         self._closing: tuple[LineCheck, ...] = ()
+        self._report: tuple[str, ...] = ()
+        """The discrepancy report of the receipt just closed, kept on screen after the ledger
+        confirms the close."""
         self._names: dict[str, str] = {}
 
     @property
@@ -159,6 +162,14 @@ class ReceiveWorkflow:
 
     def on_outcome(self, command: Command, outcome: Outcome | None) -> Reply:
         line = self._in_flight.pop(command.tx_id, None)
+        if isinstance(command, CloseReceipt):
+            if outcome is None:
+                return self._reply(queued(f"Closing receipt {command.receipt}"))
+            if not outcome.ok:
+                return self._fail(
+                    f"Closing receipt {command.receipt} was refused: {outcome.message}."
+                )
+            return self._reply(None, self._report)
         if not isinstance(command, Receive):
             return self._reply()
         damaged = command.to_location == self.ctx.station.quarantine
@@ -303,17 +314,21 @@ class ReceiveWorkflow:
     def _close(self, checks: Sequence[LineCheck], approved_by: str | None) -> Reply:
         assert self._receipt is not None
         code = self._receipt.code
-        self.ctx.data.close_receipt(code)
+        close = CloseReceipt(**signed(self.ctx), receipt=code, approved_by=approved_by)
         self._leave()
         lines = discrepancy_lines(checks, self._names)
+        self._report = lines
         short = sum(1 for c in checks if c.short)
         over = sum(1 for c in checks if c.over)
         if not short and not over:
-            return self._reply(ok(f"Receipt {code} closed: everything as expected."), lines)
+            return self._reply(
+                ok(f"Receipt {code} closed: everything as expected."), lines, (close,)
+            )
         by = f", approved by {approved_by}" if approved_by else ""
         return self._reply(
             warning(f"Receipt {code} closed with discrepancies{by}: {short} short, {over} over."),
             lines,
+            (close,),
         )
 
     # --- items and tags ---

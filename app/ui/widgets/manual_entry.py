@@ -1,6 +1,7 @@
 """Typing a code instead of scanning it: for a damaged label, a station without a scanner, or a
 first try of the demo. What is typed goes to the station as a manual scan, interpreted exactly
-like a barcode; a real scanner's burst never lands here (the wedge filter takes it whole)."""
+like a barcode; a real scanner's burst never lands here (the wedge filter takes it whole). While a
+PIN is asked for, the line takes nothing: the keyboard types into the keypad (app.ui.pin_keys)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from app.domain.interpret import MAX_SCAN_LENGTH
 from app.ui.widgets.theme import BODY_PT, font
 
 PLACEHOLDER = "Type a code and press Enter (a label you cannot scan)"
+PIN_PLACEHOLDER = "PIN: type it on the keypad or the keyboard (shown as dots), then Enter"
 
 
 class ManualEntry(QWidget):
@@ -39,8 +41,26 @@ class ManualEntry(QWidget):
         self.line.returnPressed.connect(self._on_submit)
         self.send.clicked.connect(self._on_submit)
 
+    @property
+    def pin_asked(self) -> bool:
+        return self.line.isReadOnly()
+
+    def set_pin_asked(self, asked: bool) -> None:
+        """While a PIN is asked for, the line is emptied (digits typed just before the request
+        arrived may be the PIN's first ones) and takes no text and no Enter; it keeps the focus,
+        so typing goes on here once the PIN is in."""
+        if asked == self.pin_asked:
+            return
+        if asked:
+            self.line.clear()
+        self.line.setReadOnly(asked)
+        self.line.setPlaceholderText(PIN_PLACEHOLDER if asked else PLACEHOLDER)
+        self.send.setEnabled(not asked)
+
     @Slot()
     def _on_submit(self) -> None:
+        if self.pin_asked:
+            return  # Enter belongs to the keypad while a PIN is asked for
         text = self.line.text()
         if text.strip():
             self.typed.emit(text)

@@ -1,5 +1,5 @@
-"""The strip along the top: station, operator, database state, outbox queue depth, and the
-state of the RFID reader and the camera."""
+"""The strip along the top: station, operator, database state, outbox queue depth, the age of
+the station's copy of the warehouse, and the state of the RFID reader and the camera."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ class StatusStrip(QFrame):
         self.operator = self._label("operator", 3)
         self.database = self._label("database", 5)
         self.queue = self._label("queue", 0)
+        self.replica = self._label("replica", 0)
         self.rfid = self._label("rfid", 2)
         self.camera = self._label("camera", 2)
         layout = QHBoxLayout(self)
@@ -33,6 +34,7 @@ class StatusStrip(QFrame):
             self.operator,
             self.database,
             self.queue,
+            self.replica,
             self.rfid,
             self.camera,
         ):
@@ -74,6 +76,8 @@ class StatusStrip(QFrame):
         self.queue.setText(f"Queue: {depth} waiting" if depth else "Queue: 0")
         self._queue_depth = depth
         self._highlight(self.queue, depth > 0, WARNING_AMBER, INK)
+        self.replica.setText(view.replica.capitalize())
+        self.replica.setVisible(bool(view.replica))
 
     def set_rfid_status(self, text: str | None) -> None:
         """A station without a reader does not show one; with one, its state."""

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from app.domain.commands import Adjust, AdjustReason
+from app.domain.commands import Adjust, AdjustReason, CountLine, SaveCount
 from app.domain.interpret import CommandName, Interpretation, Kind, StationMode
 from app.domain.model import Tracking
 from app.domain.workflow import CountState, Entry, Holding, Level, Reply, Tolerance
 from app.domain.workflows.count import CountWorkflow
 from app.domain.workflows.count_variance import beyond_tolerance, variances, with_posted
-from tests.support.fake_station import FakeStationData, context, meaning, outcome
+from tests.support.fake_station import FakeStationData, context, meaning, outcome, play
 
 GTIN = {"SKU-A": "09506000134352", "SKU-L": "09506000134376"}
 LEDGER = (Holding("SKU-A", None, 437), Holding("SKU-L", "L1", 923))
@@ -71,14 +71,22 @@ def adjusts(reply: Reply) -> list[Adjust]:
 
 
 def count(wf: CountWorkflow, a: int, lot_units: int, bin_code: str = "B-01") -> list[Reply]:
-    """Scan the bin, count `a` x SKU-A and `lot_units` x SKU-L lot L1, then DONE."""
+    """Scan the bin, count `a` x SKU-A and `lot_units` x SKU-L lot L1, then DONE; the count
+    task saves go to the ledger, the adjustments are left to the test."""
     replies = [wf.on_scan(location(bin_code))]
     for sku, qty, lot in (("SKU-A", a, None), ("SKU-L", lot_units, "L1")):
         if qty:
             replies.append(wf.on_scan(cmd(CommandName.QTY, str(qty))))
             replies.append(wf.on_scan(item(sku, lot=lot)))
-    replies.append(wf.on_scan(cmd(CommandName.DONE)))
+    replies.append(play(wf, wf.on_scan(cmd(CommandName.DONE))))
     return replies
+
+
+def posted(wf: CountWorkflow, reply: Reply) -> Reply:
+    """The ledger confirms every adjustment of `reply`; what the station shows after the last."""
+    for adjust in reply.commands:
+        reply = play(wf, wf.on_outcome(adjust, outcome(adjust)))
+    return reply
 
 
 def test_variances_are_counted_minus_snapshot_per_sku_and_lot() -> None:
@@ -113,7 +121,7 @@ def test_the_count_is_blind_and_within_tolerance_posts_adjustments(data: FakeSta
     assert (adjust.station, adjust.operator) == ("ST-1", "C001")
     assert data.task_log == []
 
-    reply = wf.on_outcome(adjust, outcome(adjust))
+    reply = play(wf, wf.on_outcome(adjust, outcome(adjust)))
     assert level(reply) is Level.OK and text(reply) == "Count of B-01 posted: 1 adjustment(s)."
     task = data.task_log[-1]
     assert task.state is CountState.DONE and task.counted_by == "C001"
@@ -169,8 +177,48 @@ def test_a_recount_within_tolerance_posts(data: FakeStationData) -> None:
     wf.on_scan(item("SKU-L", lot="L1"))
     (adjust,) = adjusts(wf.on_scan(cmd(CommandName.DONE)))
     assert (adjust.delta, adjust.reason, adjust.operator) == (-1, AdjustReason.COUNT, "C002")
-    wf.on_outcome(adjust, outcome(adjust))
+    play(wf, wf.on_outcome(adjust, outcome(adjust)))
     assert data.tasks["B-01"].state is CountState.DONE
+
+
+def test_a_count_beyond_tolerance_sends_the_count_to_save_for_a_recount(
+    data: FakeStationData,
+) -> None:
+    wf = counter(data)
+    wf.on_scan(location("B-01"))
+    wf.on_scan(cmd(CommandName.QTY, "400"))
+    wf.on_scan(item("SKU-A"))
+    wf.on_scan(cmd(CommandName.QTY, "923"))
+    wf.on_scan(item("SKU-L", lot="L1"))
+    done = wf.on_scan(cmd(CommandName.DONE))
+    (save,) = done.commands
+    assert isinstance(save, SaveCount)
+    assert (save.location, save.state, save.counter) == ("B-01", "recount", "C001")
+    assert (save.station, save.operator) == ("ST-1", "C001")
+    assert save.counts == (CountLine("SKU-A", 400), CountLine("SKU-L", 923, "L1"))
+    assert save.snapshot == (CountLine("SKU-A", 437), CountLine("SKU-L", 923, "L1"))
+    assert data.task_log == []  # nothing is written until the ledger takes the transaction
+
+
+def test_what_was_counted_stays_on_screen_after_the_count_is_saved(
+    data: FakeStationData,
+) -> None:
+    done = count(counter(data), 400, 923)[-1]
+    assert "SKU-A: 400 counted" in done.lines
+
+
+def test_a_refused_count_save_says_so(data: FakeStationData) -> None:
+    wf = counter(data)
+    wf.on_scan(location("B-01"))
+    wf.on_scan(cmd(CommandName.QTY, "400"))
+    wf.on_scan(item("SKU-A"))
+    del data.operators["C001"]  # the counter's badge was withdrawn meanwhile
+    reply = play(wf, wf.on_scan(cmd(CommandName.DONE)))
+    assert level(reply) is Level.ERROR
+    assert text(reply) == (
+        "Saving the count of B-01 was refused: badge 'C001' is not known. Call a supervisor."
+    )
+    assert data.tasks == {} and not wf.busy
 
 
 def recount_beyond(
@@ -213,8 +261,7 @@ def test_a_recount_beyond_tolerance_asks_a_supervisor_with_pin_and_reason(
             "C002",
         )
     assert data.tasks["B-01"].state is CountState.APPROVAL
-    for adjust in reply.commands:
-        reply = wf.on_outcome(adjust, outcome(adjust))
+    reply = posted(wf, reply)
     assert text(reply) == "Count of B-01 posted: 2 adjustment(s)."
     assert data.task_log[-1].state is CountState.DONE
 
@@ -257,8 +304,7 @@ def test_cancel_leaves_the_task_for_a_supervisor_who_approves_later(
     assert {(a.reason, a.approved_by, a.operator) for a in by_key.values()} == {
         (AdjustReason.DAMAGED, None, "S002")
     }
-    for adjust in reply.commands:
-        reply = supervisor.on_outcome(adjust, outcome(adjust))
+    posted(supervisor, reply)
     assert data.task_log[-1].state is CountState.DONE
 
 
@@ -286,8 +332,7 @@ def test_a_supervisor_who_counted_first_may_not_approve_later(data: FakeStationD
     assert level(review) is Level.WARNING and "by C002 is beyond tolerance" in text(review)
     reply = other.on_scan(cmd(CommandName.REASON, "lost"))
     assert {a.delta for a in adjusts(reply)} == {-36, -3}
-    for adjust in reply.commands:
-        reply = other.on_outcome(adjust, outcome(adjust))
+    reply = posted(other, reply)
     assert text(reply) == "Count of B-01 posted: 2 adjustment(s)."
     assert data.task_log[-1].state is CountState.DONE
 
@@ -310,7 +355,7 @@ def test_a_refused_adjustment_leaves_the_task_unfinished(data: FakeStationData) 
     wf = counter(data)
     (adjust,) = adjusts(count(wf, 430, 923)[-1])
     refused = outcome(adjust, ok=False, reason="not_allowed", message="not allowed here")
-    reply = wf.on_outcome(adjust, refused)
+    reply = play(wf, wf.on_outcome(adjust, refused))
     assert level(reply) is Level.ERROR and "refused: not allowed here" in text(reply)
     assert data.task_log == []
 
@@ -322,7 +367,7 @@ def test_a_refused_approved_adjustment_leaves_only_it_to_approve(data: FakeStati
     reply = wf.on_scan(cmd(CommandName.REASON, "lost"))
     first, second = reply.commands
     wf.on_outcome(first, outcome(first))
-    wf.on_outcome(second, outcome(second, ok=False, message="lot L1 is blocked"))
+    play(wf, wf.on_outcome(second, outcome(second, ok=False, message="lot L1 is blocked")))
     task = data.tasks["B-01"]
     assert task.state is CountState.APPROVAL and task.counted_by == "C002"
     assert variances(task.snapshot, task.counts) == {("SKU-L", "L1"): -3}

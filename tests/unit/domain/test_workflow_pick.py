@@ -22,6 +22,7 @@ from tests.support.fake_station import (
     meaning,
     outcome,
     pick_line,
+    play,
     posted,
     reserved,
     taken,
@@ -430,7 +431,7 @@ def test_short_pick_posts_raises_a_count_and_reallocates_elsewhere(
     assert level(reply) is Level.WARNING
     assert data.tasks == {}
 
-    reply = wf.on_outcome(post, posted(data, post))
+    reply = play(wf, wf.on_outcome(post, posted(data, post)))
     task = data.tasks["B-02"]
     assert task.reason.startswith("short pick") and "1 x SKU-B" in task.reason
     reserve = only_reserve(reply)
@@ -457,8 +458,9 @@ def test_short_pick_with_nothing_picked_and_no_other_stock(
     wf.on_scan(cmd(CommandName.SHORT))
     post = only_post(wf.on_scan(cmd(CommandName.REASON, "damaged")))
     assert (post.qty, post.short_reason) == (0, "damaged")
-    reserve = only_reserve(wf.on_outcome(post, posted(data, post)))
+    reserve = only_reserve(play(wf, wf.on_outcome(post, posted(data, post))))
     assert reserve.qty == 2 and reserve.avoid == ("B-02",)
+    assert data.tasks["B-02"].reason == "short pick: 2 x SKU-B missing for SO-1/2 (damaged)"
     reply = wf.on_outcome(reserve, reserved(data, reserve))
     assert level(reply) is Level.WARNING
     assert "No other stock: line 2 (SKU-B) short by 2." in text(reply)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from app.domain.commands import Putaway
+from app.domain.commands import Command, HoldBin, Putaway
 from app.domain.interpret import CommandName, Interpretation, Kind, StationMode
+from app.domain.ledger import Outcome
 from app.domain.model import Tracking
 from app.domain.ports import DatabaseUnavailable
 from app.domain.workflow import Holding, Level, Putback, Reply, StationInfo, TagRead
 from app.domain.workflows.putaway import PutawayWorkflow, lots_text, next_suggestion
-from tests.support.fake_station import FakeStationData, context, meaning, outcome
+from tests.support.fake_station import Answer, FakeStationData, context, meaning, outcome, play
 
 GTIN = {
     "SKU-1": "09506000134352",
@@ -57,6 +58,12 @@ def location(code: str) -> Interpretation:
     return meaning(Kind.LOCATION, code=code)
 
 
+def take(wf: PutawayWorkflow, scan: Interpretation, answer: Answer | None = None) -> Reply:
+    """Scan what to put away; the bin suggestion it asks for is answered by the ledger (the
+    fake's, unless `answer` stands in for it)."""
+    return play(wf, wf.on_scan(scan), answer)
+
+
 def only(reply: Reply) -> Putaway:
     assert len(reply.commands) == 1
     command = reply.commands[0]
@@ -83,10 +90,10 @@ def test_start_asks_for_goods_on_the_dock(wf: PutawayWorkflow) -> None:
 
 
 def test_put_everything_of_the_sku_into_the_suggested_bin(wf: PutawayWorkflow) -> None:
-    taken = wf.on_scan(item("SKU-1"))
+    taken = take(wf, item("SKU-1"))
     assert taken.prompt == "Put 8 x SKU-1 into A-01 (suggested). Scan the bin."
     assert taken.feedback is None and not taken.commands and wf.busy
-    assert taken.lines == ("put 8 x SKU-1 into A-01",)
+    assert taken.lines == ("A-01: room for it",)
 
     reply = wf.on_scan(location("A-01"))
     command = only(reply)
@@ -104,7 +111,7 @@ def test_put_everything_of_the_sku_into_the_suggested_bin(wf: PutawayWorkflow) -
 
 
 def test_another_bin_than_the_suggested_one_is_an_override(wf: PutawayWorkflow) -> None:
-    wf.on_scan(item("SKU-1"))
+    take(wf, item("SKU-1"))
     command = only(wf.on_scan(location("B-02")))
     assert (command.to_location, command.suggested) == ("B-02", "A-01")
     done = wf.on_outcome(command, outcome(command))
@@ -115,13 +122,13 @@ def test_qty_and_keypad_set_how_many(wf: PutawayWorkflow, data: FakeStationData)
     data.suggestions = ["A-01", "B-02", "C-03"]
     set_qty = wf.on_scan(cmd(CommandName.QTY, "5"))
     assert level(set_qty) is Level.OK and set_qty.prompt.endswith("(quantity 5).")
-    assert wf.on_scan(item("SKU-1")).prompt.startswith("Put 5 x SKU-1 into A-01")
+    assert take(wf, item("SKU-1")).prompt.startswith("Put 5 x SKU-1 into A-01")
     first = only(wf.on_scan(location("A-01")))
     assert first.qty == 5
     wf.on_outcome(first, outcome(first))
 
     assert level(wf.on_entry("3")) is Level.OK
-    wf.on_scan(item("SKU-1"))
+    take(wf, item("SKU-1"))
     second = only(wf.on_scan(location("B-02")))
     assert second.qty == 3
     wf.on_outcome(second, outcome(second))
@@ -130,7 +137,7 @@ def test_qty_and_keypad_set_how_many(wf: PutawayWorkflow, data: FakeStationData)
     assert level(bad) is Level.ERROR and "whole number" in text(bad)
     # A count on the label overrides the quantity.
     wf.on_entry("2")
-    assert wf.on_scan(item("SKU-1", count=4)).prompt.startswith("Put 4 x SKU-1")
+    assert take(wf, item("SKU-1", count=4)).prompt.startswith("Put 4 x SKU-1")
 
 
 def test_more_than_the_dock_holds_is_refused(wf: PutawayWorkflow) -> None:
@@ -157,7 +164,7 @@ def test_several_lots_on_the_dock_need_the_lot_label(wf: PutawayWorkflow) -> Non
     wrong = wf.on_scan(item("SKU-L", lot="L9"))
     assert level(wrong) is Level.ERROR and "SKU-L lot L9 is not on DOCK-1" in text(wrong)
 
-    taken = wf.on_scan(item("SKU-L", lot="L2"))
+    taken = take(wf, item("SKU-L", lot="L2"))
     assert taken.prompt == "Put 4 x SKU-L lot L2 into A-01 (suggested). Scan the bin."
     command = only(wf.on_scan(location("A-01")))
     assert (command.sku, command.lot, command.qty) == ("SKU-L", "L2", 4)
@@ -165,7 +172,7 @@ def test_several_lots_on_the_dock_need_the_lot_label(wf: PutawayWorkflow) -> Non
 
 def test_one_lot_on_the_dock_needs_no_lot_label(wf: PutawayWorkflow, data: FakeStationData) -> None:
     data.holdings["DOCK-1"] = [Holding("SKU-L", "L1", 3)]
-    wf.on_scan(item("SKU-L"))
+    take(wf, item("SKU-L"))
     assert only(wf.on_scan(location("A-01"))).lot == "L1"
 
 
@@ -173,7 +180,7 @@ def test_no_bin_with_room_lets_the_worker_choose(
     wf: PutawayWorkflow, data: FakeStationData
 ) -> None:
     data.suggestions = []
-    taken = wf.on_scan(item("SKU-1"))
+    taken = take(wf, item("SKU-1"))
     assert level(taken) is Level.WARNING
     assert "No bin suggestion: no bin has room for 8 x SKU-1" in text(taken)
     assert taken.prompt == "Put 8 x SKU-1 into any bin with room. Scan the bin."
@@ -182,8 +189,64 @@ def test_no_bin_with_room_lets_the_worker_choose(
     assert text(wf.on_outcome(command, outcome(command))) == "Put 8 x SKU-1 into C-03."
 
 
+def test_the_item_scan_asks_the_ledger_to_hold_a_bin(wf: PutawayWorkflow) -> None:
+    asked = wf.on_scan(item("SKU-L", lot="L2"))
+    (hold,) = asked.commands
+    assert isinstance(hold, HoldBin)
+    assert (hold.sku, hold.qty, hold.lot) == ("SKU-L", 4, "L2")
+    assert (hold.station, hold.operator) == ("ST-1", "D001")
+    assert asked.feedback is None and wf.busy
+
+
+def test_the_suggestion_names_the_other_bins_with_room(wf: PutawayWorkflow) -> None:
+    def near(command: Command) -> Outcome:
+        result = {"location": "B-02", "why": "in your zone", "also": ["C-03", "A-01"]}
+        return outcome(command, message="B-02 held for 8 x SKU-1", result=result)
+
+    taken = take(wf, item("SKU-1"), near)
+    assert taken.prompt == "Put 8 x SKU-1 into B-02 (suggested). Scan the bin."
+    assert taken.lines == ("B-02: in your zone (also: C-03, A-01)",)
+
+
+def offline(command: Command) -> Outcome:
+    """The session's own refusal of a bin suggestion while the database is out of reach."""
+    message = "The database is out of reach since 10:02"
+    return outcome(command, ok=False, message=message, reason="offline")
+
+
+@pytest.mark.parametrize("answer", [offline, lambda command: None], ids=["offline", "queued"])
+def test_without_a_suggestion_any_bin_with_room_will_do(
+    wf: PutawayWorkflow, answer: Answer
+) -> None:
+    taken = take(wf, item("SKU-1"), answer)
+    assert level(taken) is Level.WARNING
+    assert text(taken) == (
+        "No bin suggestion: the database is out of reach. Put the goods into any bin with room "
+        "and scan its label."
+    )
+    assert taken.prompt == "Put 8 x SKU-1 into any bin with room. Scan the bin."
+    command = only(wf.on_scan(location("C-03")))
+    assert (command.to_location, command.suggested) == ("C-03", None)
+
+
+def test_offline_a_bin_the_station_knows_is_full_is_refused(
+    wf: PutawayWorkflow, data: FakeStationData
+) -> None:
+    data.no_room["A-01"] = "A-01 has room for at most 10 units; it would hold 12"
+    take(wf, item("SKU-1"), offline)
+    full = wf.on_scan(location("A-01"))
+    assert level(full) is Level.ERROR and not full.commands
+    assert text(full) == (
+        "A-01 has room for at most 10 units; it would hold 12. Take 8 x SKU-1 to another bin "
+        "and scan its label."
+    )
+    assert full.prompt == "Put 8 x SKU-1 into any bin with room. Scan the bin." and wf.busy
+    command = only(wf.on_scan(location("B-02")))
+    assert (command.to_location, command.qty) == ("B-02", 8)
+
+
 def test_full_bin_keeps_the_worker_at_the_bin_step(wf: PutawayWorkflow) -> None:
-    wf.on_scan(item("SKU-1"))
+    take(wf, item("SKU-1"))
     command = only(wf.on_scan(location("A-01")))
     message = (
         "A-01 has room for 2 more units, not 8. Put them in B-02 (zone A, room for 40) instead"
@@ -209,7 +272,7 @@ def test_full_bin_keeps_the_worker_at_the_bin_step(wf: PutawayWorkflow) -> None:
 
 
 def test_full_override_bin_keeps_the_station_suggestion(wf: PutawayWorkflow) -> None:
-    wf.on_scan(item("SKU-1"))
+    take(wf, item("SKU-1"))
     command = only(wf.on_scan(location("C-03")))
     full = outcome(
         command,
@@ -222,7 +285,7 @@ def test_full_override_bin_keeps_the_station_suggestion(wf: PutawayWorkflow) -> 
 
 
 def test_other_refusals_go_back_to_idle(wf: PutawayWorkflow) -> None:
-    wf.on_scan(item("SKU-1"))
+    take(wf, item("SKU-1"))
     command = only(wf.on_scan(location("A-01")))
     refused = outcome(
         command,
@@ -237,7 +300,7 @@ def test_other_refusals_go_back_to_idle(wf: PutawayWorkflow) -> None:
 
 
 def test_offline_putaway_is_queued(wf: PutawayWorkflow) -> None:
-    wf.on_scan(item("SKU-1"))
+    take(wf, item("SKU-1"))
     command = only(wf.on_scan(location("A-01")))
     reply = wf.on_outcome(command, None)
     assert level(reply) is Level.WARNING
@@ -247,7 +310,7 @@ def test_offline_putaway_is_queued(wf: PutawayWorkflow) -> None:
 
 
 def test_confirm_is_not_a_bin_scan(wf: PutawayWorkflow) -> None:
-    wf.on_scan(item("SKU-1"))
+    take(wf, item("SKU-1"))
     reply = wf.on_scan(cmd(CommandName.CONFIRM))
     assert level(reply) is Level.ERROR and not reply.commands
     assert "CONFIRM is not a bin scan" in text(reply) and "A-01 is suggested" in text(reply)
@@ -263,7 +326,7 @@ def test_confirm_is_not_a_bin_scan(wf: PutawayWorkflow) -> None:
     ],
 )
 def test_only_a_bin_is_taken_at_the_bin_step(wf: PutawayWorkflow, code: str, expected: str) -> None:
-    wf.on_scan(item("SKU-1"))
+    take(wf, item("SKU-1"))
     reply = wf.on_scan(location(code))
     assert level(reply) is Level.ERROR and expected in text(reply)
     assert f"Scanned location {code}" in text(reply) and not reply.commands
@@ -273,7 +336,7 @@ def test_only_a_bin_is_taken_at_the_bin_step(wf: PutawayWorkflow, code: str, exp
 def test_serial_tracked_units_go_one_scan_each(wf: PutawayWorkflow) -> None:
     no_serial = wf.on_scan(item("SKU-S"))
     assert level(no_serial) is Level.ERROR and "serial" in text(no_serial)
-    wf.on_scan(item("SKU-S", serial="SN-7"))
+    take(wf, item("SKU-S", serial="SN-7"))
     command = only(wf.on_scan(location("A-01")))
     assert (command.qty, command.serials) == (1, ("SN-7",))
 
@@ -282,11 +345,11 @@ def test_licence_plate_with_its_content(wf: PutawayWorkflow) -> None:
     plate = meaning(
         Kind.LPN, sscc="006141411234567890", content_gtin=GTIN["SKU-1"], count=6, code="LPN"
     )
-    assert wf.on_scan(plate).prompt.startswith("Put 6 x SKU-1 into A-01")
+    assert take(wf, plate).prompt.startswith("Put 6 x SKU-1 into A-01")
 
 
 def test_cancel_and_undo(wf: PutawayWorkflow) -> None:
-    wf.on_scan(item("SKU-1"))
+    take(wf, item("SKU-1"))
     cancelled = wf.on_scan(cmd(CommandName.CANCEL))
     assert level(cancelled) is Level.OK and "cancelled; nothing moved" in text(cancelled)
     assert cancelled.prompt == IDLE and not wf.busy
@@ -298,7 +361,7 @@ def test_cancel_and_undo(wf: PutawayWorkflow) -> None:
 
 
 def test_quantity_after_the_item_scan_is_refused(wf: PutawayWorkflow) -> None:
-    wf.on_scan(item("SKU-1"))
+    take(wf, item("SKU-1"))
     for reply in (wf.on_scan(cmd(CommandName.QTY, "2")), wf.on_entry("2")):
         assert level(reply) is Level.ERROR and "before the item scan" in text(reply)
     assert only(wf.on_scan(location("A-01"))).qty == 8
@@ -314,7 +377,7 @@ def test_inputs_that_do_not_apply_are_errors(wf: PutawayWorkflow, scan: Interpre
 
 
 def test_item_scan_at_the_bin_step_asks_for_the_bin(wf: PutawayWorkflow) -> None:
-    wf.on_scan(item("SKU-1"))
+    take(wf, item("SKU-1"))
     reply = wf.on_scan(item("SKU-L", lot="L1"))
     assert level(reply) is Level.ERROR and "the label of the bin for 8 x SKU-1" in text(reply)
 
@@ -372,7 +435,7 @@ def test_put_back_a_cancelled_orders_goods(data: FakeStationData) -> None:
         "OUT-1 holds picked goods of cancelled SO-7, SO-8: scan an item to put it back into a bin."
     )
     assert reply.prompt == "Scan an item in OUT-1 to put it back into a bin; DONE to stop."
-    taken = wf.on_scan(item("SKU-1"))
+    taken = take(wf, item("SKU-1"))
     assert taken.prompt == "Put 3 x SKU-1 into A-01 (suggested). Scan the bin."
     assert "OUT-1" in text(wf.on_scan(location("OUT-1"))) and wf.busy
     command = only(wf.on_scan(location("A-01")))
@@ -389,7 +452,7 @@ def test_put_back_a_cancelled_orders_goods(data: FakeStationData) -> None:
     wf.on_scan(cmd(CommandName.QTY, "4"))
     refused = wf.on_scan(item("SKU-L", lot="L1"))
     assert level(refused) is Level.ERROR and "OUT-1 holds 2 x SKU-L lot L1" in text(refused)
-    wf.on_scan(item("SKU-L", lot="L1"))
+    take(wf, item("SKU-L", lot="L1"))
     command = only(wf.on_scan(location("B-02")))
     assert (command.qty, command.lot, command.order) == (2, "L1", "SO-7")
 
@@ -398,7 +461,7 @@ def test_put_back_a_cancelled_orders_goods(data: FakeStationData) -> None:
     assert text(done).endswith("Nothing of cancelled orders is left in OUT-1: back to DOCK-1.")
     assert done.prompt == IDLE and done.lines == ("confirmed",)
     data.suggestions = ["A-01"]
-    wf.on_scan(item("SKU-1"))
+    take(wf, item("SKU-1"))
     command = only(wf.on_scan(location("A-01")))
     assert (command.from_location, command.qty, command.order) == ("DOCK-1", 8, None)
 
@@ -413,7 +476,7 @@ def test_put_back_refusals_and_going_back_to_the_dock(data: FakeStationData) -> 
     reply = wf.on_scan(item("SKU-2"))
     assert level(reply) is Level.ERROR
     assert "SKU-2 is not among the cancelled orders' goods in OUT-1" in text(reply)
-    wf.on_scan(item("SKU-1"))
+    take(wf, item("SKU-1"))
     reply = wf.on_scan(location("OUT-1"))
     assert "that is the location the goods come from" in text(reply)
     wf.on_scan(cmd(CommandName.CANCEL))
@@ -433,7 +496,7 @@ def test_a_station_without_a_dock_can_put_back(data: FakeStationData) -> None:
     assert start.feedback is None
     assert start.prompt == "Scan an outbound location listed below to put its goods back."
     wf.on_scan(location("OUT-1"))
-    wf.on_scan(item("SKU-1"))
+    take(wf, item("SKU-1"))
     assert only(wf.on_scan(location("A-01"))).order == "SO-7"
 
 
@@ -446,5 +509,5 @@ def test_offline_the_dock_putaway_goes_on(data: FakeStationData) -> None:
     offline.suggestions = ["A-01"]
     wf = PutawayWorkflow(context(offline))
     assert wf.start().prompt == IDLE
-    wf.on_scan(item("SKU-1"))
+    take(wf, item("SKU-1"))
     assert only(wf.on_scan(location("A-01"))).from_location == "DOCK-1"

@@ -7,8 +7,9 @@ from datetime import date
 
 import pytest
 
-from app.domain.commands import Receive
+from app.domain.commands import CloseReceipt, Command, Receive
 from app.domain.interpret import CommandName, Interpretation, Kind, StationMode
+from app.domain.ledger import Outcome
 from app.domain.model import Tracking
 from app.domain.workflow import (
     Entry,
@@ -29,7 +30,7 @@ from app.domain.workflows.receipts import (
     short_beyond,
 )
 from app.domain.workflows.receive import ReceiveWorkflow
-from tests.support.fake_station import FakeStationData, context, meaning, outcome
+from tests.support.fake_station import FakeStationData, context, meaning, outcome, play
 
 GTIN = {
     "SKU-1": "09506000134352",
@@ -80,6 +81,14 @@ def only(reply: Reply) -> Receive:
     assert len(reply.commands) == 1
     command = reply.commands[0]
     assert isinstance(command, Receive)
+    return command
+
+
+def closing(reply: Reply) -> CloseReceipt:
+    """The one transaction a DONE (or a supervisor's approval of a short close) sends."""
+    assert len(reply.commands) == 1
+    command = reply.commands[0]
+    assert isinstance(command, CloseReceipt)
     return command
 
 
@@ -219,7 +228,7 @@ def test_cancel_leaves_the_receipt_and_receives_blind(
     assert level(left) is Level.OK and "stays open" in text(left)
     assert "Scan a receipt" in left.prompt and left.lines == ()
     assert only(wf.on_scan(item("SKU-9"))).receipt is None
-    assert data.closed_receipts == []
+    assert data.receipts["R1"].status == "open"
 
 
 # --- over-receipt and supervisor approval ------------------------------------------------------
@@ -345,25 +354,41 @@ def received(data: FakeStationData, **units: int) -> None:
 def test_done_reports_over_and_unexpected(wf: ReceiveWorkflow, data: FakeStationData) -> None:
     wf.on_scan(receipt("R1"))
     received(data, SKU_1=11, SKU_2=5, SKU_9=2)
-    reply = wf.on_scan(cmd(CommandName.DONE))
+    done = wf.on_scan(cmd(CommandName.DONE))
+    assert (closing(done).receipt, closing(done).approved_by) == ("R1", None)
+    assert done.lines == (
+        "SKU-1 SKU-1 name: expected 10, received 11, 1 over",
+        "SKU-2 SKU-2 name: expected 5, received 5, ok",
+        "SKU-9 SKU-9 name: received 2, not expected",
+    )
+    reply = play(wf, done)
     assert data.closed_receipts == ["R1"]
     assert level(reply) is Level.WARNING
     assert text(reply) == "Receipt R1 closed with discrepancies: 0 short, 2 over."
+    assert "Scan a receipt" in reply.prompt and not wf.busy
+
+
+def test_the_discrepancy_report_stays_on_screen_after_the_close_is_confirmed(
+    wf: ReceiveWorkflow, data: FakeStationData
+) -> None:
+    wf.on_scan(receipt("R1"))
+    received(data, SKU_1=11, SKU_2=5, SKU_9=2)
+    reply = play(wf, wf.on_scan(cmd(CommandName.DONE)))
     assert reply.lines == (
         "SKU-1 SKU-1 name: expected 10, received 11, 1 over",
         "SKU-2 SKU-2 name: expected 5, received 5, ok",
         "SKU-9 SKU-9 name: received 2, not expected",
     )
-    assert "Scan a receipt" in reply.prompt and not wf.busy
 
 
 def test_done_short_within_tolerance_closes(wf: ReceiveWorkflow, data: FakeStationData) -> None:
     wf.on_scan(receipt("R1"))
     received(data, SKU_1=9, SKU_2=5)
-    reply = wf.on_scan(cmd(CommandName.DONE))
+    done = wf.on_scan(cmd(CommandName.DONE))
+    assert done.lines[0] == "SKU-1 SKU-1 name: expected 10, received 9, 1 short"
+    reply = play(wf, done)
     assert data.closed_receipts == ["R1"] and level(reply) is Level.WARNING
     assert "1 short" in text(reply)
-    assert reply.lines[0] == "SKU-1 SKU-1 name: expected 10, received 9, 1 short"
 
 
 def test_done_short_beyond_tolerance_needs_a_supervisor(
@@ -371,36 +396,64 @@ def test_done_short_beyond_tolerance_needs_a_supervisor(
 ) -> None:
     wf.on_scan(receipt("R1"))
     received(data, SKU_1=5, SKU_2=5)
-    reply = wf.on_scan(cmd(CommandName.DONE))
-    assert data.closed_receipts == [] and wf.wants_badge
+    reply = play(wf, wf.on_scan(cmd(CommandName.DONE)))
+    assert data.closed_receipts == [] and wf.wants_badge and not reply.commands
     assert level(reply) is Level.WARNING and "SKU-1: 5 of 10" in text(reply)
     assert "approve closing receipt R1 short (SKU-1: 5 of 10)" in reply.prompt
     assert reply.lines[0] == "SKU-1 SKU-1 name: expected 10, received 5, 5 short"
 
     kept = wf.on_scan(cmd(CommandName.CANCEL))
-    assert data.closed_receipts == [] and "Receipt R1" in kept.prompt
+    assert data.closed_receipts == [] and "Receipt R1" in kept.prompt and not kept.commands
 
     wf.on_scan(cmd(CommandName.DONE))
     wf.on_scan(badge("S002"))
-    closed = wf.on_entry("5678")
+    approved = wf.on_entry("5678")
+    assert (closing(approved).receipt, closing(approved).approved_by) == ("R1", "S002")
+    assert approved.lines[0] == "SKU-1 SKU-1 name: expected 10, received 5, 5 short"
+    closed = play(wf, approved)
     assert data.closed_receipts == ["R1"] and not closed.commands
     assert level(closed) is Level.WARNING and "approved by S002" in text(closed)
-    assert closed.lines[0] == "SKU-1 SKU-1 name: expected 10, received 5, 5 short"
     assert "Scan a receipt" in closed.prompt and not wf.busy
 
 
 def test_done_all_as_expected(wf: ReceiveWorkflow, data: FakeStationData) -> None:
     wf.on_scan(receipt("R1"))
     received(data, SKU_1=10, SKU_2=5)
-    reply = wf.on_scan(cmd(CommandName.DONE))
+    reply = play(wf, wf.on_scan(cmd(CommandName.DONE)))
     assert level(reply) is Level.OK and "everything as expected" in text(reply)
     assert data.closed_receipts == ["R1"]
+
+
+def test_a_refused_close_shows_why_and_closes_nothing(
+    wf: ReceiveWorkflow, data: FakeStationData
+) -> None:
+    wf.on_scan(receipt("R1"))
+    received(data, SKU_1=10, SKU_2=5)
+
+    def closed_meanwhile(command: Command) -> Outcome:
+        """Another station closes R1 between this station's read and its CloseReceipt."""
+        data.receipts["R1"] = Receipt("R1", "closed", data.receipts["R1"].lines)
+        return data.answer(command)
+
+    reply = play(wf, wf.on_scan(cmd(CommandName.DONE)), closed_meanwhile)
+    assert level(reply) is Level.ERROR
+    assert text(reply) == "Closing receipt R1 was refused: receipt R1 was already closed."
+    assert data.closed_receipts == [] and not wf.busy
+
+
+def test_a_close_kept_in_the_queue_says_so(wf: ReceiveWorkflow, data: FakeStationData) -> None:
+    wf.on_scan(receipt("R1"))
+    received(data, SKU_1=10, SKU_2=5)
+    reply = play(wf, wf.on_scan(cmd(CommandName.DONE)), lambda command: None)
+    assert level(reply) is Level.WARNING
+    assert "Closing receipt R1 is queued: the database cannot be reached" in text(reply)
+    assert data.closed_receipts == [] and "Scan a receipt" in reply.prompt
 
 
 def test_done_without_a_receipt_closes_nothing(wf: ReceiveWorkflow, data: FakeStationData) -> None:
     reply = wf.on_scan(cmd(CommandName.DONE))
     assert level(reply) is Level.OK and "nothing to close" in text(reply)
-    assert data.closed_receipts == []
+    assert not reply.commands
 
 
 def test_receipt_figures_as_pure_functions() -> None:
@@ -555,10 +608,11 @@ def test_done_waits_for_receives_still_on_their_way(
     wf.on_scan(receipt("R1"))
     reply = wf.on_scan(item("SKU-1"))
     early = wf.on_scan(cmd(CommandName.DONE))
-    assert level(early) is Level.ERROR and data.closed_receipts == []
+    assert level(early) is Level.ERROR and not early.commands
     confirm(wf, reply)
     received(data, SKU_1=10, SKU_2=5)
-    assert level(wf.on_scan(cmd(CommandName.DONE))) is Level.OK
+    assert level(play(wf, wf.on_scan(cmd(CommandName.DONE)))) is Level.OK
+    assert data.closed_receipts == ["R1"]
 
 
 # --- what does not apply -----------------------------------------------------------------------
