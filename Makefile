@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := libzbar0 libpulse0 libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 \
 	libfontconfig1 libdbus-1-3 xvfb xdotool libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
 
-.PHONY: run test lint typecheck system-packages venv clean bench screenshots
+.PHONY: run test lint typecheck system-packages venv clean bench screenshots drills
 
 run: venv
 	$(BIN)/perpetua db upgrade
@@ -32,6 +32,13 @@ typecheck:
 
 bench: venv
 	$(BIN)/python bench/ledger.py
+
+# The fault drills at the sizes of RELIABILITY.md (make test runs them smaller): network cuts (T4),
+# database restarts (T3), station kills (T2), the window through a cut (T14). They need PostgreSQL:
+# PERPETUA_TEST_DATABASE_URL, as for make test. Each prints one JSON line of figures.
+drills: venv
+	PERPETUA_DRILLS=full QT_QPA_PLATFORM=offscreen $(BIN)/pytest -s \
+		$(sort $(wildcard tests/*/test_drill_*.py))
 
 venv: system-packages $(STAMP)
 
@@ -58,6 +65,8 @@ $(STAMP): pyproject.toml
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
 
-# Screenshots of every station screen for the documentation (its own Xvfb and demo database).
+# Screenshots of every station screen for the documentation (its own Xvfb, and a demo database on
+# the PostgreSQL of PERPETUA_TEST_DATABASE_URL or 127.0.0.1:5432, reached through a proxy it cuts
+# for the offline picture).
 screenshots: venv
 	$(BIN)/python -m tests.e2e.screenshots docs

@@ -193,15 +193,23 @@ class Snapshot:
     pg: bool
 
     def rows(self, name: str) -> Iterator[list[tuple[Any, ...]]]:
-        """Batches of the table's rows changed since the last refresh."""
+        """Batches of the table's rows changed since the last refresh, page by page on the
+        primary key (plain reads in this snapshot: no server-side cursor is left behind when
+        the link is cut in the middle of a copy)."""
         t, columns, where = CATALOGUE[name]
-        stmt = select(*columns).where(t.c.rev >= self.since)
-        if where is not None:
-            stmt = stmt.where(where)
-        # Closed however the read ends (a link cut mid-copy leaves no server cursor behind).
-        with self.connection.execute(stmt, execution_options={"yield_per": BATCH}) as result:
-            for part in result.partitions(BATCH):
-                yield [tuple(r) for r in part]
+        after: Any = None
+        while True:
+            stmt = select(*columns).where(t.c.rev >= self.since)
+            if where is not None:
+                stmt = stmt.where(where)
+            if after is not None:
+                stmt = stmt.where(t.c.id > after)
+            page = [tuple(r) for r in self.connection.execute(stmt.order_by(t.c.id).limit(BATCH))]
+            if page:
+                yield page
+            if len(page) < BATCH:
+                return
+            after = page[-1][0]  # every table's first column is its id
 
     def lots(self, ids: Sequence[int]) -> list[tuple[Any, ...]]:
         out: list[tuple[Any, ...]] = []
