@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, text
 
+from .engine import READONLY
 from .outage import first_line
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,9 @@ class Link:
 
     def _query(self) -> Seen:
         with self._engine.connect() as c:
+            # A plain read: on SQLite, never the write lock (busy writers must not look like an
+            # outage).
+            c.execution_options(**{READONLY: True})
             database_id = c.execute(
                 text("SELECT database_id FROM database_identity WHERE id = 1")
             ).scalar()
