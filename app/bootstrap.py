@@ -223,10 +223,11 @@ def open_station(
                 raise SchemaOutOfDate(blocked)
             parts._adopt()
         if not replica.ready:
+            log.info("station %s cannot start: %s", station, parts.link.why)
             raise StationOffline(
-                f"The database is out of reach ({parts.link.why}) and station {station} has no "
-                "copy of the warehouse yet: it must reach the database once before it can work "
-                "alone. It keeps trying."
+                f"The database is out of reach and station {station} has no copy of the "
+                "warehouse yet: it must reach the database once before it can work alone. It "
+                "keeps trying."
             )
         info = replica.station(station)
         if info is None:

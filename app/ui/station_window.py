@@ -45,6 +45,7 @@ from app.ui.screens import (
 from app.ui.sounds import SoundPlayer, default_sound_player
 from app.ui.station_worker import (
     DRAIN_INTERVAL_MS,
+    NOT_STARTED,
     TAG_BURST_MS,
     DeviceLink,
     SessionFactory,
@@ -274,7 +275,8 @@ class StationWindow(QMainWindow):
 
     @Slot(str)
     def _on_failed(self, text: str) -> None:
-        self.banner.show_message(Level.ERROR, FAULT.format(text))
+        not_started = text.startswith(NOT_STARTED)  # nothing was done yet, nothing is lost
+        self.banner.show_message(Level.ERROR, text if not_started else FAULT.format(text))
         self.sounds.play(Level.ERROR)
 
     @Slot(LayoutReport)

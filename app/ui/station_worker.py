@@ -42,6 +42,8 @@ TAG_BURST_MS = 200
 STOP_TIMEOUT_MS = 30_000
 """How long `stop()` waits for the session to close (a database going away may make it slow)."""
 CHOICE_DEVICE = "screen"
+NOT_STARTED = "The station could not start: "
+"""How a failure to build the session begins (the window shows it as it is: nothing was lost)."""
 
 
 class StationSessionPort(Protocol):
@@ -245,7 +247,7 @@ class StationWorker(QObject):
             try:
                 self._session = self._factory()
             except Exception as error:  # thread boundary
-                message = f"the station could not start: {describe(error)}"
+                message = f"{NOT_STARTED}{describe(error)}"
                 self._fail(message, "building the station session failed", asked)
         return self._session
 

@@ -280,7 +280,7 @@ def test_a_session_that_cannot_be_built_is_reported_and_tried_again(
     inbox = Inbox(worker)
     with qtbot.waitSignal(inbox.failure, timeout=WAIT_MS) as failure:
         worker.start()
-    assert failure.args == ["the station could not start: OSError: database file is locked"]
+    assert failure.args == ["The station could not start: OSError: database file is locked"]
     with qtbot.waitSignal(inbox.failure, timeout=WAIT_MS):
         worker.submit_entry("1")  # still failing: reported again, nothing handled
     factory.error = None
@@ -309,9 +309,9 @@ def test_a_failure_repeating_on_the_drain_timer_is_reported_once(
     qtbot.waitUntil(lambda: len(inbox.views) == 1, timeout=WAIT_MS)
     assert inbox.views[0].prompt == "first view"
     assert inbox.failures == [
-        "the station could not start: OSError: outbox file is read-only",
-        "the station could not start: OSError: outbox file is read-only",
-        "the station could not start: OSError: disk full",
+        "The station could not start: OSError: outbox file is read-only",
+        "The station could not start: OSError: outbox file is read-only",
+        "The station could not start: OSError: disk full",
     ]
 
 
