@@ -50,8 +50,8 @@ def test_a_station_without_a_copy_says_so_in_its_window_and_opens_once_the_link_
     try:
         with qtbot.waitSignal(window.worker.failed, timeout=WAIT_MS) as failure:
             window.start()
+        qtbot.waitUntil(lambda: window.banner.text() == failure.args[0], timeout=WAIT_MS)
         text = window.banner.text()
-        assert text == failure.args[0]
         assert text.startswith("The station could not start: StationOffline: The database is out")
         assert "no copy of the warehouse yet" in text and "It keeps trying." in text
         assert "psycopg" not in text and str(proxy.port) not in text  # no driver text
