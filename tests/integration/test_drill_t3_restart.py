@@ -30,7 +30,6 @@ from sqlalchemy.pool import NullPool
 from app.adapters.db.engine import make_engine
 from app.adapters.db.migrate import upgrade
 from tests.support.checker import CheckReport
-from tests.support.databases import in_ci
 from tests.support.drill import (
     PATIENCE_S,
     ScanScript,
@@ -47,7 +46,7 @@ from tests.support.drill import (
     station_intents,
     stop_all,
 )
-from tests.support.pg_cluster import PgCluster, PgClusterUnavailable
+from tests.support.pg_cluster import PgCluster, cluster_or_skip
 from tests.support.warehouse import seed
 
 pytestmark = [
@@ -85,12 +84,7 @@ only when a WAL page fills or after 10 s."""
 
 @pytest.fixture
 def cluster() -> Iterator[PgCluster]:
-    try:
-        cluster = PgCluster()
-    except PgClusterUnavailable as error:
-        if in_ci():
-            pytest.fail(f"CI must be able to run a private PostgreSQL cluster: {error}")
-        pytest.skip(str(error))
+    cluster = cluster_or_skip()
     with cluster:
         yield cluster
 

@@ -17,8 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
-from tests.support.databases import PgServer, in_ci
-from tests.support.pg_cluster import PgCluster, PgClusterUnavailable
+from tests.support.databases import PgServer
+from tests.support.pg_cluster import PgCluster, cluster_or_skip
 from tests.support.proxy import PATIENCE_S, CutMode, Direction, TcpProxy
 
 CONNECT_TIMEOUT_S = 2
@@ -272,12 +272,7 @@ def test_cut_armed_on_commit_fails_the_client_while_the_server_decides(
 
 @pytest.fixture
 def cluster() -> Iterator[PgCluster]:
-    try:
-        cluster = PgCluster()
-    except PgClusterUnavailable as error:
-        if in_ci():
-            pytest.fail(f"CI must be able to run a private PostgreSQL cluster: {error}")
-        pytest.skip(str(error))
+    cluster = cluster_or_skip()
     with cluster:
         yield cluster
 
@@ -312,12 +307,7 @@ def test_stopped_cluster_refuses_and_starts_again_on_its_port(cluster: PgCluster
 
 
 def test_close_removes_the_cluster_directory() -> None:
-    try:
-        cluster = PgCluster()
-    except PgClusterUnavailable as error:
-        if in_ci():
-            pytest.fail(f"CI must be able to run a private PostgreSQL cluster: {error}")
-        pytest.skip(str(error))
+    cluster = cluster_or_skip()
     cluster.start()
     directory, port = cluster.directory, cluster.port
     cluster.close()

@@ -274,3 +274,19 @@ class PgCluster:
             os.kill(pid, signal.SIGKILL)
         except (OSError, ValueError, IndexError):
             pass  # no pid file or no such process: nothing is left running
+
+
+def cluster_or_skip() -> PgCluster:
+    """A private cluster (not started), the way a test asks for one: with no PostgreSQL binaries
+    (or no `postgres` user when running as root) the test is skipped locally and fails in CI,
+    like the shared server's tests (tests/support/databases.py)."""
+    import pytest
+
+    from tests.support.databases import in_ci
+
+    try:
+        return PgCluster()
+    except PgClusterUnavailable as error:
+        if in_ci():
+            pytest.fail(f"CI must be able to run a private PostgreSQL cluster: {error}")
+        pytest.skip(str(error))
