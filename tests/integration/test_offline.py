@@ -23,6 +23,7 @@ from app.adapters.db import catalogue
 from app.adapters.db.engine import make_engine
 from app.adapters.db.uow import SqlLedger
 from app.adapters.outbox import Outbox
+from app.adapters.replica import Replica
 from app.bootstrap import StationOffline, open_station, replica_path
 from app.cli import main
 from app.config import Settings
@@ -179,7 +180,11 @@ def test_without_a_replica_the_station_says_it_must_reach_the_database_once(
     proxy.cut("refuse")
     with pytest.raises(StationOffline, match="no copy of the warehouse yet"):
         open_station(Settings(through(postgres_url, proxy), "test"), "ST-1", tmp_path / "new")
-    assert not replica_path(tmp_path / "new").exists() or True  # made empty, filled once online
+    copy = Replica(replica_path(tmp_path / "new"))
+    try:
+        assert not copy.ready  # an empty file: filled the first time the database answers
+    finally:
+        copy.close()
 
 
 def test_a_refusal_after_the_outage_stays_red_until_a_supervisor_acknowledges_it(
