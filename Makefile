@@ -17,11 +17,17 @@ run: venv
 	$(BIN)/perpetua verify
 	$(BIN)/perpetua station
 
+# The suite runs on PYTEST_WORKERS processes (pytest-xdist; 0 runs it in this one process).
+# Tests marked xdist_group("heavy") (the drills, process races, real X servers, the bench) run
+# one after another on one worker, never two at once; every other test goes to whichever worker
+# is free. PYTEST_ARGS adds options, e.g. PYTEST_ARGS="-k offline" or "--durations=20".
+PYTEST_WORKERS ?= 2
+
 test: venv
 	$(BIN)/ruff check app tests bench
 	$(BIN)/ruff format --check app tests bench
 	$(BIN)/mypy
-	QT_QPA_PLATFORM=offscreen $(BIN)/pytest $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint:
 	$(BIN)/ruff check app tests bench

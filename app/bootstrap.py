@@ -55,13 +55,15 @@ class Runtime:
         self.engine.dispose()
 
 
-def open_runtime(database_url: str, *, upgrade: bool = False) -> Runtime:
+def open_runtime(
+    database_url: str, *, upgrade: bool = False, password: str | None = None
+) -> Runtime:
     """Open the database; with `upgrade`, migrate it to the newest schema first.
 
     Without `upgrade`, a database whose schema is not the newest is refused, so that a station
     never writes into a schema it does not know.
     """
-    engine = make_engine(database_url)
+    engine = make_engine(database_url, password=password)
     try:
         if upgrade:
             migrate.upgrade(engine)
@@ -116,7 +118,9 @@ class StationRuntime:
         self.outbox = outbox
         self.replica = replica
         self.engine = engine
-        self.link_engine = make_engine(settings.database_url, pool_size=1)
+        self.link_engine = make_engine(
+            settings.database_url, pool_size=1, password=settings.database_password
+        )
         self.link = Link(self.link_engine)
         self.source = Source(engine)
         self._problem: str | None = None
@@ -211,7 +215,7 @@ def open_station(
     outbox = Outbox(path)
     try:
         replica = Replica(replica_path(path))
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, password=settings.database_password)
         parts = StationRuntime(settings, station, outbox, replica, engine)
     except BaseException:
         outbox.close()
@@ -237,7 +241,7 @@ def open_station(
             )
         link = parts.link
         data = ReplicaStationData(replica, guarded(SqlStationData(engine)), link)
-        shift = Shift(info, data, settings.policy, WORKFLOWS)
+        shift = Shift(info, data, None, WORKFLOWS)
         parts.start()
     except BaseException:
         parts.close()
@@ -249,7 +253,7 @@ def open_station(
         outbox=outbox,
         data=data,
         catalogue=ReplicaCatalogue(replica),
-        submit=functools.partial(ledger_service.submit, stow=settings.stow, orders=settings.orders),
+        submit=functools.partial(ledger_service.submit, stow=settings.stow),
         on_close=parts.close,
         link=link,
         replica=replica,

@@ -4,36 +4,44 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import sys
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from app import __version__
-from app.adapters.db import catalogue, queries
+from app.adapters import passwords
+from app.adapters.db import authority, catalogue, queries
+from app.adapters.db import errors as db_errors
+from app.adapters.db.app_role import AppRoleReport
+from app.adapters.db.engine import READONLY
 from app.adapters.db.uow import SqlLedger
 from app.bootstrap import Runtime, SchemaOutOfDate, open_runtime
 from app.commands.decode import decode_command
 from app.commands.interpret import interpret_command
 from app.commands.orders import order_group, orders_command, ship_command
 from app.commands.outbox import outbox_group
+from app.commands.policy import operators_group, policy_group
 from app.commands.replay import replay_command
 from app.commands.rfid import rfid_group
 from app.commands.sheet import sheet_command
 from app.commands.station import station_command
-from app.config import ConfigError, Settings, load_settings
+from app.config import ConfigError, Settings, check_command_line_url, load_settings
 from app.domain.commands import Opening, OpeningLine
 from app.domain.errors import Rejection
+from app.domain.import_rules import Holder
 from app.domain.ports import DatabaseUnavailable
 from app.services import demo as demo_plan
 from app.services import stow as stow_service
-from app.services.importing import PARSERS, Lookup
+from app.services.importing import PARSERS, ImportRules
 from app.services.ledger import submit
 
 PROGRESS_THRESHOLD = 20_000
@@ -57,14 +65,18 @@ class Context:
 
     @contextmanager
     def runtime(self, upgrade: bool = False) -> Iterator[Runtime]:
+        settings = self.settings()
         try:
-            runtime = open_runtime(self.url(), upgrade=upgrade)
-        except SchemaOutOfDate as error:
+            runtime = open_runtime(
+                settings.database_url, upgrade=upgrade, password=settings.database_password
+            )
+        except (SchemaOutOfDate, passwords.BadDatabaseUrl) as error:
             raise click.ClickException(str(error)) from None
         except Exception as error:
             if type(error).__module__.startswith(("sqlalchemy", "psycopg", "sqlite3")):
                 first = str(error).splitlines()[0]
-                raise click.ClickException(f"cannot open the database: {first}") from None
+                hint = passwords.password_hint(first, settings.database_url)
+                raise click.ClickException(f"cannot open the database: {first}{hint}") from None
             raise
         try:
             yield runtime
@@ -92,8 +104,8 @@ def _table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
     "--db",
     "db",
     metavar="URL",
-    help="Database URL (default: PERPETUA_DATABASE_URL, "
-    "the config file, or an SQLite file in the user data directory).",
+    help="Database URL, without a password: `ps` shows it to every user (default: "
+    "PERPETUA_DATABASE_URL, the config file, or an SQLite file in the user data directory).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens.")
 @click.version_option(__version__, prog_name="perpetua")
@@ -104,6 +116,11 @@ def main(ctx: click.Context, db: str | None, verbose: bool) -> None:
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if db:
+        try:  # at once, whatever the command: a password there is in `ps` already
+            check_command_line_url(db)
+        except ConfigError as error:
+            raise click.ClickException(str(error)) from None
     ctx.obj = Context(db)
 
 
@@ -127,6 +144,85 @@ def db_upgrade(obj: Context) -> None:
 
 def _safe_url(rt: Runtime) -> str:
     return rt.engine.url.render_as_string(hide_password=True)
+
+
+APP_ROLE_PASSWORD_ENV = "PERPETUA_APP_ROLE_PASSWORD"
+
+
+@db.command("create-app-role")
+@click.argument("name")
+@click.option(
+    "--password",
+    "ask_password",
+    is_flag=True,
+    help=f"Ask for the role's password (hidden). Or set {APP_ROLE_PASSWORD_ENV}.",
+)
+@click.pass_obj
+def db_create_app_role(obj: Context, name: str, ask_password: bool) -> None:
+    """Create or update NAME, the PostgreSQL role stations connect as (least privilege).
+
+    Run it as the owner of the tables, and again after every `perpetua db upgrade`. The password
+    is never taken on the command line: --password asks for it, or it is read from the
+    environment; it reaches the server only as a SCRAM verifier made here, as psql's
+    \\password does. Without either, an existing role keeps its password."""
+    from app.adapters.db import app_role
+
+    try:
+        app_role.check_name(name)
+    except app_role.AppRoleRefused as error:
+        raise click.ClickException(str(error)) from None
+    if obj.url().startswith("sqlite"):
+        raise click.ClickException(
+            "SQLite has no database roles: every program that can open the file can write it, "
+            "so protect the file with the operating system's permissions. The ledger's history "
+            "(moves, transactions, order events) is append-only there too: triggers refuse any "
+            "UPDATE or DELETE of it."
+        )
+    password = os.environ.get(APP_ROLE_PASSWORD_ENV) or None
+    if ask_password:
+        password = click.prompt(
+            f"password for {name}", hide_input=True, confirmation_prompt=True, err=True
+        )
+    with obj.runtime() as rt:
+        try:
+            with rt.engine.begin() as c:
+                report = app_role.apply(c, name)
+                if password:
+                    verifier = app_role.scram_verifier(c, name, password)
+                    app_role.set_password_verifier(c, name, verifier)
+        except app_role.AppRoleRefused as error:
+            raise click.ClickException(str(error)) from None
+        except DBAPIError as error:
+            first = str(error.orig).splitlines()[0] if error.orig else type(error).__name__
+            raise click.ClickException(
+                f"could not set up the role {name}: {first}. Run this as the owner of the "
+                "tables, with the right to create roles (CREATEROLE or a superuser)."
+            ) from None
+        station_url = rt.engine.url.set(username=name, password=None)
+    _report_app_role(report, station_url.render_as_string(hide_password=True), password)
+
+
+def _report_app_role(report: AppRoleReport, station_url: str, password: str | None) -> None:
+    verb = "created" if report.created else "updated"
+    click.echo(f"{verb} role {report.role}: least privilege on schema {report.schema}")
+    click.echo(
+        f"  {len(report.tables)} tables, {len(report.sequences)} sequences, "
+        f"{len(report.functions)} perpetua_* functions; no UPDATE/DELETE/TRUNCATE of the ledger's "
+        "history, no DDL, owns nothing, no PIN hashes"
+    )
+    if report.unlisted:
+        click.echo(f"  no access (not listed in app_role.GRANTS): {', '.join(report.unlisted)}")
+    if report.revoked_public_create:
+        click.echo(f"  revoked CREATE on schema {report.schema} from PUBLIC (no DDL for anyone)")
+    if password:
+        click.echo("  password set")
+    elif report.created:
+        click.echo(
+            f"  no password yet: run again with --password (or {APP_ROLE_PASSWORD_ENV} set), "
+            f"or in psql as the owner: \\password {report.role}"
+        )
+    click.echo(f"stations connect with: {station_url}")
+    click.echo("run this again after every `perpetua db upgrade`")
 
 
 # --- demo -------------------------------------------------------------------------------------
@@ -168,7 +264,7 @@ def demo(obj: Context, bins: int, skus: int, seed: int, if_empty: bool) -> None:
             f"{len(plan.opening)} stocked bins, {len({r.receipt for r in plan.receipts})} expected "
             f"receipts, {len({o.order for o in plan.orders})} open orders"
         )
-        click.echo("badges: D001 dock, P001 picker, C001 counter, S001 supervisor (PIN 1234)")
+        click.echo("badges: D001 dock, P001 picker, C001 counter, S001 supervisor (PIN 123456)")
 
 
 @contextmanager
@@ -176,7 +272,8 @@ def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
     if total < PROGRESS_THRESHOLD:
         yield lambda n: None
         return
-    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+    hidden = not sys.stderr.isatty()  # a bar on a terminal; nothing in a log or a pipe
+    with click.progressbar(length=total, label=label, file=sys.stderr, hidden=hidden) as bar:
         yield bar.update
 
 
@@ -204,16 +301,26 @@ IMPORT_HELP = """Import reference data from a CSV file with a header row. Column
               reorder_point,lead_time_days,aliases]  (tracking none|lot|serial; aliases a|b)
   locations:  code,kind[,zone,aisle,bay,level,pick_sequence,max_units,max_volume_cm3,max_weight_g]
               (kind bin|dock|staging|quarantine|outbound|returns)
-  operators:  badge,name,role[,pin]  (role dock|picker|counter|supervisor; supervisors need a pin)
+  operators:  badge,name,role[,pin]  (role dock|picker|counter|supervisor; supervisors need a
+              pin of at least 6 digits 0-9, or the policy's pin_min_digits)
   stations:   code,name[,zone,dock]  (dock: the station's receiving location)
   receipts:   receipt,sku,qty[,lot,expiry,line]  (expiry YYYY-MM-DD)
   orders:     order,line,sku,qty[,priority,due_date]  (priority: higher is picked first;
               due_date YYYY-MM-DD; both belong to the order, on any of its lines)
 
+Codes (sku, aliases, badge, location and station code, dock, receipt, order) hold only the
+letters A-Z and a-z, the digits 0-9 and - . _ /. A code names one thing: a badge, location, SKU,
+GTIN, alias, receipt or order code may not be another one's code, in the file or already in the
+database (a SKU's own code, GTIN and aliases may coincide). Numbers are whole, from 0 (1 for
+quantities and capacities) to 2147483647.
+
 A bad row is reported with its line number and nothing of that file is imported.
 """
 
-WRITERS: dict[str, Callable[[Connection, Any], int]] = {
+IMPORT_PROBLEMS_SHOWN = 200
+"""Problems printed at most; the count says how many more there are."""
+
+WRITERS: dict[str, Callable[[Connection, Any, Callable[[int], None]], int]] = {
     "skus": catalogue.add_skus,
     "locations": catalogue.add_locations,
     "operators": catalogue.add_operators,
@@ -232,19 +339,58 @@ def import_(obj: Context, kind: str, file: Path) -> None:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise click.ClickException(f"{file} is not UTF-8 text") from None
-    with obj.runtime() as rt, rt.engine.begin() as c:
-        lookup: Lookup = lambda what, codes: catalogue.existing_codes(c, what, codes)  # noqa: E731
-        result = PARSERS[kind](text, lookup)
-        if not result.ok:
-            for error in result.errors:
-                click.echo(f"{file}: {error}", err=True)
-            raise click.ClickException(
-                f"{len(result.errors)} problem(s) in {file}; nothing was imported"
-            )
-        count = WRITERS[kind](c, result.rows)
-    with obj.runtime() as rt, rt.engine.begin() as c:
-        catalogue.analyze(c)
+    with obj.runtime() as rt:
+        errors, count = _import_file(rt, kind, text)
+        if not errors:
+            with rt.engine.begin() as c:
+                catalogue.analyze(c, catalogue.IMPORTED_TABLES[kind])
+    if errors:
+        for error in errors[:IMPORT_PROBLEMS_SHOWN]:
+            click.echo(f"{file}: {error}", err=True)
+        if len(errors) > IMPORT_PROBLEMS_SHOWN:
+            click.echo(f"{file}: ... and {len(errors) - IMPORT_PROBLEMS_SHOWN} more", err=True)
+        raise click.ClickException(f"{len(errors)} problem(s) in {file}; nothing was imported")
     click.echo(f"imported {count} {kind} from {file}")
+
+
+def _import_file(rt: Runtime, kind: str, text: str) -> tuple[list[str], int]:
+    """Check and write one file: (problems, 0) and nothing written, or ([], rows written). The
+    rows' own checks run before the transaction; the question to the database (which codes it
+    holds) and the writes are one transaction, so on SQLite stations wait for the write lock
+    only that long. The progress bar counts each row twice: checked, then written."""
+    with rt.engine.connect().execution_options(**{READONLY: True}) as c:
+        rules = ImportRules(pin_min_digits=authority.policy(c).pin_min_digits)
+    rows = text.rstrip("\n").count("\n")  # lines after the header (a quoted newline aside)
+    with _progress(2 * rows, f"importing {kind}") as step:
+        try:
+            # An error inside rolls the transaction back on its way out to the handler below.
+            with ExitStack() as transaction:
+                opened: list[Connection] = []
+
+                def connection() -> Connection:  # the transaction begins with the first question
+                    if not opened:
+                        begun = catalogue.bulk_transaction(rt.engine)
+                        opened.append(transaction.enter_context(begun))
+                    return opened[0]
+
+                def lookup(codes: Collection[str]) -> list[Holder]:
+                    return catalogue.holders(connection(), codes)
+
+                result = PARSERS[kind](text, lookup, rules, step)
+                if not result.ok:
+                    return result.errors, 0  # nothing was written
+                return [], WRITERS[kind](connection(), result.rows, step)  # commits
+        except DBAPIError as error:
+            failure = db_errors.classify(error)
+            if failure is None:
+                raise  # not the data, not the link: a bug
+            if failure in db_errors.RETRYABLE:
+                why = "the database could not finish it"
+                then = "nothing was imported: run the import again"
+            else:  # the checks passed, so another writer came in between
+                why = "the database refused the file"
+                then = "if another import ran at the same time, run this one again to see which"
+            return [f"{why} ({db_errors.first_line(error)}); {then}"], 0
 
 
 # --- reports ----------------------------------------------------------------------------------
@@ -430,11 +576,16 @@ for _command in (
     ship_command,
     order_group,
     outbox_group,
+    policy_group,
+    operators_group,
 ):
     main.add_command(_command)
 
 
 def run() -> None:
+    """The `perpetua` command. Everything it prints, tracebacks and log lines included, goes
+    through a filter that hides every database password the process knows of."""
+    passwords.mask_output()
     try:
         main()
     except DatabaseUnavailable as error:

@@ -1,6 +1,11 @@
 """Where the database is: `--db URL`, else PERPETUA_DATABASE_URL, else the config file, else an
 SQLite file in the user's data directory.
 
+A password may come with the URL only from PERPETUA_DATABASE_URL (the environment is not shown
+in `ps`); one in `--db` or in the config file is refused with a message that says where it goes:
+PERPETUA_DATABASE_PASSWORD or PGPASSWORD, a pgpass file, or the system keyring
+(app/adapters/passwords.py). Settings keep the URL without it.
+
 The config file is TOML, at PERPETUA_CONFIG or `<user config dir>/perpetua/config.toml`:
 
     database_url = "postgresql+psycopg://perpetua@db.example/warehouse"
@@ -11,20 +16,16 @@ The config file is TOML, at PERPETUA_CONFIG or `<user config dir>/perpetua/confi
     cap_per_zone = 400     # units of one SKU in one zone, at most
     hold_seconds = 120     # how long a suggestion keeps its space for the worker
 
-The station's policy (whole numbers; a tolerance allows the larger of its units and its percent
-of the expected quantity) goes in a `[station]` table. TOML cannot hold both a `station = "..."`
-key and a `[station]` table, so with the table the station's code is its `code`:
+The station's code may also be given in a `[station]` table, as its `code` (TOML cannot hold
+both a `station = "..."` key and a `[station]` table):
 
     [station]
     code = "DOCK-1"
-    receipt_over_percent = 10    # receiving more than expected, before a supervisor approves
-    receipt_over_units = 0
-    receipt_under_percent = 10   # closing a receipt short
-    receipt_under_units = 0
-    count_percent = 5            # a count beyond this is counted again, then approved
-    count_units = 1
-    pin_attempts = 3             # wrong supervisor PINs before the station locks PIN entry
-    lockout_seconds = 300
+
+Tolerances, approval thresholds, PIN rules and the claim idle time are the warehouse's policy,
+kept in the database (app/domain/policy.py, `perpetua policy set`): the same for every station
+and enforced by the ledger. Such a key in this file (in [station], [pick] or [ship], where they
+once were) is refused with a message saying where it went.
 
     [rfid]
     url = "/dev/serial/by-id/usb-..."   # or socket://host:port, rfc2217://..., loop://
@@ -44,14 +45,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import platformdirs
+from sqlalchemy.engine import URL
 
+from app.adapters import passwords
 from app.adapters.rfid import ReaderProtocol, ReaderSettings
-from app.domain.orders import OrderPolicy
+from app.domain.policy import BY_NAME as POLICY_KEYS
 from app.domain.stow import StowPolicy
-from app.domain.workflow import StationPolicy, Tolerance
 
 APP_NAME = "perpetua"
-DATABASE_ENV = "PERPETUA_DATABASE_URL"
+DATABASE_ENV = passwords.URL_ENV
+PASSWORD_ENV = passwords.PASSWORD_ENV
 CONFIG_ENV = "PERPETUA_CONFIG"
 
 
@@ -62,15 +65,16 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class Settings:
     database_url: str
+    """Without a password, always: fit to show."""
     source: str
     station: str | None = None
     stow: StowPolicy = field(default_factory=StowPolicy)
-    policy: StationPolicy = field(default_factory=StationPolicy)
     rfid: ReaderSettings | None = None
     camera: str | None = None
     """The camera source: a device index, a video file or an image folder."""
-    orders: OrderPolicy = field(default_factory=OrderPolicy)
-    """[pick] claim_idle_minutes and [ship] short tolerance, enforced by the ledger."""
+    database_password: str | None = field(default=None, repr=False, compare=False)
+    """The password PERPETUA_DATABASE_URL carried, if any; pass it to `make_engine`. Without it
+    the engine asks PERPETUA_DATABASE_PASSWORD, PGPASSWORD, the keyring and pgpass itself."""
 
 
 def config_path() -> Path:
@@ -92,51 +96,94 @@ def load_settings(cli_url: str | None = None) -> Settings:
             file_values = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise ConfigError(f"{path} is not valid TOML: {error}") from None
-    station, policy = _station(file_values.get("station"), path)
-    url, source = _database(cli_url, file_values, path)
+    station = _station(file_values.get("station"), path)
+    _no_policy(file_values, path)
+    url, source, password = _database(cli_url, file_values, path)
     return Settings(
         url,
         source,
         station,
+        database_password=password,
         stow=_stow_policy(file_values.get("stow", {}), path),
-        policy=policy,
         rfid=_rfid(file_values.get("rfid"), path),
         camera=_camera(file_values.get("camera"), path),
-        orders=_order_policy(file_values.get("pick", {}), file_values.get("ship", {}), path),
     )
 
 
-def _order_policy(pick: object, ship: object, path: Path) -> OrderPolicy:
-    """[pick] claim_idle_minutes; [ship] short_units and short_percent (0 or more each)."""
-    values: dict[str, int] = {}
-    for name, table, keys in (
-        ("pick", pick, {"claim_idle_minutes": "claim_idle_minutes"}),
-        ("ship", ship, {"short_units": "ship_short_units", "short_percent": "ship_short_percent"}),
-    ):
-        found = _table(table, name, path)
-        _unknown(found, tuple(keys), name, path)
-        for key, value in found.items():
-            least = 1 if key == "claim_idle_minutes" else 0
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise ConfigError(
-                    f"{path}: [{name}] {key} must be a whole number of {least} or more"
-                )
-            values[keys[key]] = value
-    return OrderPolicy(**values)
+MOVED = {
+    "pick": {"claim_idle_minutes": "claim_idle_minutes"},
+    "ship": {"short_units": "ship_short_units", "short_percent": "ship_short_percent"},
+}
+"""Tables of policy keys older config files had, and the policy keys they are now."""
 
 
-def _database(cli_url: str | None, file_values: dict[str, object], path: Path) -> tuple[str, str]:
-    """The database URL and where it came from."""
+def _no_policy(file_values: dict[str, object], path: Path) -> None:
+    """Refuse the warehouse's policy in a station's file, saying where it went."""
+    for name, keys in MOVED.items():
+        table = _table(file_values.get(name, {}), name, path)
+        for key, value in table.items():
+            _moved(path, f"[{name}] {key}", keys.get(key), value)
+        _unknown(table, (), name, path)
+
+
+def _moved(path: Path, where: str, key: str | None, value: object) -> None:
+    if key is None:
+        return
+    raise ConfigError(
+        f"{path}: {where} is part of the warehouse policy now, kept in the database for every "
+        f"station alike; nothing was done. Remove it from this file, and set it once with "
+        f"`perpetua policy set {key} {value} --badge YOUR-SUPERVISOR-BADGE`"
+    )
+
+
+def _database(
+    cli_url: str | None, file_values: dict[str, object], path: Path
+) -> tuple[str, str, str | None]:
+    """The database URL without its password, where it came from, and the password it carried
+    (only PERPETUA_DATABASE_URL may carry one)."""
     if cli_url:
-        return cli_url, "--db"
+        return check_command_line_url(cli_url), "--db", None
     if os.environ.get(DATABASE_ENV):
-        return os.environ[DATABASE_ENV], DATABASE_ENV
-    url = file_values.get("database_url")
-    if url is not None:
-        if not isinstance(url, str) or not url:
+        text = os.environ[DATABASE_ENV]
+        url = _parse(text, DATABASE_ENV)
+        password = passwords.password_in(url)
+        if password is not None:
+            text = passwords.without_password(url).render_as_string(hide_password=False)
+        return text, DATABASE_ENV, password
+    value = file_values.get("database_url")
+    if value is not None:
+        if not isinstance(value, str) or not value:
             raise ConfigError(f"{path}: database_url must be a text URL")
-        return url, str(path)
-    return f"sqlite:///{default_database_path()}", "default"
+        url = _parse(value, f"{path}: database_url")
+        if passwords.password_in(url) is not None:
+            raise ConfigError(
+                f"{path}: database_url carries a password, and a config file is no place for one "
+                "(it is copied, backed up and read by others); nothing was done. Remove it from "
+                f"the URL and {passwords.where_to_put_it(url)}."
+            )
+        return value, str(path), None
+    return f"sqlite:///{default_database_path()}", "default", None
+
+
+def check_command_line_url(text: str) -> str:
+    """The `--db` URL, refused if it carries a password: every user of the computer can read a
+    command line. ConfigError says where the password goes instead."""
+    url = _parse(text, "--db")
+    if passwords.password_in(url) is not None:
+        raise ConfigError(
+            "--db carries a password, which every user of this computer can read in the list of "
+            "processes (`ps`); nothing was done. Give --db without the password and "
+            f"{passwords.where_to_put_it(url)}. (PERPETUA_DATABASE_URL may carry one: the "
+            "environment is not shown in `ps`.)"
+        )
+    return text
+
+
+def _parse(text: str, source: str) -> URL:
+    try:
+        return passwords.parse(text)
+    except passwords.BadDatabaseUrl as error:
+        raise ConfigError(f"{source}: {error}") from None
 
 
 STOW_KEYS = ("cap_per_bin", "cap_per_zone", "suggestions", "hold_seconds", "sample_size")
@@ -155,19 +202,6 @@ def _stow_policy(values: object, path: Path) -> StowPolicy:
     return StowPolicy(**values)
 
 
-POLICY_KEYS = (
-    "receipt_over_percent",
-    "receipt_over_units",
-    "receipt_under_percent",
-    "receipt_under_units",
-    "count_percent",
-    "count_units",
-    "pin_attempts",
-    "lockout_seconds",
-)
-AT_LEAST_ONE = ("pin_attempts", "lockout_seconds")
-
-
 def _table(values: object, name: str, path: Path) -> dict[str, object]:
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: [{name}] must be a table")
@@ -180,43 +214,20 @@ def _unknown(values: dict[str, object], known: tuple[str, ...], name: str, path:
         raise ConfigError(f"{path}: unknown [{name}] setting(s) {', '.join(unknown)}")
 
 
-def _station(value: object, path: Path) -> tuple[str | None, StationPolicy]:
-    """`station = "CODE"`, or a [station] table: the policy, and the station's code as `code`."""
-    if value is None:
-        return None, StationPolicy()
-    if isinstance(value, str):
-        return value, StationPolicy()
+def _station(value: object, path: Path) -> str | None:
+    """`station = "CODE"`, or a [station] table with the station's `code`."""
+    if value is None or isinstance(value, str):
+        return value
     if not isinstance(value, dict):
         raise ConfigError(f"{path}: station must be the station's code or a [station] table")
     values = _table(value, "station", path)
-    _unknown(values, ("code", *POLICY_KEYS), "station", path)
+    for key, number in values.items():
+        _moved(path, f"[station] {key}", key if key in POLICY_KEYS else None, number)
+    _unknown(values, ("code",), "station", path)
     code = values.get("code")
     if code is not None and (not isinstance(code, str) or not code):
         raise ConfigError(f"{path}: [station] code must be the station's code, as text")
-    numbers: dict[str, int] = {}
-    for key in POLICY_KEYS:
-        if key not in values:
-            continue
-        number, least = values[key], 1 if key in AT_LEAST_ONE else 0
-        if isinstance(number, bool) or not isinstance(number, int) or number < least:
-            raise ConfigError(f"{path}: [station] {key} must be a whole number of {least} or more")
-        numbers[key] = number
-    default = StationPolicy()
-
-    def tolerance(name: str, fallback: Tolerance) -> Tolerance:
-        return Tolerance(
-            units=numbers.get(f"{name}_units", fallback.units),
-            percent=numbers.get(f"{name}_percent", fallback.percent),
-        )
-
-    policy = StationPolicy(
-        receipt_over=tolerance("receipt_over", default.receipt_over),
-        receipt_under=tolerance("receipt_under", default.receipt_under),
-        count=tolerance("count", default.count),
-        pin_attempts=numbers.get("pin_attempts", default.pin_attempts),
-        lockout_seconds=numbers.get("lockout_seconds", default.lockout_seconds),
-    )
-    return code if isinstance(code, str) else None, policy
+    return code if isinstance(code, str) else None
 
 
 RFID_KEYS = ("url", "protocol", "window_s", "baudrate")

@@ -61,6 +61,7 @@ from app.domain.commands import (
 )
 from app.domain.ledger import Outcome
 from app.domain.model import LocationKind, Role
+from app.domain.rules import ROLES_BY_KIND
 from app.services.ledger import submit
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -72,6 +73,7 @@ CLIENTS = (1, 4, 16)
 WARMUP = 20
 OUTBOUND = "OUT-1"
 COUNTER = "COUNTER"
+PICKER = "PICKER-1"
 
 
 def say(message: str) -> None:
@@ -137,6 +139,7 @@ def seed(engine: Engine) -> None:
         OperatorSpec(f"OP-{s:02d}", f"Dock worker {s}", Role.DOCK) for s in range(STATIONS)
     ]
     operators.append(OperatorSpec(COUNTER, "Cycle counter", Role.COUNTER))
+    operators.append(OperatorSpec(PICKER, "Picker", Role.PICKER))
     stations = [
         StationSpec(f"ST-{s:02d}", f"Station {s}", "A", f"DOCK-{s:02d}") for s in range(STATIONS)
     ]
@@ -153,7 +156,9 @@ def command(
     return cls(
         tx_id=uuid.uuid4(),
         station=f"ST-{station:02d}",
-        operator=operator or f"OP-{station:02d}",
+        # The ledger checks roles: picks go to a picker, the rest to the station's dock worker.
+        operator=operator
+        or (f"OP-{station:02d}" if Role.DOCK in ROLES_BY_KIND[cls.kind] else PICKER),
         **fields,
     )
 

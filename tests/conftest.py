@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,37 @@ from tests.support.databases import (
     sqlite_copy,
 )
 from tests.support.warehouse import Warehouse, seed
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """`make test` runs the suite on pytest-xdist workers, whose standard output is /dev/null, so
+    the figure lines that tests print past the capture (`capsys.disabled()`) would be lost. In a
+    worker they are printed to its standard error instead, which reaches the terminal as in a run
+    without workers (the worker's own progress report still goes to /dev/null)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    capture = getattr(config.pluginmanager.getplugin("capturemanager"), "_global_capturing", None)
+    out: object = getattr(capture, "out", None)
+    out = getattr(out, "syscapture", out)  # FD capture holds a sys.stdout capture
+    if hasattr(out, "_old"):  # what sys.stdout becomes while the capture is off (pytest's own)
+        out._old = sys.stderr
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quick_pin_verifiers() -> Iterator[None]:
+    """PIN verifiers made cheap inside the test process: the real ones cost about 1.5 s each on
+    purpose (app/adapters/pins.py), and hundreds of test warehouses have supervisors. A verifier
+    carries its own parameters, so checking works the same; tests of the real cost run the
+    program in a subprocess (tests/integration/test_pins.py, bench/pin_cost.py)."""
+    from argon2 import PasswordHasher
+
+    from app.adapters import pins
+
+    real = pins._offline, pins.ONLINE_BCRYPT_COST
+    pins._offline = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    pins.ONLINE_BCRYPT_COST = 4
+    yield
+    pins._offline, pins.ONLINE_BCRYPT_COST = real
 
 
 @pytest.fixture(scope="session")

@@ -19,13 +19,13 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 from app.domain.commands import EPHEMERAL, Command, command_from_payload, utc_now
-from app.domain.errors import Reason
+from app.domain.errors import Reason, Rejection
 from app.domain.ledger import Outcome, Status
 from app.domain.ports import DatabaseUnavailable, UnitOfWorkFactory
 
@@ -54,7 +54,11 @@ _LATER_COLUMNS = {
     "late": "INTEGER NOT NULL DEFAULT 0",
     "acknowledged_by": "TEXT",
     "acknowledged_at": "TEXT",
+    "approver_pin": "TEXT",
 }
+"""`approver_pin`: the PIN of a supervisor's approval, which the ledger verifies when the
+transaction reaches it (never in the payload). Kept only while the transaction waits: wiped
+when the answer is recorded."""
 
 
 _EPHEMERAL_SQL = ", ".join(f"'{kind.value}'" for kind in sorted(EPHEMERAL))
@@ -90,13 +94,16 @@ class OutboxEntry:
     state: str
     outcome: dict[str, Any] | None
     late: bool = False
-    """Answered by a drain after waiting in the queue (an outage): a refusal then is an
-    exception for a supervisor until acknowledged."""
+    """Answered by a drain after waiting in the queue (an outage), or refused by the database
+    itself: a refusal then is an exception for a supervisor until acknowledged."""
     acknowledged_by: str | None = None
+    approver_pin: str | None = field(default=None, repr=False)
 
     def command(self) -> Command:
-        """The command as it was enqueued, with the same id."""
-        return command_from_payload(self.tx_id, self.payload)
+        """The command as it was enqueued, with the same id (and its approval's PIN while it
+        waits)."""
+        command = command_from_payload(self.tx_id, self.payload)
+        return replace(command, approver_pin=self.approver_pin) if self.approver_pin else command
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,7 @@ class Outbox:
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA secure_delete=ON")  # a wiped PIN leaves no trace in the file
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
         have = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
@@ -203,9 +211,15 @@ class Outbox:
         payload = _dumps(command.payload())
         with self._lock:
             self._db.execute(
-                "INSERT INTO outbox (tx_id, kind, payload, created_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (tx_id) DO NOTHING",
-                (str(command.tx_id), command.kind.value, payload, utc_now().isoformat()),
+                "INSERT INTO outbox (tx_id, kind, payload, created_at, approver_pin)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (tx_id) DO NOTHING",
+                (
+                    str(command.tx_id),
+                    command.kind.value,
+                    payload,
+                    utc_now().isoformat(),
+                    command.approver_pin,
+                ),
             )
             row = self._db.execute(
                 "SELECT payload FROM outbox WHERE tx_id = ?", (str(command.tx_id),)
@@ -221,8 +235,8 @@ class Outbox:
         state = CONFIRMED if outcome.ok else REFUSED
         with self._lock:
             cursor = self._db.execute(
-                "UPDATE outbox SET state = ?, outcome = ?, answered_at = ?, late = ?"
-                " WHERE tx_id = ? AND state = ?",
+                "UPDATE outbox SET state = ?, outcome = ?, answered_at = ?, late = ?,"
+                " approver_pin = NULL WHERE tx_id = ? AND state = ?",
                 (
                     state,
                     _dumps(outcome.as_dict()),
@@ -254,8 +268,8 @@ class Outbox:
     def entries(self, state: str | None = None, where: str = "") -> list[OutboxEntry]:
         """Every stored entry (or those in one state), in the order they were enqueued."""
         sql = (
-            "SELECT seq, tx_id, kind, payload, created_at, state, outcome, late, acknowledged_by"
-            " FROM outbox WHERE 1 = 1"
+            "SELECT seq, tx_id, kind, payload, created_at, state, outcome, late, acknowledged_by,"
+            " approver_pin FROM outbox WHERE 1 = 1"
         )
         params: tuple[str, ...] = ()
         if state is not None:
@@ -274,13 +288,14 @@ class Outbox:
                 json.loads(outcome) if outcome is not None else None,
                 bool(late),
                 acknowledged,
+                pin,
             )
-            for seq, tx_id, kind, payload, created, st, outcome, late, acknowledged in rows
+            for seq, tx_id, kind, payload, created, st, outcome, late, acknowledged, pin in rows
         ]
 
     def exceptions(self) -> list[OutboxEntry]:
-        """Transactions refused after waiting in the queue and not yet acknowledged by a
-        supervisor: the station shows them in red until one does."""
+        """Transactions refused after waiting in the queue (or by the database itself) and not
+        yet acknowledged by a supervisor: the station shows them in red until one does."""
         return self.entries(REFUSED, "AND late = 1 AND acknowledged_by IS NULL")
 
     def acknowledge(self, supervisor: str) -> int:
@@ -332,22 +347,45 @@ class Outbox:
         and the tests.
 
         Stops at the first DatabaseUnavailable and leaves that command and the rest queued, so
-        the order is kept for the next drain. Any other error propagates (the command stays
-        queued: nothing in the outbox is ever dropped). `on_outcome` hears each answer after it
+        the order is kept for the next drain. A command refused for good never holds up the
+        rest: the ledger stores the database's own refusals as answers (`submit`), and an entry
+        this version cannot even read back as a command is answered here. Any other error (a
+        bug) propagates and the command stays queued. `on_outcome` hears each answer after it
         is recorded; an answer to a command not in `fresh` (the one being sent right now) is
-        late: a refusal then waits as an exception for a supervisor.
+        late: a refusal then waits as an exception for a supervisor, as does every refusal by
+        the database itself.
         """
         outcomes: list[Outcome] = []
         stopped = False
         self._lapse_ephemeral()
-        for command in self.pending():
+        for entry in self.entries(state=QUEUED):
+            try:
+                command = entry.command()
+            except Rejection as unreadable:
+                outcome = _unsendable(entry, unreadable)
+                self.mark(outcome, late=True)
+                outcomes.append(outcome)
+                continue
             try:
                 outcome = submit(command, uow_factory)
             except DatabaseUnavailable:
                 stopped = True
                 break
-            self.mark(outcome, late=command.tx_id not in fresh)
+            exception = command.tx_id not in fresh or outcome.reason == Reason.DATABASE_REFUSED
+            self.mark(outcome, late=exception)
             outcomes.append(outcome)
             if on_outcome is not None:
                 on_outcome(command, outcome)
         return DrainReport(tuple(outcomes), self.depth(), stopped)
+
+
+def _unsendable(entry: OutboxEntry, why: Rejection) -> Outcome:
+    """The answer to a queued entry this version cannot send: stored by an older one that let
+    through what this one refuses (a quantity beyond the database's range, say)."""
+    return Outcome(
+        entry.tx_id,
+        entry.kind,
+        Status.REFUSED,
+        f"not sent: {why.message}",
+        why.reason.value,
+    )

@@ -1,25 +1,56 @@
-"""Supervisor PINs, stored only as argon2 hashes."""
+"""PIN verifiers (README "Securing a warehouse").
+
+Two per PIN, each for its own reader:
+- the online hash, which only the database side checks (PostgreSQL: bcrypt by pgcrypto, inside
+  `perpetua_check_pin`; SQLite, which has no server side: argon2id, checked by the ledger). The
+  station's database role cannot read it, and wrong attempts lock the badge, so it may be quick.
+- the offline verifier, which every station keeps in its replica to check a supervisor while the
+  database is out of reach. Anyone who takes a station's disk has it, so it is slow on purpose:
+  argon2id with OFFLINE_TIME_COST passes over OFFLINE_MEMORY_KIB, about 1.4 s a guess on this
+  project's 2-core machine, so that trying the 1,000,000 six-digit PINs takes more than a week
+  of one core on average (`python bench/pin_cost.py` measures it).
+"""
 
 from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-# Small cost: a PIN is checked at a station while a person waits; argon2id still makes a stolen
-# table expensive to brute-force relative to a plain hash.
-_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+from app.domain.rules import PIN_MIN_DIGITS, pin_problem
+
+ONLINE_BCRYPT_COST = 12
+"""pgcrypto's bcrypt cost for the PostgreSQL online hash (about 0.3 s a check here)."""
+
+OFFLINE_TIME_COST = 4
+OFFLINE_MEMORY_KIB = 256 * 1024
+
+_online = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+_offline = PasswordHasher(
+    time_cost=OFFLINE_TIME_COST, memory_cost=OFFLINE_MEMORY_KIB, parallelism=1
+)
 
 
-def hash_pin(pin: str) -> str:
-    if not pin.isdigit() or not 4 <= len(pin) <= 12:
-        raise ValueError("a PIN is 4 to 12 digits")
-    return _hasher.hash(pin)
+def checked(pin: str, min_digits: int = PIN_MIN_DIGITS) -> str:
+    problem = pin_problem(pin, min_digits)
+    if problem:
+        raise ValueError(problem)
+    return pin
 
 
-def check_pin(pin_hash: str | None, pin: str) -> bool:
-    if not pin_hash:
+def online_hash(pin: str) -> str:
+    """SQLite's online hash (PostgreSQL makes its own with pgcrypto)."""
+    return _online.hash(checked(pin))
+
+
+def offline_verifier(pin: str) -> str:
+    return _offline.hash(checked(pin))
+
+
+def matches(pin_hash: str | None, pin: str) -> bool:
+    """Whether `pin` is the PIN of an argon2 hash (either kind: the parameters are in it)."""
+    if not pin_hash or pin_problem(pin, 1):
         return False
     try:
-        return _hasher.verify(pin_hash, pin)
+        return _offline.verify(pin_hash, pin)
     except (VerificationError, InvalidHashError):
         return False

@@ -32,16 +32,18 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from app.adapters.pins import check_pin
+from app.adapters.pins import matches
 from app.domain.commands import Command, TxKind
 from app.domain.interpret import NO_MATCH, CodeMatch
 from app.domain.ledger import Outcome
 from app.domain.model import LocationKind, Operator, Role, Tracking
 from app.domain.orders import Claim, Person
+from app.domain.policy import WarehousePolicy
+from app.domain.rules import PinCheck, PinStatus, next_failure
 from app.domain.workflow import (
     CountState,
     CountTask,
@@ -53,7 +55,9 @@ from app.domain.workflow import (
     StationInfo,
 )
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+"""Version 2: PIN verifiers left `operators` for `pins`; the warehouse policy is copied. A file of
+another version is emptied and copied again at open (its queued effects are kept)."""
 CATALOGUE_TABLES = (
     "skus",
     "barcodes",
@@ -82,7 +86,11 @@ CREATE TABLE IF NOT EXISTS locations (
 CREATE INDEX IF NOT EXISTS ix_locations_kind ON locations (kind, code);
 CREATE TABLE IF NOT EXISTS operators (
     id INTEGER PRIMARY KEY, badge TEXT NOT NULL UNIQUE, name TEXT NOT NULL, role TEXT NOT NULL,
-    pin_hash TEXT, active INTEGER NOT NULL);
+    active INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS policy (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS pins (
+    badge TEXT PRIMARY KEY, verifier TEXT, locked_until TEXT,
+    local_failures INTEGER NOT NULL DEFAULT 0, local_locked_until TEXT);
 CREATE TABLE IF NOT EXISTS stations (
     id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE, zone TEXT, dock_location_id INTEGER);
 CREATE TABLE IF NOT EXISTS receipts (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE,
@@ -209,10 +217,30 @@ class Replica:
         self._writer.execute("PRAGMA journal_mode=WAL")
         self._writer.execute("PRAGMA synchronous=NORMAL")
         self._writer.execute("PRAGMA busy_timeout=5000")
+        self._upgrade()
         self._writer.executescript(_SCHEMA)
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA busy_timeout=5000")
         self._lock.connection = self._db
+
+    def _upgrade(self) -> None:
+        """Empty a copy made by another version of this file's layout (it is copied again at
+        the next refresh); the effects of queued transactions stay."""
+        db = self._writer
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
+            return
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is None or row[0] == SCHEMA_VERSION:
+            return
+        names = [
+            r[0]
+            for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if r[0] not in ("effects", "sqlite_sequence")
+        ]
+        db.execute("BEGIN IMMEDIATE")
+        for name in names:
+            db.execute(f"DROP TABLE {name}")
+        db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock.held(), self._write_lock:
@@ -224,7 +252,10 @@ class Replica:
         """Forget everything: the next refresh copies the whole database again (this replica
         was another database's, and nothing of the station's waits for it)."""
         with self._refreshing, self._writing() as db:
-            for name in (*CATALOGUE_TABLES, "lots", "received", "picks", "effects", "meta"):
+            for name in (
+                *CATALOGUE_TABLES,
+                *("lots", "received", "picks", "effects", "meta", "policy", "pins"),
+            ):
                 db.execute(f"DELETE FROM {name}")
 
     # --- meta ----------------------------------------------------------------------------------
@@ -316,6 +347,7 @@ class Replica:
             missing = self._missing_lots(sorted(lot_ids))
             lot_rows = snap.lots(missing) if missing else []
             received = snap.received()
+            policy, pins = snap.policy(), snap.pins()
             picks = snap.picks(station)
             applied = snap.applied(pending)
             with self._writing() as db:
@@ -326,6 +358,17 @@ class Replica:
                         "INSERT OR REPLACE INTO lots VALUES (?, ?, ?, ?)",
                         [tuple(_iso(v) for v in r) for r in lot_rows],
                     )
+                db.executemany(
+                    "INSERT INTO policy VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    policy,
+                )
+                db.executemany(
+                    "INSERT INTO pins (badge, verifier, locked_until) VALUES (?, ?, ?) "
+                    "ON CONFLICT (badge) DO UPDATE SET verifier = excluded.verifier, "
+                    "locked_until = excluded.locked_until",
+                    [(b, v, _iso(u)) for b, v, u, _ in pins],
+                )
                 db.execute("DELETE FROM received")
                 db.executemany("INSERT INTO received VALUES (?, ?, ?)", received)
                 db.execute("DELETE FROM picks")
@@ -438,13 +481,46 @@ class Replica:
         r = self._one("SELECT id, badge, name, role, active FROM operators WHERE badge = ?", badge)
         return None if r is None else Operator(r[0], r[1], r[2], Role(r[3]), bool(r[4]))
 
-    def verify_supervisor(self, badge: str, pin: str) -> bool:
-        r = self._one(
-            "SELECT pin_hash FROM operators WHERE badge = ? AND role = ? AND active = 1",
-            badge,
-            Role.SUPERVISOR.value,
-        )
-        return r is not None and check_pin(r[0], pin)
+    def policy(self) -> WarehousePolicy:
+        """The warehouse policy as last copied (the defaults before the first copy)."""
+        with self._lock:
+            rows = self._db.execute("SELECT key, value FROM policy").fetchall()
+        return WarehousePolicy.from_values(dict(rows))
+
+    def check_pin(self, badge: str, pin: str) -> PinCheck:
+        """A supervisor's PIN against the offline verifier, while the database is out of reach.
+        Honours a lockout the database had when last copied, and counts wrong PINs here (the
+        database learns nothing of them: a station's own count is all there is offline)."""
+        rules = self.policy()
+        now = datetime.now(UTC)
+        with self._lock:
+            r = self._db.execute(
+                "SELECT p.verifier, p.locked_until, p.local_failures, p.local_locked_until "
+                "FROM pins p JOIN operators o ON o.badge = p.badge "
+                "WHERE p.badge = ? AND o.role = ? AND o.active = 1",
+                (badge, Role.SUPERVISOR.value),
+            ).fetchone()
+        if r is None or not r[0]:
+            return PinCheck(PinStatus.NO_PIN)
+        until = max((t for t in (_when(r[1]), _when(r[3])) if t is not None), default=None)
+        if until is not None and until > now:
+            return PinCheck(
+                PinStatus.LOCKED, locked_s=max(1, int((until - now).total_seconds() + 1))
+            )
+        if matches(r[0], pin):
+            self._set_local(badge, 0, None)
+            return PinCheck(PinStatus.OK)
+        failures, lock_s = next_failure(int(r[2]), rules.pin_attempts, rules.lockout_seconds)
+        locked = (now + timedelta(seconds=lock_s)).isoformat() if lock_s else None
+        self._set_local(badge, failures, locked)
+        return PinCheck(PinStatus.WRONG, 0 if lock_s else rules.pin_attempts - failures, lock_s)
+
+    def _set_local(self, badge: str, failures: int, locked_until: str | None) -> None:
+        with self._write_lock:
+            self._writer.execute(
+                "UPDATE pins SET local_failures = ?, local_locked_until = ? WHERE badge = ?",
+                (failures, locked_until, badge),
+            )
 
     def location_kind(self, code: str) -> str | None:
         r = self._one("SELECT kind FROM locations WHERE code = ? AND kind != 'virtual'", code)

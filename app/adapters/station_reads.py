@@ -12,12 +12,15 @@ Scanned text is hostile: text no code column could hold is answered "nothing" wi
 
 from __future__ import annotations
 
+from sqlalchemy.exc import OperationalError
+
 from app.adapters.db.catalogue_lookup import _storable
 from app.adapters.replica import Replica
 from app.domain.interpret import NO_MATCH, CodeMatch
 from app.domain.model import Operator
 from app.domain.orders import Claim
-from app.domain.ports import DatabaseUnavailable, Link
+from app.domain.ports import DatabaseUnavailable, Link, TransientDatabaseError
+from app.domain.rules import PinCheck, PinStatus
 from app.domain.workflow import (
     CountTask,
     Holding,
@@ -28,6 +31,7 @@ from app.domain.workflow import (
     SkuInfo,
     StationData,
     StationInfo,
+    StationPolicy,
 )
 
 
@@ -52,8 +56,20 @@ class ReplicaStationData:
     def operator(self, badge: str) -> Operator | None:
         return self._replica.operator(badge) if _storable(badge) else None
 
-    def verify_supervisor(self, badge: str, pin: str) -> bool:
-        return _storable(badge) and _storable(pin) and self._replica.verify_supervisor(badge, pin)
+    def check_pin(self, badge: str, pin: str) -> PinCheck:
+        """In the database while it is in reach (it counts wrong PINs and lockouts for every
+        station and process); else against the copy's slow offline verifier."""
+        if not _storable(badge) or not _storable(pin):
+            return PinCheck(PinStatus.NO_PIN)
+        if self._link.up:
+            try:
+                return self._live.check_pin(badge, pin)
+            except (DatabaseUnavailable, TransientDatabaseError, OperationalError):
+                pass  # the link went in the meantime: the copy answers
+        return self._replica.check_pin(badge, pin)
+
+    def policy(self) -> StationPolicy:
+        return self._replica.policy().station()
 
     def sku(self, code: str) -> SkuInfo | None:
         return self._replica.sku(code) if _storable(code) else None

@@ -94,7 +94,7 @@ def outbox_drain(obj: Context, path: Path) -> None:
         if depth == 0:
             click.echo("nothing queued")
             return
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, password=settings.database_password)
         link = Link(engine)
         try:
             if not link.check(timeout_s=5.0):
@@ -112,9 +112,7 @@ def outbox_drain(obj: Context, path: Path) -> None:
                 outbox.bind(seen.database_id, shown_url(settings.database_url))
             except WrongDatabase as error:
                 raise click.ClickException(str(error)) from None
-            submit = functools.partial(
-                ledger_service.submit, stow=settings.stow, orders=settings.orders
-            )
+            submit = functools.partial(ledger_service.submit, stow=settings.stow)
 
             def show(_command: object, outcome: Outcome) -> None:
                 state = "confirmed" if outcome.ok else "REFUSED"

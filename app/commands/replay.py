@@ -15,6 +15,7 @@ skipped. GS may be written as the byte 0x1D or as `<GS>` / `{GS}`.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,10 @@ if TYPE_CHECKING:
 KEY_PREFIX = "@KEY:"
 
 
+PIN_ENV = "PERPETUA_PIN"
+"""Where `replay` finds a supervisor's PIN when no terminal can ask it."""
+
+
 @click.command("replay")
 @click.option("--station", required=True, help="The station code the scans were made at.")
 @click.option("--operator", "badge", required=True, help="The badge of who made them.")
@@ -42,7 +47,6 @@ KEY_PREFIX = "@KEY:"
     required=True,
     help="The station mode to replay them in.",
 )
-@click.option("--pin", default=None, help="The PIN, when the operator is a supervisor.")
 @click.option(
     "--outbox",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -56,19 +60,20 @@ def replay_command(
     station: str,
     badge: str,
     mode: str,
-    pin: str | None,
     outbox: Path | None,
     file: str,
 ) -> None:
     """Feed FILE (one scan per line; - for stdin) through the station's state machines and print
-    one JSON object per line. Exit status 1 when any scan or transaction was refused."""
+    one JSON object per line. Exit status 1 when any scan or transaction was refused. A
+    supervisor's PIN is asked on the terminal (hidden), or taken from the environment variable
+    PERPETUA_PIN: never an argument, which `ps` would show to everyone on the machine."""
     lines = _read(file)
     try:
         session = open_station(obj.settings(), station, outbox)
     except (StationNotRegistered, StationOffline, SchemaOutOfDate) as error:
         raise click.ClickException(str(error)) from None
     try:
-        _login(session, badge, pin, StationMode(mode))
+        _login(session, badge, StationMode(mode))
         refused = 0
         for number, text in lines:
             view = _feed(session, text)
@@ -95,11 +100,17 @@ def _read(file: str) -> list[tuple[int, str]]:
     return lines
 
 
-def _login(session: StationSession, badge: str, pin: str | None, mode: StationMode) -> None:
+def _login(session: StationSession, badge: str, mode: StationMode) -> None:
     view = session.handle_scan(Scan(badge, Source.MANUAL, device="replay"))
     if view.operator is None and view.entry is not None:
+        pin = os.environ.get(PIN_ENV)
+        if pin is None and sys.stdin.isatty():
+            pin = str(click.prompt(f"PIN of supervisor {badge}", hide_input=True))
         if pin is None:
-            raise click.ClickException(f"{badge} is a supervisor's badge: give --pin")
+            raise click.ClickException(
+                f"{badge} is a supervisor's badge: set {PIN_ENV}, or run it on a terminal to "
+                "be asked the PIN"
+            )
         view = session.handle_entry(pin)
     if view.operator is None:
         why = view.feedback.text if view.feedback else view.prompt

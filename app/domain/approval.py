@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from app.domain.interpret import Interpretation, Kind
 from app.domain.model import Role
+from app.domain.rules import PinStatus
 from app.domain.workflow import (
     Entry,
     Feedback,
@@ -28,42 +29,47 @@ from app.domain.workflow import (
 
 @dataclass
 class PinGuard:
-    """Checks supervisor PINs and locks a badge out after repeated wrong PINs."""
+    """Checks supervisor PINs where the station's data says (the database, which counts wrong
+    attempts and locks a badge for every station and process at once; or, offline, the
+    station's copy), and says what happened in words."""
 
     data: StationData
     policy: StationPolicy
     clock: Callable[[], float] = time.monotonic
-    _failures: dict[str, int] = field(default_factory=dict)
     _locked_until: dict[str, float] = field(default_factory=dict)
 
     def locked(self, badge: str) -> float:
-        """Seconds the badge stays locked out (0 when it is not)."""
+        """Seconds the badge stays locked out (0 when it is not), as last heard."""
         return max(0.0, self._locked_until.get(badge, 0.0) - self.clock())
 
     def check(self, badge: str, pin: str) -> str | None:
         """None when the PIN is right; otherwise what to tell the user."""
-        wait = self.locked(badge)
-        if wait:
-            return f"Badge {badge} is locked after wrong PINs; try again in {int(wait) + 1} s."
-        if self.data.verify_supervisor(badge, pin):
-            self._failures.pop(badge, None)
-            return None
-        failures = self._failures.get(badge, 0) + 1
-        if failures >= self.policy.pin_attempts:
-            self._failures.pop(badge, None)
-            self._locked_until[badge] = self.clock() + self.policy.lockout_seconds
+        result = self.data.check_pin(badge, pin)
+        if result.locked_s:
+            self._locked_until[badge] = self.clock() + result.locked_s
+        match result.status:
+            case PinStatus.OK:
+                self._locked_until.pop(badge, None)
+                return None
+            case PinStatus.LOCKED:
+                return (
+                    f"Badge {badge} is locked after wrong PINs; try again in {result.locked_s} s."
+                )
+            case PinStatus.NO_PIN:
+                return f"Badge {badge} has no supervisor's PIN here. Ask another supervisor."
+        if result.locked_s:
             return (
-                f"Wrong PIN {failures} times: badge {badge} is locked for "
-                f"{self.policy.lockout_seconds} s."
+                f"Wrong PIN {self.policy.pin_attempts} times: badge {badge} is locked for "
+                f"{result.locked_s} s."
             )
-        self._failures[badge] = failures
-        left = self.policy.pin_attempts - failures
-        return f"Wrong PIN for badge {badge}; {left} attempt(s) left. Enter the PIN again."
+        return f"Wrong PIN for badge {badge}; {result.left} attempt(s) left. Enter the PIN again."
 
 
 @dataclass(frozen=True, slots=True)
 class Approved:
     supervisor: str
+    pin: str = field(repr=False)
+    """The supervisor's PIN, for the ledger to verify again with the transaction it approves."""
 
 
 @dataclass
@@ -110,7 +116,7 @@ class Approval:
             return self._again(error("Scan the supervisor's badge first, then enter the PIN."))
         problem = self.pins.check(self.badge, text)
         if problem is None:
-            return Approved(self.badge)
+            return Approved(self.badge, text)
         if self.pins.locked(self.badge):
             self.badge = None
         return self._again(warning(problem) if self.badge else error(problem))

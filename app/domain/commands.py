@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
 from app.domain.errors import Reason, Rejection
+from app.domain.quantities import check_quantity
 
 MAX_CODE_LENGTH = 64
 """Longest SKU, location, lot, serial or reference text accepted (GS1 AIs are at most 48)."""
@@ -44,6 +45,7 @@ class TxKind(StrEnum):
     RAISE_COUNT = "raise_count"
     SAVE_COUNT = "save_count"
     HOLD_BIN = "hold_bin"
+    SET_POLICY = "set_policy"
 
 
 class AdjustReason(StrEnum):
@@ -112,6 +114,14 @@ class Command:
     station: str
     operator: str
     station_time: datetime = field(default_factory=utc_now)
+    approver_pin: str | None = field(default=None, repr=False, compare=False)
+    """The PIN of the supervisor named by `approver`, for the database to verify in the same
+    transaction. A secret: never part of the payload, its hash or the stored transaction; a
+    station's outbox keeps it only until the transaction is sent."""
+
+    self_approved: ClassVar[bool] = False
+    """Whether the operator is the one who must prove their PIN (a supervisor's own act, such
+    as changing the policy), rather than a second person approving someone's work."""
 
     def __post_init__(self) -> None:
         if self.station_time.tzinfo is None:
@@ -132,7 +142,7 @@ class Command:
             for f in dataclasses.fields(self)
             if f.name not in self.added_later or getattr(self, f.name) != f.default
         }
-        del data["tx_id"]
+        del data["tx_id"], data["approver_pin"]
         data["kind"] = self.kind.value
         return data
 
@@ -144,6 +154,14 @@ class Command:
     def reference(self) -> str | None:
         """The receipt or order this transaction belongs to, for reports."""
         return None
+
+    @property
+    def approver(self) -> str | None:
+        """The badge whose PIN (`approver_pin`) the ledger verifies before it applies this."""
+        if self.self_approved:
+            return self.operator
+        badge = getattr(self, "approved_by", None) or getattr(self, "takeover_by", None)
+        return str(badge) if badge else None
 
 
 def _check_text(name: str, value: str) -> None:
@@ -174,6 +192,7 @@ class LineCommand(Command):
             raise Rejection(
                 Reason.BAD_QUANTITY, f"quantity must be a whole number above 0, not {self.qty!r}"
             )
+        check_quantity("quantity", self.qty)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -284,6 +303,7 @@ class Adjust(Command):
                 Reason.BAD_QUANTITY,
                 f"an adjustment changes stock by a whole number, not {self.delta!r}",
             )
+        check_quantity("an adjustment of", self.delta)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -309,6 +329,7 @@ class Reserve(Command):
             raise Rejection(
                 Reason.BAD_QUANTITY, f"quantity must be a whole number above 0, not {self.qty!r}"
             )
+        check_quantity("quantity", self.qty)
 
     @property
     def reference(self) -> str | None:
@@ -334,6 +355,7 @@ class PostPick(Command):
             raise Rejection(
                 Reason.BAD_QUANTITY, f"picked quantity must be a whole number, not {self.qty!r}"
             )
+        check_quantity("picked quantity", self.qty)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -418,6 +440,11 @@ class Opening(Command):
     kind: ClassVar[TxKind] = TxKind.OPENING
     lines: tuple[OpeningLine, ...]
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for line in self.lines:
+            check_quantity(f"opening quantity of {line.sku}", line.qty)
+
     def payload(self) -> dict[str, Any]:
         data = super().payload()
         data["lines"] = [_jsonable(dataclasses.asdict(line)) for line in self.lines]
@@ -478,6 +505,8 @@ class SaveCount(Command):
         super().__post_init__()
         if self.state not in COUNT_STATES:
             raise Rejection(Reason.BAD_INPUT, f"a count task cannot be {self.state!r}")
+        for line in (*self.counts, *self.snapshot):
+            check_quantity(f"counted quantity of {line.sku}", line.qty)
 
     def payload(self) -> dict[str, Any]:
         data = super().payload()
@@ -496,6 +525,21 @@ class HoldBin(Command):
     sku: str
     qty: int
     lot: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_quantity("quantity", self.qty)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetPolicy(Command):
+    """Change one key of the warehouse policy (app/domain/policy.py). Only a supervisor, with
+    their own PIN."""
+
+    kind: ClassVar[TxKind] = TxKind.SET_POLICY
+    self_approved: ClassVar[bool] = True
+    key: str
+    value: int
 
 
 EPHEMERAL: frozenset[TxKind] = frozenset({TxKind.HOLD_BIN})
@@ -525,6 +569,7 @@ COMMAND_TYPES: dict[TxKind, type[Command]] = {
         RaiseCount,
         SaveCount,
         HoldBin,
+        SetPolicy,
     )
 }
 

@@ -41,12 +41,16 @@ class Reason(StrEnum):
     ORDER_CLAIMED = "order_claimed"
     ORDER_STATE = "order_state"
     APPROVAL_REQUIRED = "approval_required"
+    PIN_REFUSED = "pin_refused"
     NOT_SHIPPED = "not_shipped"
     UNKNOWN_RECEIPT = "unknown_receipt"
     RECEIPT_CLOSED = "receipt_closed"
     OFFLINE = "offline"
     """Refused by the station itself: the database is out of reach and this cannot wait."""
     WRONG_DATABASE = "wrong_database"
+    DATABASE_REFUSED = "database_refused"
+    """The database itself refused the transaction for good (a rule of the stored data, a
+    number or text it cannot store): an exception for a supervisor, and the queue moves on."""
 
 
 class Rejection(Exception):

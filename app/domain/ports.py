@@ -24,6 +24,8 @@ from app.domain.model import (
     Station,
 )
 from app.domain.orders import LineRecord, OrderHead, OrderState, Person, Staged
+from app.domain.policy import WarehousePolicy
+from app.domain.rules import PinCheck
 from app.domain.stow import Content, Need, Space
 
 
@@ -95,8 +97,8 @@ class CountTaskRecord:
     counters: tuple[str, ...]
 
 
-class LedgerStore(Protocol):
-    """Reads and writes of one open database transaction."""
+class TransactionLog(Protocol):
+    """The transactions themselves: one id, one stored outcome."""
 
     def claim_tx_id(self, tx_id: uuid.UUID) -> None:
         """Serialise concurrent attempts with one id (a no-op where writers are serial)."""
@@ -105,6 +107,29 @@ class LedgerStore(Protocol):
     def record_transaction(self, record: TransactionRecord) -> None: ...
     def savepoint(self) -> AbstractContextManager[object]: ...
 
+
+class Who(Protocol):
+    """Who asks, and who approves: operators and the database's verdict on a PIN."""
+
+    def operator(self, badge: str) -> Operator | None: ...
+    def station(self, code: str) -> Station | None: ...
+    def check_pin(self, badge: str, pin: str) -> PinCheck:
+        """Verify a supervisor's PIN on the database side, counting a wrong one (kept even when
+        the transaction is refused: it is written outside the handler's savepoint)."""
+
+
+class Rules(Protocol):
+    """The warehouse policy."""
+
+    def policy(self) -> WarehousePolicy:
+        """The warehouse policy, read once per transaction."""
+
+    def set_policy(self, key: str, value: int, operator_id: int, tx_id: uuid.UUID) -> None: ...
+
+
+class Catalogue(Protocol):
+    """Items, locations, lots and serials."""
+
     def sku(self, code: str) -> Sku | None: ...
     def sku_by_id(self, sku_id: int) -> Sku: ...
     def skus_by_code(self, codes: Iterable[str]) -> dict[str, Sku]: ...
@@ -112,8 +137,6 @@ class LedgerStore(Protocol):
     def lots_by_code(self, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Lot]: ...
     def location(self, code: str) -> Location | None: ...
     def locations_by_id(self, ids: Iterable[int]) -> dict[int, Location]: ...
-    def operator(self, badge: str) -> Operator | None: ...
-    def station(self, code: str) -> Station | None: ...
     def lot(self, sku_id: int, code: str) -> Lot | None: ...
     def lots_by_id(self, ids: Iterable[int]) -> dict[int, Lot]: ...
     def add_lot(self, sku_id: int, code: str, expiry: date | None) -> Lot: ...
@@ -123,6 +146,10 @@ class LedgerStore(Protocol):
         self, sku_id: int, lot_id: int, codes: Sequence[str]
     ) -> dict[str, SerialState]: ...
     def place_serials(self, serial_ids: Sequence[int], location_id: int | None) -> None: ...
+
+
+class Balances(Protocol):
+    """Balances, moves and reservations."""
 
     def lock_quants(self, keys: Iterable[QuantKey]) -> dict[QuantKey, Quant]:
         """Lock (creating where missing) the balance rows, always in sorted key order."""
@@ -153,8 +180,13 @@ class LedgerStore(Protocol):
     ) -> None: ...
 
     def invariant_report(self) -> InvariantReport: ...
+    def picked_units(self, since: datetime) -> dict[int, int]:
+        """Units picked per SKU id since a time, from the ledger's pick moves."""
 
-    # --- orders (see domain/orders.py): locked in order, then lines, then reservations ---
+
+class OrderBook(Protocol):
+    """Orders (see domain/orders.py): locked in order, then lines, then reservations."""
+
     def lock_order(self, code: str) -> OrderHead | None: ...
     def lock_order_lines(self, order: OrderHead) -> list[LineRecord]:
         """The order's lines, locked, with their figures read after the lock."""
@@ -191,7 +223,10 @@ class LedgerStore(Protocol):
     def reservation(self, reservation_id: int) -> Reservation | None: ...
     def done_by(self, tx_id: uuid.UUID) -> tuple[Person, datetime] | None: ...
 
-    # --- bin capacity (see domain/stow.py) ---
+
+class BinSpace(Protocol):
+    """Bin capacity and the holds of suggestions (see domain/stow.py)."""
+
     def lock_spaces(self, location_ids: Iterable[int]) -> dict[int, Space]:
         """Lock the capacity rows of those locations that are bins, in location order."""
 
@@ -213,12 +248,12 @@ class LedgerStore(Protocol):
     ) -> list[Space]: ...
     def roomiest_bins(self, need: Need, *, zone: str | None, limit: int) -> list[Space]: ...
     def database_now(self) -> datetime: ...
-    def picked_units(self, since: datetime) -> dict[int, int]:
-        """Units picked per SKU id since a time, from the ledger's pick moves."""
-
     def set_velocity_classes(self, classes: Mapping[int, str]) -> None: ...
 
-    # --- receipts and count tasks (work items, written by transactions like the moves) ---
+
+class WorkItems(Protocol):
+    """Receipts and count tasks, written by transactions like the moves."""
+
     def lock_receipt(self, code: str) -> ReceiptHead | None: ...
     def receipt_figures(self, head: ReceiptHead) -> list[ReceiptFigure]: ...
     def close_receipt(
@@ -234,6 +269,14 @@ class LedgerStore(Protocol):
 
     def insert_count_task(self, location_id: int, **values: Any) -> int: ...
     def update_count_task(self, task_id: int, **values: Any) -> None: ...
+
+
+class LedgerStore(
+    TransactionLog, Who, Rules, Catalogue, Balances, OrderBook, BinSpace, WorkItems, Protocol
+):
+    """Reads and writes of one open database transaction: every narrower port at once (a
+    handler takes the whole store; a rule takes only the port it reads, so that it can be
+    tested against a small in-memory one)."""
 
 
 class Link(Protocol):

@@ -47,7 +47,7 @@ class Shift:
         self,
         station: StationInfo,
         data: StationData,
-        policy: StationPolicy,
+        policy: StationPolicy | None,
         workflows: Mapping[StationMode, WorkflowFactory],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -55,7 +55,7 @@ class Shift:
         self._data = data
         self._policy = policy
         self._workflows = workflows
-        self.pins = PinGuard(data, policy, clock)
+        self.pins = PinGuard(data, policy or StationPolicy(), clock)
         self.operator: Operator | None = None
         self.workflow: Workflow | None = None
         self._pending_login: Operator | None = None
@@ -267,7 +267,11 @@ class Shift:
         return _with(first, ok(f"Mode: {mode.value}."))
 
     def _context(self, operator: Operator) -> WorkContext:
-        return WorkContext(self.station, operator, self._policy, self._data, self.pins)
+        # The warehouse policy as the station's copy has it now (None: the database's, read at
+        # each login and mode change, so a change reaches every station within a refresh).
+        policy = self._policy or self._data.policy()
+        self.pins.policy = policy
+        return WorkContext(self.station, operator, policy, self._data, self.pins)
 
     # --- replies ---
 

@@ -25,6 +25,7 @@ from app.domain.model import Operator, Role, Tracking
 if TYPE_CHECKING:
     from app.domain.approval import PinGuard
     from app.domain.orders import Claim, OrderState
+    from app.domain.rules import PinCheck
 
 
 class Level(StrEnum):
@@ -243,8 +244,12 @@ class StationData(Protocol):
 
     def station(self, code: str) -> StationInfo | None: ...
     def operator(self, badge: str) -> Operator | None: ...
-    def verify_supervisor(self, badge: str, pin: str) -> bool:
-        """Whether `badge` is an active supervisor whose PIN is `pin`."""
+    def check_pin(self, badge: str, pin: str) -> PinCheck:
+        """Check an active supervisor's PIN: in the database while it is in reach (which counts
+        wrong attempts and lockouts for every station), else against the station's copy."""
+
+    def policy(self) -> StationPolicy:
+        """The warehouse policy's figures for a station (the database's, as last copied)."""
 
     def sku(self, code: str) -> SkuInfo | None: ...
     def sku_by_gtin(self, gtin: str) -> SkuInfo | None: ...
@@ -317,6 +322,8 @@ class StationPolicy:
     count: Tolerance = Tolerance(units=1, percent=5)
     pin_attempts: int = 3
     lockout_seconds: int = 300
+    adjust: Tolerance = Tolerance(units=1, percent=5)
+    """An adjustment beyond this needs a supervisor's approval (the ledger refuses it without)."""
 
 
 MODES_BY_ROLE: dict[Role, tuple[StationMode, ...]] = {

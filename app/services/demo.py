@@ -36,8 +36,8 @@ OPERATORS = [
     OperatorSpec("P001", "Pat Picker", Role.PICKER),
     OperatorSpec("P002", "Pia Picker", Role.PICKER),
     OperatorSpec("C001", "Cam Counter", Role.COUNTER),
-    OperatorSpec("S001", "Sue Supervisor", Role.SUPERVISOR, "1234"),
-    OperatorSpec("S002", "Sid Supervisor", Role.SUPERVISOR, "5678"),
+    OperatorSpec("S001", "Sue Supervisor", Role.SUPERVISOR, "123456"),
+    OperatorSpec("S002", "Sid Supervisor", Role.SUPERVISOR, "567890"),
 ]
 
 ADJECTIVES = [

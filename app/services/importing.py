@@ -1,17 +1,20 @@
 """CSV import of reference data: parse, validate every row, and report bad rows by line number.
 
 A file is imported whole or not at all: `parse_*` returns every problem it finds, and the caller
-writes nothing unless there are none.
+writes nothing unless there are none. Besides each row's own checks (app/domain/import_rules.py:
+code characters, invisible characters, numbers within the database's range), the codes a file
+brings must not name anything else, in the file or in the database: the database is asked once
+per file which of them it already holds (`Lookup`), never once per row.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from enum import Enum
 from typing import Any, Generic, TypeVar
 
 from app.domain.barcodes import normalise_gtin
@@ -24,23 +27,67 @@ from app.domain.catalogue import (
     StationSpec,
 )
 from app.domain.commands import MAX_CODE_LENGTH
+from app.domain.import_rules import (
+    CODE_EXTRA_CHARACTERS,
+    CodeKind,
+    Holder,
+    NewCode,
+    clashes,
+    code_problem,
+    codes_to_look_up,
+    digits_problem,
+    reads_as_gtin,
+    text_problem,
+    whole_number,
+)
 from app.domain.model import LocationKind, Role, Tracking
+from app.domain.rules import PIN_MIN_DIGITS, pin_problem
 
 T = TypeVar("T")
 
-# Which existing codes are in the database: (kind, codes) -> the subset that exists.
-Lookup = Callable[[str, Iterable[str]], set[str]]
+Lookup = Callable[[Collection[str]], list[Holder]]
+"""What the database already holds under any of these exact codes (adapters/db/catalogue.py
+`holders`), asked once per file."""
+
+Progress = Callable[[int], None]
+
+NAME_LENGTH = 200
+ALIASES_LENGTH = 2_000
+"""The aliases cell (a|b|c) may be long; each alias is a code of at most MAX_CODE_LENGTH."""
+GS1_LOT_EXTRA = "!\"%&'()*+,-./:;<=>?_"
+"""A lot may hold what GS1 allows in AI (10) besides letters and digits (character set 82), so
+that a lot on a receipt matches the lot a station reads from the goods' GS1 barcode."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRules:
+    """What the parsers accept beyond the fixed rules: the characters a code may hold besides
+    ASCII letters and digits, and the fewest digits of a PIN (the warehouse policy's)."""
+
+    code_extra: str = CODE_EXTRA_CHARACTERS
+    pin_min_digits: int = PIN_MIN_DIGITS
+
+
+DEFAULT_RULES = ImportRules()
 
 
 @dataclass
 class ImportResult(Generic[T]):
     rows: list[T] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)  # the file line of each row
-    errors: list[str] = field(default_factory=list)
+    problems: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
+
+    @property
+    def errors(self) -> list[str]:
+        """Every problem, in the order of the file's lines."""
+        return [message for _, message in sorted(self.problems, key=lambda p: p[0])]
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.problems
+
+    def refuse(self, line: int, message: str) -> None:
+        self.problems.append((line, f"line {line}: {message}"))
 
 
 COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -82,73 +129,93 @@ class RowError(ValueError):
     pass
 
 
-def _text(row: dict[str, str], col: str, required: bool = False) -> str | None:
-    value = (row.get(col) or "").strip()
-    if not value:
-        if required:
-            raise RowError(f"{col} is empty")
-        return None
-    if len(value) > (200 if col == "name" else MAX_CODE_LENGTH):
-        raise RowError(f"{col} is too long ({len(value)} characters)")
-    if any(ord(ch) < 32 for ch in value):
-        raise RowError(f"{col} contains control characters")
-    return value
+class Row:
+    """One row of a file, read column by column with the checks each kind of value needs."""
+
+    def __init__(self, values: dict[str, str], rules: ImportRules) -> None:
+        self._values = values
+        self._rules = rules
+
+    def raw(self, col: str, required: bool = False, limit: int | None = None) -> str | None:
+        # Only ASCII spaces are trimmed: a no-break space around a code is refused, not hidden.
+        value = (self._values.get(col) or "").strip(" \t")
+        if not value:
+            if required:
+                raise RowError(f"{col} is empty")
+            return None
+        limit = limit or (NAME_LENGTH if col == "name" else MAX_CODE_LENGTH)
+        if len(value) > limit:
+            raise RowError(f"{col} is too long ({len(value)} characters, at most {limit})")
+        return value
+
+    def text(self, col: str, required: bool = False) -> str | None:
+        value = self.raw(col, required)
+        if value is not None and (problem := text_problem(value)):
+            raise RowError(f"{col} {problem}")
+        return value
+
+    def code(self, col: str, required: bool = False, extra: str | None = None) -> str | None:
+        value = self.raw(col, required)
+        if value is not None:
+            self.check_code(col, value, extra)
+        return value
+
+    def check_code(self, col: str, value: str, extra: str | None = None) -> None:
+        problem = code_problem(value, self._rules.code_extra if extra is None else extra)
+        if problem:
+            raise RowError(f"{col} {problem}")
+
+    def number(self, col: str, noun: str, minimum: int = 0, required: bool = False) -> int | None:
+        value = self.raw(col, required)
+        if value is None:
+            return None
+        try:
+            return whole_number(value, col, noun, minimum)
+        except ValueError as error:
+            raise RowError(str(error)) from None
+
+    def choice(self, col: str, enum: type[Enum], default: Any = None) -> Any:
+        value = self.text(col, default is None)
+        if value is None:
+            return default
+        try:
+            return enum(value.lower())
+        except ValueError:
+            allowed = ", ".join(str(e.value) for e in enum)
+            raise RowError(f"{col} must be one of {allowed}, not {value!r}") from None
+
+    def date(self, col: str) -> date | None:
+        value = self.text(col)
+        if value is None:
+            return None
+        try:
+            if not value.isascii():
+                raise ValueError(value)
+            return date.fromisoformat(value)
+        except ValueError:
+            raise RowError(f"{col} must be a date YYYY-MM-DD, not {value!r}") from None
 
 
-def _int(row: dict[str, str], col: str, *, minimum: int = 0, required: bool = False) -> int | None:
-    value = _text(row, col, required)
-    if value is None:
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise RowError(f"{col} must be a whole number, not {value!r}") from None
-    if number < minimum:
-        raise RowError(f"{col} must be at least {minimum}, not {number}")
-    return number
-
-
-def _enum(row: dict[str, str], col: str, enum: Any, default: Any = None) -> Any:
-    value = _text(row, col, default is None)
-    if value is None:
-        return default
-    try:
-        return enum(value.lower())
-    except ValueError:
-        allowed = ", ".join(e.value for e in enum)
-        raise RowError(f"{col} must be one of {allowed}, not {value!r}") from None
-
-
-def _date(row: dict[str, str], col: str) -> date | None:
-    value = _text(row, col)
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise RowError(f"{col} must be a date YYYY-MM-DD, not {value!r}") from None
-
-
-def _rows(text: str, kind: str, errors: list[str]) -> Iterator[tuple[int, dict[str, str]]]:
+def _rows(text: str, kind: str, result: ImportResult[Any]) -> Iterator[tuple[int, dict[str, str]]]:
     required, optional = COLUMNS[kind]
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
     header = [h.strip() for h in (reader.fieldnames or [])]
     reader.fieldnames = header
     missing = [c for c in required if c not in header]
     unknown = [c for c in header if c not in required and c not in optional]
     if missing:
-        errors.append(f"line 1: missing column(s) {', '.join(missing)}")
+        result.refuse(1, f"missing column(s) {', '.join(missing)}")
     if unknown:
-        errors.append(
-            f"line 1: unknown column(s) {', '.join(unknown)}; "
-            f"columns are {', '.join(required + optional)}"
+        result.refuse(
+            1,
+            f"unknown column(s) {', '.join(unknown)}; columns are {', '.join(required + optional)}",
         )
     if missing or unknown:
         return
     for row in reader:
         line = reader.line_num
         if None in row:
-            errors.append(f"line {line}: more values than columns")
+            result.refuse(line, "more values than columns")
             continue
         if not any((v or "").strip() for v in row.values()):
             continue
@@ -156,174 +223,259 @@ def _rows(text: str, kind: str, errors: list[str]) -> Iterator[tuple[int, dict[s
 
 
 def _parse(
-    text: str, kind: str, build: Callable[[dict[str, str]], T], key: Callable[[T], Any]
+    text: str,
+    kind: str,
+    build: Callable[[Row], T],
+    key: Callable[[T], Any],
+    rules: ImportRules,
+    progress: Progress | None,
 ) -> ImportResult[T]:
     result: ImportResult[T] = ImportResult()
     seen: dict[Any, int] = {}
-    for line, row in _rows(text, kind, result.errors):
+    done = 0
+    for line, values in _rows(text, kind, result):
+        done += 1
+        if progress and done % 1000 == 0:
+            progress(1000)
         try:
-            spec = build(row)
+            spec = build(Row(values, rules))
         except RowError as error:
-            result.errors.append(f"line {line}: {error}")
+            result.refuse(line, str(error))
             continue
         k = key(spec)
         if k in seen:
-            result.errors.append(f"line {line}: {k} repeats line {seen[k]}")
+            result.refuse(line, f"{k} repeats line {seen[k]}")
             continue
         seen[k] = line
         result.rows.append(spec)
         result.lines.append(line)
-    if not result.rows and not result.errors:
-        result.errors.append("the file has no rows")
+    if progress:
+        progress(done % 1000)
+    if not result.rows and not result.problems:
+        result.problems.append((0, "the file has no rows"))
     return result
 
 
-def _lines_of(result: ImportResult[T], key: Callable[[T], str], clash: set[str], what: str) -> None:
+def _check_codes(
+    result: ImportResult[Any], new: list[NewCode], lookup: Lookup, references: Collection[str] = ()
+) -> list[Holder]:
+    """Refuse each new code that names something else (in the file or the database); return
+    what the database holds under the codes and `references` (for the caller's own checks)."""
+    wanted = codes_to_look_up(new) | set(references)
+    found = lookup(wanted)
+    result.problems.extend(clashes(new, found))
+    return found
+
+
+def _new_codes(
+    result: ImportResult[Any], kind: CodeKind, code: Callable[[Any], str]
+) -> list[NewCode]:
+    """One new code per distinct value, on the first line that brings it."""
+    first: dict[str, NewCode] = {}
     for line, spec in zip(result.lines, result.rows, strict=True):
-        if key(spec) in clash:
-            result.errors.append(f"line {line}: {what} {key(spec)} already exists")
+        value = code(spec)
+        if value not in first:
+            first[value] = NewCode(Holder(kind, value), line)
+    return list(first.values())
 
 
-def parse_skus(text: str, known: Lookup) -> ImportResult[SkuSpec]:
-    def build(row: dict[str, str]) -> SkuSpec:
+# --- SKUs -------------------------------------------------------------------------------------
+
+
+def _gtin(row: Row) -> str | None:
+    """The GTIN column as 14 digits; its digits must be ASCII (biip would take others)."""
+    value = row.raw("gtin")
+    if value is None:
+        return None
+    if not value.isascii() and (problem := digits_problem(value)):
+        raise RowError(f"gtin {problem}")
+    if reads_as_gtin(value):
+        return value.zfill(14)
+    try:
+        return normalise_gtin(value)
+    except ValueError as error:  # biip's reason why it is not a GTIN
+        raise RowError(f"gtin: {error}") from None
+
+
+def parse_skus(
+    text: str, lookup: Lookup, rules: ImportRules = DEFAULT_RULES, progress: Progress | None = None
+) -> ImportResult[SkuSpec]:
+    def build(row: Row) -> SkuSpec:
         barcodes: list[tuple[str, str]] = []
-        gtin = _text(row, "gtin")
+        gtin = _gtin(row)
         if gtin:
-            try:
-                barcodes.append((normalise_gtin(gtin), "gtin"))
-            except ValueError as error:
-                raise RowError(f"gtin: {error}") from None
-        for alias in (_text(row, "aliases") or "").split("|"):
-            if alias.strip():
-                barcodes.append((alias.strip(), "alias"))
+            barcodes.append((gtin, "gtin"))
+        for alias in (row.raw("aliases", limit=ALIASES_LENGTH) or "").split("|"):
+            alias = alias.strip(" \t")
+            if not alias:
+                continue
+            row.check_code("aliases", alias)
+            if len(alias) > MAX_CODE_LENGTH:
+                raise RowError(
+                    f"alias {alias} is too long ({len(alias)} characters, at most "
+                    f"{MAX_CODE_LENGTH})"
+                )
+            if alias == gtin:
+                raise RowError(f"alias {alias} is the SKU's GTIN already; leave it out of aliases")
+            if (alias, "alias") in barcodes:
+                raise RowError(f"alias {alias} is listed twice")
+            barcodes.append((alias, "alias"))
         return SkuSpec(
-            code=_text(row, "sku", True) or "",
-            name=_text(row, "name", True) or "",
-            unit_volume_cm3=_int(row, "unit_volume_cm3") or 0,
-            unit_weight_g=_int(row, "unit_weight_g") or 0,
-            tracking=_enum(row, "tracking", Tracking, Tracking.NONE),
-            lookalike_group=_text(row, "lookalike_group"),
-            reorder_point=_int(row, "reorder_point") or 0,
-            lead_time_days=_int(row, "lead_time_days") or 0,
+            code=row.code("sku", True) or "",
+            name=row.text("name", True) or "",
+            unit_volume_cm3=row.number("unit_volume_cm3", "volume") or 0,
+            unit_weight_g=row.number("unit_weight_g", "weight") or 0,
+            tracking=row.choice("tracking", Tracking, Tracking.NONE),
+            lookalike_group=row.text("lookalike_group"),
+            reorder_point=row.number("reorder_point", "quantity") or 0,
+            lead_time_days=row.number("lead_time_days", "number of days") or 0,
             barcodes=tuple(barcodes),
         )
 
-    result = _parse(text, "skus", build, lambda s: s.code)
-    _lines_of(result, lambda s: s.code, known("sku", (s.code for s in result.rows)), "SKU")
-    codes = [b for s in result.rows for b, _ in s.barcodes]
-    dupes = {b for b, n in Counter(codes).items() if n > 1}
-    taken = known("barcode", codes) | dupes
+    result = _parse(text, "skus", build, lambda s: s.code, rules, progress)
+    new: list[NewCode] = []
     for line, spec in zip(result.lines, result.rows, strict=True):
-        for barcode, _ in spec.barcodes:
-            if barcode in taken:
-                result.errors.append(f"line {line}: barcode {barcode} of {spec.code} is taken")
+        new.append(NewCode(Holder(CodeKind.SKU, spec.code, spec.code), line))
+        for code, kind in spec.barcodes:
+            what = CodeKind.GTIN if kind == "gtin" else CodeKind.ALIAS
+            new.append(NewCode(Holder(what, code, spec.code), line))
+    _check_codes(result, new, lookup)
     return result
 
 
-def parse_locations(text: str, known: Lookup) -> ImportResult[LocationSpec]:
-    def build(row: dict[str, str]) -> LocationSpec:
-        kind = _enum(row, "kind", LocationKind)
+# --- locations, operators, stations -----------------------------------------------------------
+
+
+def parse_locations(
+    text: str, lookup: Lookup, rules: ImportRules = DEFAULT_RULES, progress: Progress | None = None
+) -> ImportResult[LocationSpec]:
+    def build(row: Row) -> LocationSpec:
+        kind = row.choice("kind", LocationKind)
         if kind is LocationKind.VIRTUAL:
             raise RowError("virtual locations are built in (VENDOR, CUSTOMER, ADJUSTMENT, SCRAP)")
         return LocationSpec(
-            code=_text(row, "code", True) or "",
+            code=row.code("code", True) or "",
             kind=kind,
-            zone=_text(row, "zone"),
-            aisle=_text(row, "aisle"),
-            bay=_text(row, "bay"),
-            level=_text(row, "level"),
-            pick_sequence=_int(row, "pick_sequence") or 0,
-            max_units=_int(row, "max_units", minimum=1),
-            max_volume_cm3=_int(row, "max_volume_cm3", minimum=1),
-            max_weight_g=_int(row, "max_weight_g", minimum=1),
+            zone=row.text("zone"),
+            aisle=row.text("aisle"),
+            bay=row.text("bay"),
+            level=row.text("level"),
+            pick_sequence=row.number("pick_sequence", "pick sequence") or 0,
+            max_units=row.number("max_units", "capacity", minimum=1),
+            max_volume_cm3=row.number("max_volume_cm3", "capacity", minimum=1),
+            max_weight_g=row.number("max_weight_g", "capacity", minimum=1),
         )
 
-    result = _parse(text, "locations", build, lambda s: s.code)
-    _lines_of(
-        result, lambda s: s.code, known("location", (s.code for s in result.rows)), "location"
-    )
+    result = _parse(text, "locations", build, lambda s: s.code, rules, progress)
+    _check_codes(result, _new_codes(result, CodeKind.LOCATION, lambda s: s.code), lookup)
     return result
 
 
-def parse_operators(text: str, known: Lookup) -> ImportResult[OperatorSpec]:
-    def build(row: dict[str, str]) -> OperatorSpec:
-        role = _enum(row, "role", Role)
-        pin = _text(row, "pin")
-        if pin is not None and not (pin.isdigit() and 4 <= len(pin) <= 12):
-            raise RowError("pin must be 4 to 12 digits")
+def parse_operators(
+    text: str, lookup: Lookup, rules: ImportRules = DEFAULT_RULES, progress: Progress | None = None
+) -> ImportResult[OperatorSpec]:
+    def build(row: Row) -> OperatorSpec:
+        role = row.choice("role", Role)
+        pin = (row.raw("pin") or "") or None
+        # The PIN itself is never repeated in a message: the file may be on a shared screen.
+        if pin is not None and (problem := pin_problem(pin, rules.pin_min_digits)):
+            raise RowError(f"pin: {problem}")
         if role is Role.SUPERVISOR and pin is None:
             raise RowError("a supervisor needs a pin")
         return OperatorSpec(
-            badge=_text(row, "badge", True) or "",
-            name=_text(row, "name", True) or "",
+            badge=row.code("badge", True) or "",
+            name=row.text("name", True) or "",
             role=role,
             pin=pin,
         )
 
-    result = _parse(text, "operators", build, lambda s: s.badge)
-    _lines_of(result, lambda s: s.badge, known("operator", (s.badge for s in result.rows)), "badge")
+    result = _parse(text, "operators", build, lambda s: s.badge, rules, progress)
+    _check_codes(result, _new_codes(result, CodeKind.BADGE, lambda s: s.badge), lookup)
     return result
 
 
-def parse_stations(text: str, known: Lookup) -> ImportResult[StationSpec]:
-    def build(row: dict[str, str]) -> StationSpec:
+def parse_stations(
+    text: str, lookup: Lookup, rules: ImportRules = DEFAULT_RULES, progress: Progress | None = None
+) -> ImportResult[StationSpec]:
+    def build(row: Row) -> StationSpec:
         return StationSpec(
-            code=_text(row, "code", True) or "",
-            name=_text(row, "name", True) or "",
-            zone=_text(row, "zone"),
-            dock=_text(row, "dock"),
+            code=row.code("code", True) or "",
+            name=row.text("name", True) or "",
+            zone=row.text("zone"),
+            dock=row.code("dock"),
         )
 
-    result = _parse(text, "stations", build, lambda s: s.code)
-    _lines_of(result, lambda s: s.code, known("station", (s.code for s in result.rows)), "station")
-    docks = known("location", {s.dock for s in result.rows if s.dock})
+    result = _parse(text, "stations", build, lambda s: s.code, rules, progress)
+    docks = {s.dock for s in result.rows if s.dock}
+    found = _check_codes(
+        result, _new_codes(result, CodeKind.STATION, lambda s: s.code), lookup, docks
+    )
+    locations = {h.code: h for h in found if h.kind is CodeKind.LOCATION}
     for line, spec in zip(result.lines, result.rows, strict=True):
-        if spec.dock and spec.dock not in docks:
-            result.errors.append(f"line {line}: dock location {spec.dock} does not exist")
+        if not spec.dock:
+            continue
+        dock = locations.get(spec.dock)
+        if dock is None:
+            result.refuse(line, f"dock location {spec.dock} does not exist")
+        elif dock.virtual:
+            result.refuse(
+                line,
+                f"dock {spec.dock} is a virtual location (it stands for a partner or a "
+                "correction, not a place); give the station the code of its dock location",
+            )
     return result
 
 
-def parse_receipts(text: str, known: Lookup) -> ImportResult[ReceiptLineSpec]:
+# --- receipts and orders ----------------------------------------------------------------------
+
+
+def parse_receipts(
+    text: str, lookup: Lookup, rules: ImportRules = DEFAULT_RULES, progress: Progress | None = None
+) -> ImportResult[ReceiptLineSpec]:
     counters: dict[str, int] = {}
 
-    def build(row: dict[str, str]) -> ReceiptLineSpec:
-        receipt = _text(row, "receipt", True) or ""
-        line = _int(row, "line", minimum=1)
+    def build(row: Row) -> ReceiptLineSpec:
+        receipt = row.code("receipt", True) or ""
+        line = row.number("line", "line number", minimum=1)
         if line is None:
             line = counters.get(receipt, 0) + 1
         counters[receipt] = max(counters.get(receipt, 0), line)
         return ReceiptLineSpec(
             receipt=receipt,
             line=line,
-            sku=_text(row, "sku", True) or "",
-            qty=_int(row, "qty", minimum=1, required=True) or 0,
-            lot=_text(row, "lot"),
-            expiry=_date(row, "expiry"),
+            sku=row.code("sku", True) or "",
+            qty=row.number("qty", "quantity", minimum=1, required=True) or 0,
+            lot=row.code("lot", extra=GS1_LOT_EXTRA),
+            expiry=row.date("expiry"),
         )
 
-    result = _parse(text, "receipts", build, lambda s: f"receipt {s.receipt} line {s.line}")
-    _check_skus(result, known)
-    _lines_of(
-        result, lambda s: s.receipt, known("receipt", {s.receipt for s in result.rows}), "receipt"
+    result = _parse(
+        text, "receipts", build, lambda s: f"receipt {s.receipt} line {s.line}", rules, progress
     )
+    new = _new_codes(result, CodeKind.RECEIPT, lambda s: s.receipt)
+    _check_skus(result, _check_codes(result, new, lookup, {s.sku for s in result.rows}))
     return result
 
 
-def parse_orders(text: str, known: Lookup) -> ImportResult[OrderLineSpec]:
-    def build(row: dict[str, str]) -> OrderLineSpec:
+def parse_orders(
+    text: str, lookup: Lookup, rules: ImportRules = DEFAULT_RULES, progress: Progress | None = None
+) -> ImportResult[OrderLineSpec]:
+    def build(row: Row) -> OrderLineSpec:
         return OrderLineSpec(
-            order=_text(row, "order", True) or "",
-            line=_int(row, "line", minimum=1, required=True) or 0,
-            sku=_text(row, "sku", True) or "",
-            qty=_int(row, "qty", minimum=1, required=True) or 0,
-            priority=_int(row, "priority") or 0,
-            due_date=_date(row, "due_date"),
+            order=row.code("order", True) or "",
+            line=row.number("line", "line number", minimum=1, required=True) or 0,
+            sku=row.code("sku", True) or "",
+            qty=row.number("qty", "quantity", minimum=1, required=True) or 0,
+            priority=row.number("priority", "priority") or 0,
+            due_date=row.date("due_date"),
         )
 
-    result = _parse(text, "orders", build, lambda s: f"order {s.order} line {s.line}")
-    _check_skus(result, known)
+    result = _parse(
+        text, "orders", build, lambda s: f"order {s.order} line {s.line}", rules, progress
+    )
+    new = _new_codes(result, CodeKind.ORDER, lambda s: s.order)
+    _check_skus(result, _check_codes(result, new, lookup, {s.sku for s in result.rows}))
     _same_per_order(result)
-    _lines_of(result, lambda s: s.order, known("order", {s.order for s in result.rows}), "order")
     return result
 
 
@@ -338,22 +490,21 @@ def _same_per_order(result: ImportResult[OrderLineSpec]) -> None:
                 continue
             first = given.setdefault((spec.order, col), value)
             if value != first:
-                result.errors.append(
-                    f"line {line}: order {spec.order} has {col} {first} on an earlier line, "
-                    f"not {value}"
+                result.refuse(
+                    line, f"order {spec.order} has {col} {first} on an earlier line, not {value}"
                 )
 
 
-def _check_skus(result: ImportResult[Any], known: Lookup) -> None:
-    present = known("sku", {s.sku for s in result.rows})
+def _check_skus(result: ImportResult[Any], found: list[Holder]) -> None:
+    present = {h.code for h in found if h.kind is CodeKind.SKU}
     for line, spec in zip(result.lines, result.rows, strict=True):
         if spec.sku not in present:
-            result.errors.append(
-                f"line {line}: SKU {spec.sku} is not in the catalogue (import skus first)"
-            )
+            result.refuse(line, f"SKU {spec.sku} is not in the catalogue (import skus first)")
 
 
-PARSERS: dict[str, Callable[[str, Lookup], ImportResult[Any]]] = {
+Parser = Callable[[str, Lookup, ImportRules, Progress | None], ImportResult[Any]]
+
+PARSERS: dict[str, Parser] = {
     "skus": parse_skus,
     "locations": parse_locations,
     "operators": parse_operators,

@@ -7,8 +7,10 @@ refusals included. Transient failures are retried with the same id, a bounded nu
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 from app.domain.commands import (
@@ -24,6 +26,7 @@ from app.domain.commands import (
     Reserve,
     Return,
     Scrap,
+    SetPolicy,
     Ship,
     ShipOrder,
     TakeList,
@@ -38,25 +41,33 @@ from app.domain.model import (
     LocationKind,
     Lot,
     Move,
+    Operator,
+    Quant,
     QuantKey,
     ReservationState,
-    Role,
     Sku,
     Tracking,
     VirtualLocation,
 )
-from app.domain.orders import OrderPolicy
+from app.domain.policy import PolicyError, parse
 from app.domain.ports import (
     DatabaseUnavailable,
     LedgerStore,
     TransactionRecord,
     TransientDatabaseError,
     UnitOfWorkFactory,
+    Who,
+)
+from app.domain.rules import (
+    beyond,
+    pin_refusal,
+    role_refusal,
+    supervisor_refusal,
+    tolerance_text,
 )
 from app.domain.stow import StowPolicy, lookalike_warning
 from app.services import order_ledger, work_ledger
 from app.services.ledger_steps import (
-    DEFAULT_ORDERS,
     DEFAULT_STOW,
     REAL_KINDS,
     Context,
@@ -85,14 +96,38 @@ def submit(
     uow_factory: UnitOfWorkFactory,
     retry: RetryPolicy = DEFAULT_RETRY,
     stow: StowPolicy = DEFAULT_STOW,
-    orders: OrderPolicy = DEFAULT_ORDERS,
 ) -> Outcome:
-    """Apply a command exactly once and return its outcome (the stored one for a resend)."""
+    """Apply a command exactly once and return its outcome (the stored one for a resend).
+
+    Transient failures are retried with the same id (DatabaseUnavailable once retries run out:
+    the command stays queued). A refusal by the database itself (a broken rule, a number or a
+    text it cannot keep) is never raised: it is stored as the transaction's refusal, so that a
+    station's queue moves on and a resend gets the same answer.
+    """
     handler = HANDLERS[type(command)]
+    try:
+        return _in_transaction(
+            command, uow_factory, retry, lambda store: _apply(command, store, handler, stow)
+        )
+    except Rejection as refused:
+        # Refused by the database outside the handler's savepoint (recording the outcome, or
+        # at commit); inside it, the refusal is recorded with the rest (store.savepoint).
+        log.warning("transaction %s refused by the database: %s", command.tx_id, refused)
+        return _refuse(command, uow_factory, retry, refused)
+
+
+def _in_transaction(
+    command: Command,
+    uow_factory: UnitOfWorkFactory,
+    retry: RetryPolicy,
+    work: Callable[[LedgerStore], Outcome],
+) -> Outcome:
+    """Run `work` in one database transaction and commit it; run it again with the same id
+    after a transient failure, a bounded number of times."""
     for attempt in range(retry.attempts):
         try:
             with uow_factory() as uow:
-                outcome = _apply(command, uow.store, handler, stow, orders)
+                outcome = work(uow.store)
                 uow.commit()
                 return outcome
         except TransientDatabaseError as exc:
@@ -104,9 +139,62 @@ def submit(
     )
 
 
-def _apply(
-    command: Command, store: LedgerStore, handler: Handler, stow: StowPolicy, orders: OrderPolicy
+def _refuse(
+    command: Command, uow_factory: UnitOfWorkFactory, retry: RetryPolicy, refused: Rejection
 ) -> Outcome:
+    """Store the database's refusal of a command in a transaction of its own. Should the
+    database refuse even that (the payload or the reference breaks its rule too), the refusal
+    is stored with only the id, kind and payload hash; should that fail as well, it is answered
+    unstored (a resend then meets the same refusal again)."""
+    for full in (True, False):
+        try:
+            record = partial(_record_refusal, command, refused=refused, full=full)
+            return _in_transaction(command, uow_factory, retry, record)
+        except Rejection as again:
+            log.error("the refusal of transaction %s was refused too: %s", command.tx_id, again)
+    return _refusal(command, refused)
+
+
+def _refusal(command: Command, refused: Rejection) -> Outcome:
+    return Outcome(
+        command.tx_id,
+        command.kind.value,
+        Status.REFUSED,
+        refused.message,
+        refused.reason.value,
+        refused.result,
+    )
+
+
+def _record_refusal(
+    command: Command, store: LedgerStore, refused: Rejection, full: bool
+) -> Outcome:
+    store.claim_tx_id(command.tx_id)
+    stored = store.stored_transaction(command.tx_id)
+    if stored is not None:  # answered meanwhile (another drain sent the same id)
+        return Outcome(**{**stored.outcome.__dict__, "replayed": True})
+    station = store.station(command.station) if full else None
+    operator = store.operator(command.operator) if full else None
+    store.record_transaction(
+        TransactionRecord(
+            tx_id=command.tx_id,
+            kind=command.kind.value,
+            station_id=station.id if station else None,
+            operator_id=operator.id if operator else None,
+            station_time=command.station_time,
+            payload_hash=command.payload_hash(),
+            payload=command.payload() if full else {"kind": command.kind.value},
+            status=Status.REFUSED.value,
+            reason=refused.reason.value,
+            message=refused.message,
+            result=refused.result,
+            reference=command.reference if full else None,
+        )
+    )
+    return _refusal(command, refused)
+
+
+def _apply(command: Command, store: LedgerStore, handler: Handler, stow: StowPolicy) -> Outcome:
     payload_hash = command.payload_hash()
     store.claim_tx_id(command.tx_id)
     stored = store.stored_transaction(command.tx_id)
@@ -139,9 +227,10 @@ def _apply(
             )
         if not operator.active:
             raise Rejection(Reason.INACTIVE_OPERATOR, f"badge {command.operator!r} is disabled")
+        authorise(command, operator, store)
         with store.savepoint():
             message, result = handler(
-                command, Context(store, station, operator, command.tx_id, stow, orders)
+                command, Context(store, station, operator, command.tx_id, stow)
             )
     except Rejection as rejection:
         status, reason, message = Status.REFUSED, rejection.reason.value, rejection.message
@@ -166,6 +255,31 @@ def _apply(
     return Outcome(command.tx_id, command.kind.value, status, message, reason, result)
 
 
+def authorise(command: Command, operator: Operator, store: Who) -> None:
+    """Refuse what the operator's role may not do, and an approval without its supervisor's
+    PIN, verified by the database. Runs outside the handler's savepoint: a wrong PIN is counted
+    towards the badge's lockout even though the transaction is refused."""
+    refusal = role_refusal(operator, command.kind)
+    if refusal:
+        raise Rejection(Reason.NOT_ALLOWED, f"{refusal}. Nothing was done.")
+    badge = command.approver
+    if badge is None:
+        return
+    if not command.self_approved:  # approving their own work is refused by the handler
+        refusal = supervisor_refusal(store.operator(badge), badge, command.kind.value)
+        if refusal:
+            raise Rejection(Reason.NOT_ALLOWED, refusal)
+    if not command.approver_pin:
+        raise Rejection(
+            Reason.APPROVAL_REQUIRED,
+            f"the approval by {badge} came without a PIN: a supervisor approves with badge and "
+            "PIN. Nothing was done.",
+        )
+    refusal = pin_refusal(badge, store.check_pin(badge, command.approver_pin))
+    if refusal:
+        raise Rejection(Reason.PIN_REFUSED, f"{refusal}. Nothing was done.")
+
+
 def _lookalike_note(ctx: Context, sku: Sku, lot: Lot | None, target: Location) -> str | None:
     inside = ctx.store.contents([target.id]).get(target.id, [])
     return lookalike_warning(inside, sku, lot.id if lot else NO_LOT_ID)
@@ -182,6 +296,7 @@ def _receive(cmd: Receive, ctx: Context) -> tuple[str, dict[str, Any]]:
         store, cmd.to_location, (LocationKind.DOCK, LocationKind.QUARANTINE), "receiving location"
     )
     check_serials(sku, cmd.qty, cmd.serials)
+    _receipt_within_tolerance(cmd, ctx, sku)
     lot: Lot | None = None
     if sku.tracking is Tracking.LOT and not cmd.lot:
         raise Rejection(Reason.LOT_REQUIRED, f"{sku.code} is tracked by lot: scan the lot")
@@ -356,22 +471,14 @@ def _scrap(cmd: Scrap, ctx: Context) -> tuple[str, dict[str, Any]]:
     return f"scrapped {cmd.qty} x {sku.code} from {source.code}", moved(moves)
 
 
-ADJUST_ROLES = (Role.COUNTER, Role.SUPERVISOR)
-
-
 def _adjust(cmd: Adjust, ctx: Context) -> tuple[str, dict[str, Any]]:
     store = ctx.store
-    if ctx.operator.role not in ADJUST_ROLES:
-        raise Rejection(
-            Reason.NOT_ALLOWED,
-            f"{ctx.operator.name} ({ctx.operator.role.value}) may not adjust stock; "
-            "a counter or supervisor must",
-        )
     check_approver(ctx, cmd.approved_by, "adjustment")
     sku = known_sku(store, cmd.sku)
     location = known_location(store, cmd.location, REAL_KINDS, "counted location")
     qty = abs(cmd.delta)
     check_serials(sku, qty, cmd.serials)
+    limit = None if cmd.approved_by else functools.partial(_adjust_within, cmd, ctx, sku, location)
     adjustment = virtual_location(store, VirtualLocation.ADJUSTMENT)
     reason = f"adjust: {cmd.reason.value}"
     if cmd.delta > 0:
@@ -382,11 +489,47 @@ def _adjust(cmd: Adjust, ctx: Context) -> tuple[str, dict[str, Any]]:
             lot = store.lot(sku.id, cmd.lot) or store.add_lot(sku.id, cmd.lot, cmd.expiry)
         elif sku.tracking is Tracking.LOT:
             raise Rejection(Reason.LOT_REQUIRED, f"{sku.code} is tracked by lot: scan the lot")
-        moves = move_line(ctx, sku, lot, qty, cmd.serials, adjustment, location, reason)
+        moves = move_line(
+            ctx, sku, lot, qty, cmd.serials, adjustment, location, reason, limit=limit
+        )
         return f"counted {qty} more {sku.code} in {location.code}", moved(moves)
     lot = lot_for_take(store, sku, cmd.lot, location, qty)
-    moves = move_line(ctx, sku, lot, qty, cmd.serials, location, adjustment, reason)
+    moves = move_line(ctx, sku, lot, qty, cmd.serials, location, adjustment, reason, limit=limit)
     return f"counted {qty} fewer {sku.code} in {location.code}", moved(moves)
+
+
+def _adjust_within(cmd: Adjust, ctx: Context, sku: Sku, location: Location, held: Quant) -> None:
+    """An adjustment beyond the policy's threshold (of what the ledger holds of the SKU and lot
+    there, as the move locked it) needs a supervisor's approval, whoever sends it."""
+    on_hand = held.on_hand
+    tolerance = ctx.policy.adjust
+    if beyond(tolerance, on_hand, on_hand + cmd.delta):
+        raise Rejection(
+            Reason.APPROVAL_REQUIRED,
+            f"an adjustment of {cmd.delta:+d} {sku.code} in {location.code}, where the ledger "
+            f"holds {on_hand}, is beyond the tolerance ({tolerance_text(tolerance)}): a "
+            "supervisor must approve it with badge and PIN",
+        )
+
+
+def _receipt_within_tolerance(cmd: Receive, ctx: Context, sku: Sku) -> None:
+    """Receiving beyond what an expected receipt allows needs a supervisor's approval."""
+    if cmd.receipt is None or cmd.approved_by is not None:
+        return
+    head = ctx.store.lock_receipt(cmd.receipt)
+    if head is None or head.status != "open":
+        return
+    figure = next((f for f in ctx.store.receipt_figures(head) if f.sku == sku.code), None)
+    expected, received = (figure.expected, figure.received) if figure else (0, 0)
+    total = received + cmd.qty
+    tolerance = ctx.policy.receipt_over
+    if total > expected and beyond(tolerance, expected, total):
+        raise Rejection(
+            Reason.APPROVAL_REQUIRED,
+            f"receiving {cmd.qty} x {sku.code} makes {total} of the {expected} expected on "
+            f"{head.code}, beyond the tolerance ({tolerance_text(tolerance)}): a supervisor "
+            "must approve it with badge and PIN",
+        )
 
 
 def _opening(cmd: Opening, ctx: Context) -> tuple[str, dict[str, Any]]:
@@ -546,6 +689,19 @@ def _expire(cmd: Expire, ctx: Context) -> tuple[str, dict[str, Any]]:
     return f"expired {len(expired)} pick task(s)", {"expired": [r.id for r in expired]}
 
 
+def _set_policy(cmd: SetPolicy, ctx: Context) -> tuple[str, dict[str, Any]]:
+    try:
+        value = parse(cmd.key, str(cmd.value))
+    except PolicyError as error:
+        raise Rejection(Reason.BAD_INPUT, str(error)) from None
+    before = ctx.policy.values().get(cmd.key)
+    ctx.store.set_policy(cmd.key, value, ctx.operator.id, ctx.tx_id)
+    return (
+        f"policy {cmd.key} set to {value} (was {before}) by {ctx.operator.badge}",
+        {"key": cmd.key, "value": value, "before": before},
+    )
+
+
 HANDLERS: dict[type[Command], Handler] = {
     Receive: _receive,
     Putaway: _putaway,
@@ -559,6 +715,7 @@ HANDLERS: dict[type[Command], Handler] = {
     PostPick: _post_pick,
     Void: _void,
     Expire: _expire,
+    SetPolicy: _set_policy,
     **order_ledger.HANDLERS,
     **work_ledger.HANDLERS,
 }

@@ -28,19 +28,19 @@ from app.domain.model import (
     QuantKey,
     Reservation,
     ReservationState,
-    Role,
     Sku,
     Station,
     Tracking,
     VirtualLocation,
 )
 from app.domain.orders import OrderPolicy, clock
+from app.domain.policy import WarehousePolicy
 from app.domain.ports import LedgerStore
+from app.domain.rules import approver_refusal
 from app.domain.stow import Need, StowPolicy, refuse_if_full
 from app.services import stow
 
 DEFAULT_STOW = StowPolicy()
-DEFAULT_ORDERS = OrderPolicy()
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,15 @@ class Context:
     operator: Operator
     tx_id: uuid.UUID
     stow: StowPolicy = DEFAULT_STOW
-    orders: OrderPolicy = DEFAULT_ORDERS
+
+    @property
+    def policy(self) -> WarehousePolicy:
+        """The warehouse policy, read from the database when a rule first needs it."""
+        return self.store.policy()
+
+    @property
+    def orders(self) -> OrderPolicy:
+        return self.store.policy().orders()
 
 
 Handler = Callable[[Any, Context], tuple[str, dict[str, Any]]]
@@ -149,17 +157,22 @@ def move_line(
     fit: bool = False,
     suggested: Location | None = None,
     order_line_id: int | None = None,
+    limit: Callable[[Quant], None] | None = None,
 ) -> list[Move]:
     """Lock both balances, check availability at the source and write the moves.
 
     `release` is a reservation on the source given up by this move (a pick): that stock counts
-    as available to it. With `fit`, a bin target must have room (putaway, transfer).
+    as available to it. With `fit`, a bin target must have room (putaway, transfer). `limit` is
+    a further check of the real location's balance as locked (it raises a Rejection), which
+    rides on the lock the move takes anyway.
     """
     store = ctx.store
     lot_id = lot.id if lot else NO_LOT_ID
     src, dst = QuantKey(source.id, sku.id, lot_id), QuantKey(target.id, sku.id, lot_id)
     quants = store.lock_quants([src, dst])
     held = quants[src]
+    if limit is not None:
+        limit(quants[dst] if source.is_virtual else held)
     check_take(
         Quant(src, held.on_hand, held.reserved - release),
         qty,
@@ -249,11 +262,9 @@ def check_approver(ctx: Context, badge: str | None, what: str) -> None:
     """A supervisor's approval names an active supervisor other than the operator."""
     if badge is None:
         return
-    approver = ctx.store.operator(badge)
-    if approver is None or approver.role is not Role.SUPERVISOR or not approver.active:
-        raise Rejection(Reason.NOT_ALLOWED, f"badge {badge!r} is not a supervisor's")
-    if approver.id == ctx.operator.id:
-        raise Rejection(Reason.NOT_ALLOWED, f"a supervisor may not approve their own {what}")
+    refusal = approver_refusal(ctx.store.operator(badge), badge, ctx.operator, what)
+    if refusal:
+        raise Rejection(Reason.NOT_ALLOWED, refusal)
 
 
 def allocate_line(

@@ -275,7 +275,9 @@ class StationSession:
             kind = str(getattr(entry, "kind", "")).replace("_", " ")
             message = outcome.get("message", "") if isinstance(outcome, dict) else ""
             at = str(getattr(entry, "created_at", ""))[11:16]
-            lines.append(f"Refused after the outage: {kind} queued at {at} UTC: {message}")
+            reason = outcome.get("reason") if isinstance(outcome, dict) else None
+            why = "by the database" if reason == Reason.DATABASE_REFUSED else "after the outage"
+            lines.append(f"Refused {why}: {kind} queued at {at} UTC: {message}")
         return lines
 
     def refresh(self) -> None:

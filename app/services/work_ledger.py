@@ -16,6 +16,7 @@ from app.domain.commands import CloseReceipt, Command, CountLine, HoldBin, Raise
 from app.domain.errors import Reason, Rejection
 from app.domain.model import Location, LocationKind
 from app.domain.ports import ReceiptFigure
+from app.domain.rules import beyond
 from app.services import stow
 from app.services.ledger_steps import Context, Handler, check_approver, known_location
 
@@ -35,6 +36,17 @@ def _close_receipt(cmd: CloseReceipt, ctx: Context) -> tuple[str, dict[str, Any]
     approver = store.operator(cmd.approved_by) if cmd.approved_by else None
     figures = store.receipt_figures(head)
     off = [f for f in figures if not f.matches]
+    tolerance = ctx.policy.receipt_under
+    short = [
+        f for f in off if f.received < f.expected and beyond(tolerance, f.expected, f.received)
+    ]
+    if short and cmd.approved_by is None:
+        listed = ", ".join(f"{f.sku} {f.received} of {f.expected}" for f in short)
+        raise Rejection(
+            Reason.APPROVAL_REQUIRED,
+            f"receipt {head.code} is short beyond the tolerance ({listed}): a supervisor must "
+            "approve closing it with badge and PIN",
+        )
     store.close_receipt(head, ctx.tx_id, ctx.operator.id, approver.id if approver else None, off)
     result: dict[str, Any] = {
         "discrepancies": [

@@ -20,7 +20,7 @@ from app.ui.widgets.theme import ERROR_RED, OK_GREEN, WARNING_AMBER
 from tests.e2e.screenshots import HEIGHT, ROOT, SHOTS, WIDTH
 from tests.support.databases import PgServer
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("heavy")]
 
 RUN_S = 300
 """A hang guard for the whole script (it takes seconds)."""

@@ -90,6 +90,7 @@ def run_station(display: str, steps: list[list[str]]) -> dict[str, Any]:
     return got
 
 
+@pytest.mark.xdist_group("heavy")
 def test_every_key_reaches_a_station_no_window_manager_activated(display: str) -> None:
     """Typed keys reach the typing line and shortcuts fire, so no key of a burst given up as
     typing is lost: it is in the line, or the line was sent as a typed scan."""

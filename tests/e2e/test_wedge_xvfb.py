@@ -115,6 +115,7 @@ def run_window(display: str, steps: list[list[str]], *options: str) -> dict[str,
     return got
 
 
+@pytest.mark.xdist_group("heavy")
 def test_scans_are_caught_and_slow_typing_reaches_the_line_edit(display: str) -> None:
     before, after = GS1.split(GS)
     got = run_window(
@@ -150,6 +151,7 @@ def test_scans_are_caught_and_slow_typing_reaches_the_line_edit(display: str) ->
     }, timeline(keys)
 
 
+@pytest.mark.xdist_group("heavy")
 def test_3_scans_a_second_while_the_gui_thread_is_busy_most_of_the_time(display: str) -> None:
     """The window's GUI thread is blocked 45 ms out of every 61 (a slow screen, a long slot):
     keys queue up behind the idle timer, and still no scan is lost, merged or split."""

@@ -58,7 +58,12 @@ from tests.support.proxy import TcpProxy
 from tests.support.scenarios import WIDGET_GTIN
 from tests.support.warehouse import BINS, Warehouse, seed
 
-pytestmark = [pytest.mark.qt_log_level_fail("WARNING"), pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.qt_log_level_fail("WARNING"),
+    pytest.mark.postgres,
+    pytest.mark.slow,
+    pytest.mark.xdist_group("heavy"),
+]
 
 BANNER_WITHIN_MS = 1000
 """RELIABILITY.md T14: the outage banner is on screen within a second of the cut."""
@@ -208,7 +213,7 @@ def supervisor_logout(station: Station) -> StationView:
     assert view.entry is Entry.PIN, view.prompt
     keypad = window.current_screen().keypad
     assert keypad.isVisible()
-    for shown, digit in enumerate("1234", start=1):
+    for shown, digit in enumerate("123456", start=1):
         station.keyboard.pause(HUMAN_GAP)
         station.keyboard.type(digit, gaps=[HUMAN_GAP])
         station.qtbot.waitUntil(showing(keypad.display, MASK * shown), timeout=WAIT_MS)
@@ -224,7 +229,7 @@ def supervisor_logout(station: Station) -> StationView:
     assert view.feedback is not None and "S1" in view.feedback.text, view.feedback
     assert window.current_screen() is window.login
     assert view.queue_depth == 3
-    assert not [label for label in window.findChildren(QLabel) if "1234" in label.text()]
+    assert not [label for label in window.findChildren(QLabel) if "123456" in label.text()]
     return view
 
 

@@ -121,7 +121,7 @@ def test_the_second_picker_sees_who_holds_the_list_and_a_supervisor_takes_it_ove
     second.scan("@CMD:TAKEOVER")
     second.scan("S1")
     with second.qtbot.waitSignal(second.window.viewShown, timeout=WAIT_MS) as blocker:
-        second.window.worker.submit_entry("1234")  # the PIN, as the keypad sends it
+        second.window.worker.submit_entry("123456")  # the PIN, as the keypad sends it
     over = blocker.args[0]
     assert over.feedback is not None and "Took over SO-1" in over.feedback.text, over.feedback
     assert "Pat Picker" in over.feedback.text

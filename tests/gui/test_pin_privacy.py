@@ -124,7 +124,7 @@ def test_a_pin_typed_with_the_manual_line_focused_goes_masked_to_the_keypad(
     assert not window.manual.send.isEnabled()
 
     # The PIN, typed on with the manual line still focused: dots on the keypad, nothing in the line.
-    type_pin(station, keypad.display, line, "1234", shown=0)
+    type_pin(station, keypad.display, line, "123456", shown=0)
     with station.qtbot.waitSignal(
         window.viewShown, timeout=WAIT_MS, check_params_cb=lambda v: v.operator is not None
     ) as signed_in:
@@ -140,8 +140,8 @@ def test_a_pin_typed_with_the_manual_line_focused_goes_masked_to_the_keypad(
     shown_row = screen.scans.item(0, 0)
     assert shown_row is not None and shown_row.text() == "(PIN)"
     assert keypad.display.text() == ""
-    assert [text for text in shown_texts(window) if "1234" in text] == []
-    assert not in_log("1234", caplog.text)
+    assert [text for text in shown_texts(window) if "123456" in text] == []
+    assert not in_log("123456", caplog.text)
 
     # Signed in, the line takes typing again, and kept the focus.
     assert not line.isReadOnly() and line.placeholderText() == PLACEHOLDER
@@ -176,11 +176,11 @@ def test_at_a_logout_approval_a_badge_scan_is_a_scan_and_the_typed_pin_stays_mas
     assert keypad.isVisible() and line.text() == "" and line.isReadOnly()
 
     # Typed with the manual line focused, a slip corrected with Backspace.
-    type_pin(station, keypad.display, line, "569", shown=0)
+    type_pin(station, keypad.display, line, "5679", shown=0)
     station.keyboard.pause(HUMAN_GAP)
     station.keyboard.tap(Qt.Key.Key_Backspace, "\x08")
-    station.qtbot.waitUntil(showing(keypad.display, MASK * 2), timeout=WAIT_MS)
-    type_pin(station, keypad.display, line, "78", shown=2)
+    station.qtbot.waitUntil(showing(keypad.display, MASK * 3), timeout=WAIT_MS)
+    type_pin(station, keypad.display, line, "890", shown=3)
     with station.qtbot.waitSignal(
         window.viewShown, timeout=WAIT_MS, check_params_cb=lambda v: v.input_seq > 0
     ) as answered:
@@ -190,8 +190,8 @@ def test_at_a_logout_approval_a_badge_scan_is_a_scan_and_the_typed_pin_stays_mas
     assert window.current_screen() is window.login
     assert view.feedback is not None and "S2" in view.feedback.text, view.feedback
     assert view.scans == ()  # logged out: nothing of the last operator's work stays on screen
-    assert [text for text in shown_texts(window) if "5678" in text] == []
-    assert not in_log("5678", caplog.text)
+    assert [text for text in shown_texts(window) if "567890" in text] == []
+    assert not in_log("567890", caplog.text)
     assert not line.isReadOnly() and line.text() == ""
 
 

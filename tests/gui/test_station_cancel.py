@@ -63,7 +63,7 @@ def test_a_supervisor_cancels_a_picked_order_at_the_ship_station_window(
     with station.qtbot.waitSignal(
         window.viewShown, timeout=WAIT_MS, check_params_cb=lambda v: v.feedback is not None
     ) as blocker:
-        window.worker.submit_entry("1234")  # the PIN, as the keypad sends it
+        window.worker.submit_entry("123456")  # the PIN, as the keypad sends it
     done = blocker.args[0]
     assert done.feedback is not None and done.feedback.level is Level.OK, done.feedback
     assert banner_level(station) is Level.OK

@@ -110,13 +110,13 @@ def test_a_pin_request_shows_a_keypad_that_masks_the_digits(station: Station) ->
     station.show(signed_out(prompt="Supervisor: enter your PIN", entry=Entry.PIN))
     keypad = station.window.login.keypad
     assert keypad.isVisible()
-    for key in "1234":
+    for key in "123456":
         keypad.press(key)
-    assert keypad.display.text() == MASK * 4
+    assert keypad.display.text() == MASK * 6
     assert not any(digit in keypad.display.text() for digit in "0123456789")
     with station.qtbot.waitSignal(station.window.login.entrySubmitted) as sent:
         keypad.press("enter")
-    assert sent.args == ["1234"]
+    assert sent.args == ["123456"]
     assert keypad.display.text() == ""  # the PIN does not stay on screen
 
 

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 HANG_GUARD_S = 900
 """Only against a hung run: the bench has no time limit of its own."""
@@ -17,6 +19,7 @@ SCANS = 10
 NUMBER = r"\s+\d+\.\d"
 
 
+@pytest.mark.xdist_group("heavy")
 def test_the_station_bench_runs_and_prints_its_tables(tmp_path: Path) -> None:
     env = {
         **os.environ,

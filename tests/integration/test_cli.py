@@ -106,7 +106,7 @@ def test_import_all_kinds_then_stock_them(db_url: str, tmp_path: Path) -> None:
         "DK-1,dock,A,,,,,,,\nA-1,bin,A,01,01,A,1,100,50000,20000\n",
         "skus": "sku,name,gtin,unit_volume_cm3,unit_weight_g,tracking,lookalike_group\n"
         "W1,Widget,5901234123457,100,50,none,\nM1,Milk,,1000,1030,lot,dairy\n",
-        "operators": "badge,name,role,pin\nD9,Dee,dock,\nS9,Sal,supervisor,4321\n",
+        "operators": "badge,name,role,pin\nD9,Dee,dock,\nS9,Sal,supervisor,432105\n",
         "stations": "code,name,zone,dock\nST-9,Dock nine,A,DK-1\n",
         "receipts": "receipt,sku,qty,lot,expiry\nASN-9,W1,10,,\nASN-9,M1,5,L7,2027-05-01\n",
         "orders": "order,line,sku,qty\nSO-9,1,W1,3\n",
@@ -139,7 +139,7 @@ def test_import_all_kinds_then_stock_them(db_url: str, tmp_path: Path) -> None:
         (
             "operators",
             "badge,name,role,pin\nS,Sue,supervisor,\nD,Dan,dock,12\n",
-            ["line 2: a supervisor needs a pin", "line 3: pin must be 4 to 12 digits"],
+            ["line 2: a supervisor needs a pin", "line 3: pin: a PIN has 6 to 12 digits, not 2"],
         ),
         (
             "receipts",

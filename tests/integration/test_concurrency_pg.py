@@ -33,7 +33,7 @@ from tests.support.workload import (
 WORKERS = 8
 SCANS = 300
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("heavy")]
 
 
 @pytest.mark.parametrize("mix", [HOTSPOT, uniform_mix()], ids=lambda m: m.name)

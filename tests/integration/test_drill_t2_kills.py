@@ -41,7 +41,7 @@ from tests.support.drill import check_stations
 from tests.support.station_process import CRASH_EXIT
 from tests.support.warehouse import seed
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("heavy")]
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL = os.environ.get("PERPETUA_DRILLS") == "full"

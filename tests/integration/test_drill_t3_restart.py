@@ -52,6 +52,7 @@ from tests.support.warehouse import seed
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.postgres,
+    pytest.mark.xdist_group("heavy"),
 ]
 
 FULL = full_size()

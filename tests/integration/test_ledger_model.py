@@ -62,7 +62,7 @@ from app.domain.ledger import Outcome, Status
 from app.domain.model import LocationKind, ReservationState, Role, Tracking, VirtualLocation
 from app.services.ledger import submit
 from tests.support.databases import PgServer
-from tests.support.warehouse import LOCATIONS, OPERATORS, SKUS, STATIONS, seed
+from tests.support.warehouse import LOCATIONS, OPERATORS, SEED_PINS, SKUS, STATIONS, seed
 
 SQLITE_EXAMPLES = 300
 POSTGRES_EXAMPLES = 40
@@ -78,6 +78,24 @@ PICK_SEQUENCE = {loc.code: loc.pick_sequence for loc in LOCATIONS}
 INACTIVE_LOCATIONS = frozenset({"BLOCKED"})  # seed() blocks it
 ROLES = {o.badge: o.role for o in OPERATORS}
 INACTIVE_OPERATORS = frozenset({"GONE"})  # seed() disables it
+DOCK, PICKER, COUNTER, SUPERVISOR = Role.DOCK, Role.PICKER, Role.COUNTER, Role.SUPERVISOR
+MAY: dict[str, frozenset[Role]] = {
+    "receive": frozenset({DOCK, SUPERVISOR}),
+    "putaway": frozenset({DOCK, SUPERVISOR}),
+    "transfer": frozenset({DOCK, PICKER, COUNTER, SUPERVISOR}),
+    "ship": frozenset({DOCK, SUPERVISOR}),
+    "return": frozenset({DOCK, SUPERVISOR}),
+    "scrap": frozenset({DOCK, SUPERVISOR}),
+    "adjust": frozenset({COUNTER, SUPERVISOR}),
+    "reserve": frozenset({PICKER, SUPERVISOR}),
+    "post_pick": frozenset({PICKER, SUPERVISOR}),
+    "void": frozenset({PICKER, SUPERVISOR}),
+    "expire": frozenset(Role),
+}
+"""Who may make each kind the model sends (the station modes of each role, and supervisors)."""
+ADJUST_UNITS, ADJUST_PERCENT = 1, 5
+"""An adjustment beyond this many units or percent of what the ledger holds there needs a
+supervisor's approval (the warehouse policy's defaults, which seed() leaves as they are)."""
 STATION_CODES = frozenset(s.code for s in STATIONS)
 
 REAL_KINDS = tuple(k for k in LocationKind if k is not LocationKind.VIRTUAL)
@@ -242,6 +260,8 @@ class LedgerModel:
             raise Refused(Reason.UNKNOWN_OPERATOR)
         if cmd.operator in INACTIVE_OPERATORS:
             raise Refused(Reason.INACTIVE_OPERATOR)
+        if ROLES[cmd.operator] not in MAY[cmd.kind.value]:
+            raise Refused(Reason.NOT_ALLOWED)
         handler: Callable[[Any], dict[str, Any]] = getattr(self, f"_{cmd.kind.value}")
         return handler(cmd)
 
@@ -308,8 +328,6 @@ class LedgerModel:
         )
 
     def _adjust(self, cmd: Adjust) -> dict[str, Any]:
-        if ROLES[cmd.operator] not in (Role.COUNTER, Role.SUPERVISOR):
-            raise Refused(Reason.NOT_ALLOWED)
         if cmd.approved_by is not None:
             approver = cmd.approved_by
             if (
@@ -329,9 +347,19 @@ class LedgerModel:
                 self.add_lot(cmd.sku, cmd.lot, cmd.expiry)
             elif tracking is Tracking.LOT:
                 raise Refused(Reason.LOT_REQUIRED)
+            self.adjust_within(cmd, (cmd.location, cmd.sku, cmd.lot or None))
             return self.move(cmd.sku, cmd.lot or None, qty, "ADJUSTMENT", cmd.location)
         lot = self.lot_for_take(cmd.sku, tracking, cmd.lot, cmd.location)
+        self.adjust_within(cmd, (cmd.location, cmd.sku, lot))
         return self.move(cmd.sku, lot, qty, cmd.location, "ADJUSTMENT")
+
+    def adjust_within(self, cmd: Adjust, key: Key) -> None:
+        """Beyond the tolerance of what the ledger holds there (reserved or not), an adjustment
+        needs an approval: checked before there is enough to take."""
+        on_hand = self.on_hand.get(key, 0)
+        beyond = abs(cmd.delta) * 100 > max(ADJUST_UNITS * 100, ADJUST_PERCENT * on_hand)
+        if cmd.approved_by is None and beyond:
+            raise Refused(Reason.APPROVAL_REQUIRED)
 
     def _reserve(self, cmd: Reserve) -> dict[str, Any]:
         self.sku(cmd.sku)
@@ -502,9 +530,14 @@ class LedgerMachine(RuleBasedStateMachine):
     # sending commands
 
     def command(self, cls: type[Command], **fields: Any) -> Any:
+        """A command sent, unless told, by D1, P1 or C1, the first whose role may send it; a
+        seeded supervisor approves with their PIN."""
         fields.setdefault("tx_id", uuid.uuid4())
         fields.setdefault("station", "ST-1")
-        fields.setdefault("operator", "D1")
+        may = MAY[cls.kind.value]
+        fields.setdefault("operator", next(b for b in ("D1", "P1", "C1") if ROLES[b] in may))
+        if fields.get("approved_by") in SEED_PINS:
+            fields.setdefault("approver_pin", SEED_PINS[fields["approved_by"]])
         return cls(**fields)
 
     def predict(self, cmd: Command) -> tuple[LedgerModel, Reason | None, dict[str, Any]]:
@@ -953,6 +986,7 @@ def _too_much(m: LedgerMachine, data: st.DataObject) -> tuple[Command, Reason]:
             lot=lot,
             reason=AdjustReason.LOST,
             operator="C1",
+            approved_by="S2",  # beyond the tolerance too: approved, so stock is what refuses
         ),
         "reserve": lambda: m.command(
             Reserve,
@@ -1118,6 +1152,7 @@ MUST_SEE = [
             Reason.OVER_PICK,
             Reason.RESERVATION_RESOLVED,
             Reason.NOT_ALLOWED,
+            Reason.APPROVAL_REQUIRED,
         )
     ),
 ]

@@ -297,17 +297,21 @@ def test_return_then_inspect_to_bin_or_scrap(warehouse: Warehouse) -> None:
 def test_count_adjustments_need_a_counter_and_a_real_supervisor(warehouse: Warehouse) -> None:
     stock(warehouse, qty=5)
     fields = {"sku": "WIDGET", "location": "A-01-01", "reason": AdjustReason.COUNT}
-    dock = warehouse.run(Adjust, delta=-1, **fields)
+    dock = warehouse.run(Adjust, delta=-1, operator="D1", **fields)
     assert dock.reason == Reason.NOT_ALLOWED.value
-    assert warehouse.run(Adjust, delta=-2, operator="C1", **fields).ok
+    assert dock.message == (
+        "Dana Dock (D1) is a dock and may not adjust stock: a counter or supervisor must. "
+        "Nothing was done."
+    )
+    assert warehouse.run(Adjust, delta=-1, operator="C1", **fields).ok  # within tolerance
     assert warehouse.run(Adjust, delta=3, operator="C1", approved_by="S1", **fields).ok
     self_approved = warehouse.run(Adjust, delta=1, operator="S1", approved_by="S1", **fields)
     assert self_approved.reason == Reason.NOT_ALLOWED.value
     not_supervisor = warehouse.run(Adjust, delta=1, operator="C1", approved_by="P1", **fields)
     assert not_supervisor.reason == Reason.NOT_ALLOWED.value
-    assert warehouse.on_hand("A-01-01", "WIDGET") == 6
-    assert warehouse.on_hand("ADJUSTMENT", "WIDGET") == -1
-    too_much = warehouse.run(Adjust, delta=-7, operator="C1", **fields)
+    assert warehouse.on_hand("A-01-01", "WIDGET") == 7
+    assert warehouse.on_hand("ADJUSTMENT", "WIDGET") == -2
+    too_much = warehouse.run(Adjust, delta=-8, operator="C1", approved_by="S1", **fields)
     assert too_much.reason == Reason.NOT_ENOUGH_STOCK.value
     assert warehouse.invariants().total == 0
 

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 Q = QuantRow.__table__
 MAX_ROUNDS = 5
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("heavy")]
 
 
 def emit(capsys: pytest.CaptureFixture[str], figures: Mapping[str, Any]) -> None:

@@ -140,14 +140,14 @@ def test_logout_with_a_queue_needs_a_supervisor_known_from_the_replica(
     view = scan(station, "@CMD:LOGOUT")
     assert view.operator is not None and "supervisor" in view.prompt.lower()
     scan(station, "S1")
-    view = station.handle_entry("1234")
+    view = station.handle_entry("123456")
     assert view.operator is None, view.feedback
     assert view.queue_depth == 1
     # A supervisor logs in offline: the PIN is checked against the replica.
     scan(station, "S2")
-    view = station.handle_entry("5678")
+    view = station.handle_entry("567890")
     assert view.operator is not None and view.operator.badge == "S2"
-    assert view.scans == () or all(row.text != "5678" for row in view.scans)
+    assert view.scans == () or all(row.text != "567890" for row in view.scans)
 
 
 def test_a_station_restarts_offline_from_its_replica_and_drains_after(
@@ -204,7 +204,7 @@ def test_a_refusal_after_the_outage_stays_red_until_a_supervisor_acknowledges_it
     assert pg_warehouse.on_hand("DOCK-1", "WIDGET") == 1  # received, not put away
     view = scan(station, "@CMD:ACK")
     scan(station, "S1")
-    view = station.handle_entry("1234")
+    view = station.handle_entry("123456")
     assert view.exceptions == ()
     assert view.feedback is not None and "acknowledged by S1" in view.feedback.text
 

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, insert, select, update
 
-from app.adapters.db import catalogue, queries
+from app.adapters.db import authority, catalogue, queries
 from app.adapters.db.schema import (
     MoveRow,
     OperatorRow,
@@ -46,7 +46,6 @@ from app.domain.commands import (
 from app.domain.errors import Reason
 from app.domain.ledger import Outcome
 from app.domain.model import NO_LOT_ID, Role
-from app.domain.orders import OrderPolicy
 from app.services.ledger import submit
 from tests.support.warehouse import Warehouse
 
@@ -225,8 +224,9 @@ def test_an_idle_claim_can_be_taken_by_another_picker(wh: Warehouse) -> None:
             .values(claim_active_at=active - timedelta(minutes=5))
         )
     refused(wh.run(TakeList, order="SO-1", **OTHER), Reason.ORDER_CLAIMED)  # 30 min by default
-    idle = OrderPolicy(claim_idle_minutes=0)
-    taken = submit(wh.command(TakeList, order="SO-1", **OTHER), wh.ledger, orders=idle)
+    with wh.engine.begin() as c:  # the warehouse policy says 1 minute is idle enough
+        authority.set_policy(c, "claim_idle_minutes", 1, None, None)
+    taken = submit(wh.command(TakeList, order="SO-1", **OTHER), wh.ledger)
     assert ok(taken).result["event"] == "idle_taken"
     assert figures(wh) == {1: (4, 4, 0, 0, 0), 2: (3, 2, 0, 0, 0)}  # nothing reserved twice
 
@@ -361,12 +361,17 @@ def test_cancel_voids_reservations_and_lists_what_to_put_back(wh: Warehouse) -> 
     taken = ok(wh.run(TakeList, order="SO-1", **PICKER))
     first = reservations(taken)[0]
     ok(wh.run(PostPick, reservation=first["reservation"], qty=4, to_location="OUT-1", **PICKER))
-    alone = wh.run(CancelOrder, order="SO-1", reason="customer called", **PICKER)
+    picker = wh.run(CancelOrder, order="SO-1", reason="customer called", approved_by="S1", **PICKER)
+    assert refused(picker, Reason.NOT_ALLOWED) == (
+        "Pat Picker (P1) is a picker and may not cancel an order: a dock or supervisor must. "
+        "Nothing was done."
+    )
+    alone = wh.run(CancelOrder, order="SO-1", reason="customer called", **DOCK)
     refused(alone, Reason.APPROVAL_REQUIRED)
     no_reason = wh.run(CancelOrder, order="SO-1", reason=" ", operator="S1")
     refused(no_reason, Reason.REASON_REQUIRED)
     cancelled = ok(
-        wh.run(CancelOrder, order="SO-1", reason="customer called", approved_by="S1", **PICKER)
+        wh.run(CancelOrder, order="SO-1", reason="customer called", approved_by="S1", **DOCK)
     )
     assert cancelled.result == {
         "released": 2,
@@ -551,12 +556,13 @@ def test_perpetua_ship_short_asks_the_supervisors_pin(
     alone = perpetua(db_url, *ship)
     assert alone.exit_code == 1 and "A supervisor must approve shipping it short" in alone.output
     before = snapshot(wh)
-    wrong = perpetua(db_url, *ship, "--approved-by", "S1", stdin="9999\n")
-    assert wrong.exit_code == 1 and "wrong PIN for supervisor S1" in wrong.output
-    not_one = perpetua(db_url, *ship, "--approved-by", "P1", stdin="1234\n")
+    wrong = perpetua(db_url, *ship, "--approved-by", "S1", stdin="999999\n")
+    assert wrong.exit_code == 1
+    assert "wrong PIN for badge S1; 2 attempt(s) left. Nothing was done." in wrong.output
+    not_one = perpetua(db_url, *ship, "--approved-by", "P1", stdin="123456\n")
     assert not_one.exit_code == 1 and "not an active supervisor's" in not_one.output
     assert snapshot(wh) == before
-    approved = perpetua(db_url, *ship, "--approved-by", "S1", stdin="1234\n")
+    approved = perpetua(db_url, *ship, "--approved-by", "S1", stdin="123456\n")
     assert approved.exit_code == 0, approved.output
     assert "shipped SO-1: 5 unit(s) on 2 line(s), 2 short" in approved.output
     assert state(wh) == "shipped"
@@ -569,11 +575,11 @@ def test_perpetua_order_cancel_prints_the_putaway_list(
     first = reservations(taken)[0]
     ok(wh.run(PostPick, reservation=first["reservation"], qty=4, to_location="OUT-1", **PICKER))
     cancel = ["order", "cancel", "SO-1", "--reason", "customer called", "--station", "ST-1"]
-    alone = perpetua(db_url, *cancel, "--operator", "P1")
+    alone = perpetua(db_url, *cancel, "--operator", "D1")
     assert alone.exit_code == 1 and "may not cancel an order alone" in alone.output
     tx = str(uuid.uuid4())
     done = perpetua(
-        db_url, *cancel, "--operator", "P1", "--approved-by", "S2", "--tx-id", tx, stdin="5678\n"
+        db_url, *cancel, "--operator", "D1", "--approved-by", "S2", "--tx-id", tx, stdin="567890\n"
     )
     assert done.exit_code == 0, done.output
     assert done.output.splitlines()[-2:] == [
@@ -582,7 +588,7 @@ def test_perpetua_order_cancel_prints_the_putaway_list(
     ]
     assert state(wh) == "cancelled" and wh.reserved("A-01-03", "BOLT") == 0
     again = perpetua(
-        db_url, *cancel, "--operator", "P1", "--approved-by", "S2", "--tx-id", tx, stdin="5678\n"
+        db_url, *cancel, "--operator", "D1", "--approved-by", "S2", "--tx-id", tx, stdin="567890\n"
     )
     assert again.exit_code == 0 and "was already done" in again.output
     late = perpetua(db_url, *cancel, "--operator", "S1")
@@ -611,12 +617,14 @@ def test_imported_orders_carry_priority_and_due_date(
     assert "SO-8  open  priority 5  due 2030-01-31" in perpetua(db_url, "orders").output
 
 
-def test_perpetua_ship_takes_the_station_and_tolerance_from_the_config_file(
+def test_perpetua_ship_takes_the_station_from_the_config_file_and_tolerance_from_the_policy(
     wh: Warehouse, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = tmp_path / "config.toml"
-    config.write_text('station = "ST-2"\n\n[ship]\nshort_units = 1\n', encoding="utf-8")
+    config.write_text('station = "ST-2"\n', encoding="utf-8")
     monkeypatch.setenv("PERPETUA_CONFIG", str(config))
+    with wh.engine.begin() as c:
+        authority.set_policy(c, "ship_short_units", 1, None, None)
     picked_order(wh, short=1)  # each line 1 short: within the tolerance, no supervisor needed
     shipped = perpetua(db_url, "ship", "SO-1", "--operator", "D1", "--json")
     assert shipped.exit_code == 0, shipped.output

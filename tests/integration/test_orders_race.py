@@ -63,7 +63,7 @@ from tests.support.order_picker import (
 )
 from tests.support.warehouse import seed
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("heavy")]
 
 STATIONS = int(os.environ.get("PERPETUA_T9_STATIONS", "8"))
 ORDERS = int(os.environ.get("PERPETUA_T9_ORDERS", "20"))

@@ -18,6 +18,7 @@ from app.adapters.db.schema import SkuRow, table
 from app.adapters.replica import Replica, ReplicaMismatch
 from app.domain.commands import CloseReceipt, Putaway, Receive, SaveCount
 from app.domain.ledger import Outcome, Status
+from app.domain.rules import PinStatus
 from app.domain.workflow import CountState, Holding
 from app.services.ledger import submit
 from tests.support.warehouse import Warehouse, seed
@@ -39,9 +40,9 @@ def test_first_refresh_copies_what_a_station_needs(
     assert replica.station("ST-1") is not None
     assert replica.station("ST-1").dock == "DOCK-1"  # type: ignore[union-attr]
     assert replica.operator("S1") is not None
-    assert replica.verify_supervisor("S1", "1234")
-    assert not replica.verify_supervisor("S1", "9999")
-    assert not replica.verify_supervisor("D1", "1234")  # not a supervisor
+    assert replica.check_pin("S1", "123456").ok  # the offline verifier, copied
+    assert replica.check_pin("S1", "999999").status is PinStatus.WRONG
+    assert replica.check_pin("D1", "123456").status is PinStatus.NO_PIN  # not a supervisor
     assert replica.identify("BOLT-ALIAS").alias_sku == "BOLT"
     assert replica.identify("A-01-01").location
     assert not replica.identify("VENDOR").location  # virtual counterparties are no labels

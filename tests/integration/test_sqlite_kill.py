@@ -108,6 +108,7 @@ class Supervisor:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("heavy")
 def test_station_processes_killed_at_random_lose_and_duplicate_nothing(
     sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

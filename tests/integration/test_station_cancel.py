@@ -25,7 +25,7 @@ from tests.support.scenarios import ship_order
 from tests.support.shipping import PICKER, order_status, pick_order, stock_at
 from tests.support.warehouse import Warehouse
 
-APPROVE = ("@CMD:CANCELORDER", "S1", "@KEY:1234")
+APPROVE = ("@CMD:CANCELORDER", "S1", "@KEY:123456")
 """CANCELORDER, then the supervisor's badge and PIN, as a scanner and the keypad send them."""
 
 
@@ -48,9 +48,9 @@ def replay(
     scans = tmp_path / "scans.txt"
     scans.write_text("\n".join(lines) + "\n", encoding="utf-8")
     args = ["--db", db_url, "replay", "--station", "ST-1", "--operator", badge, "--mode", "ship"]
-    args += ["--pin", pin] if pin else []
     args += ["--outbox", str(tmp_path / "outbox.sqlite"), str(scans)]
-    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    env = {"PERPETUA_PIN": pin} if pin else {}
+    result = CliRunner().invoke(main, args, catch_exceptions=False, env=env)
     records = [json.loads(line) for line in result.output.splitlines()]
     assert [r["line"] for r in records] == list(range(1, len(lines) + 1)), result.output
     return result.exit_code, records
@@ -94,7 +94,7 @@ def check_approval_steps(records: list[dict[str, Any]]) -> dict[str, Any]:
     assert asked["feedback"]["level"] == "warning"
     assert "may not cancel SO-1 alone: a supervisor must approve" in asked["feedback"]["text"]
     assert badge["state"] == "accepted" and "S1" in badge["prompt"], badge
-    assert pin["scan"] == "@KEY:1234" and pin["meaning"] == "PIN"
+    assert pin["scan"] == "@KEY:123456" and pin["meaning"] == "PIN"
     assert pin["state"] == "confirmed", pin  # the CancelOrder it sent went through
     assert [(t["kind"], t["state"]) for t in pin["transactions"]] == [("cancel_order", "confirmed")]
     return dict(pin)
@@ -191,7 +191,7 @@ def test_cancelorder_on_a_shipped_order_is_refused_through_replay_without_a_chan
     stock(warehouse)
     ship_order(warehouse, "SO-1")
     before = changes(warehouse)
-    code, records = replay(db_url, tmp_path, "SO-1", *APPROVE[:1], badge="S1", pin="1234")
+    code, records = replay(db_url, tmp_path, "SO-1", *APPROVE[:1], badge="S1", pin="123456")
     assert code == 1
     shown, cancel = records
     assert shown["state"] == "refused"

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, event, exc, insert, select, text, update
 
-from app.adapters.db import catalogue, work_items
+from app.adapters.db import authority, catalogue, work_items
 from app.adapters.db.engine import make_engine
 from app.adapters.db.schema import (
     CountTaskRow,
@@ -34,7 +34,6 @@ from app.adapters.db.schema import (
 )
 from app.adapters.db.station_data import SqlStationData
 from app.adapters.db.uow import SqlLedger
-from app.adapters.pins import hash_pin
 from app.domain.catalogue import LocationSpec, OrderLineSpec, ReceiptLineSpec, StationSpec
 from app.domain.commands import (
     CloseReceipt,
@@ -54,6 +53,7 @@ from app.domain.commands import (
 from app.domain.errors import Reason, Rejection
 from app.domain.ledger import Outcome
 from app.domain.model import LocationKind, Operator, Role, Tracking
+from app.domain.rules import PinStatus
 from app.domain.workflow import (
     CountState,
     CountTask,
@@ -149,17 +149,20 @@ def test_operators_and_supervisor_pins(warehouse: Warehouse, data: SqlStationDat
 
     o = table(OperatorRow)
     with warehouse.engine.begin() as c:  # a PIN alone does not make a supervisor
-        c.execute(update(o).where(o.c.badge == "D1").values(pin_hash=hash_pin("1234")))
-    assert data.verify_supervisor("S1", "1234") is True
-    assert data.verify_supervisor("S2", "5678") is True
-    assert data.verify_supervisor("S1", "5678") is False  # another supervisor's PIN
-    assert data.verify_supervisor("S1", "") is False
-    assert data.verify_supervisor("D1", "1234") is False
-    assert data.verify_supervisor("C1", "1234") is False  # no PIN at all
-    assert data.verify_supervisor("NOBODY", "1234") is False
+        ids = {r.badge: r.id for r in c.execute(select(o.c.badge, o.c.id))}
+        authority.set_pins(c, {ids["D1"]: "123456"})
+    assert data.check_pin("S1", "123456").ok
+    assert data.check_pin("S2", "567890").ok
+    wrong = data.check_pin("S1", "567890")  # another supervisor's PIN
+    assert (wrong.status, wrong.left) == (PinStatus.WRONG, 2)
+    assert data.check_pin("S1", "").status is PinStatus.NO_PIN  # nothing to check
+    assert data.check_pin("D1", "123456").status is PinStatus.NO_PIN
+    assert data.check_pin("C1", "123456").status is PinStatus.NO_PIN  # no PIN at all
+    assert data.check_pin("NOBODY", "123456").status is PinStatus.NO_PIN
+    assert data.check_pin("S1", "123456").ok  # a right PIN clears the count
     with warehouse.engine.begin() as c:
         c.execute(update(o).where(o.c.badge == "S2").values(active=False))
-    assert data.verify_supervisor("S2", "5678") is False
+    assert data.check_pin("S2", "567890").status is PinStatus.NO_PIN
 
 
 def test_items_by_code_and_by_gtin(data: SqlStationData) -> None:
@@ -266,7 +269,7 @@ def test_open_receipts_oldest_first_and_closing_one(
     assert data.open_receipts(10) == ["R-B", "R-A", "R-C"]
     assert data.open_receipts(2) == ["R-B", "R-A"]
     assert data.open_receipts(0) == []
-    ok(warehouse.run(CloseReceipt, receipt="R-A"))
+    ok(warehouse.run(CloseReceipt, receipt="R-A", approved_by="S1"))  # nothing came: short
     refused(warehouse.run(CloseReceipt, receipt="R-NONE"), Reason.UNKNOWN_RECEIPT)
     assert data.open_receipts(10) == ["R-B", "R-C"]
     statuses = {code: getattr(data.receipt(code), "status", None) for code in ("R-A", "R-C")}
@@ -311,7 +314,8 @@ def test_closing_a_receipt_stores_who_closed_it_who_approved_and_what_differed(
     assert ok(warehouse.run(CloseReceipt, receipt="R-A")).result["discrepancies"] == []
     assert receipt_row(warehouse, "R-A").discrepancies == []
     ok(warehouse.run(Receive, sku="BOLT", qty=1, to_location="DOCK-1", receipt="R-C"))
-    ok(warehouse.run(Receive, sku="WIDGET", qty=2, to_location="DOCK-1", receipt="R-C"))
+    unexpected = {"to_location": "DOCK-1", "receipt": "R-C"}
+    ok(warehouse.run(Receive, sku="WIDGET", qty=2, approved_by="S2", **unexpected))
     ok(warehouse.run(CloseReceipt, receipt="R-C"))
     other = receipt_row(warehouse, "R-C")
     assert other.discrepancies == [{"sku": "WIDGET", "expected": 0, "received": 2}]
@@ -333,7 +337,7 @@ def test_a_close_is_refused_for_an_unknown_receipt_and_an_approver_who_is_no_sup
 
 def test_a_resent_close_gets_the_stored_answer_and_closes_once(warehouse: Warehouse) -> None:
     add_receipts(warehouse)
-    closing = warehouse.command(CloseReceipt, receipt="R-A")
+    closing = warehouse.command(CloseReceipt, receipt="R-A", approved_by="S1")  # short
     first = ok(submit(closing, warehouse.ledger))
     row = receipt_row(warehouse, "R-A")
     resent = submit(closing, warehouse.ledger)
@@ -382,7 +386,11 @@ def test_a_receipt_with_its_lines_and_what_was_received_against_it(
     )
     # Not against R-B: blind, another receipt, refused, and moves that are not receipts.
     ok(warehouse.run(Receive, sku="WIDGET", qty=7, to_location="DOCK-1"))
-    ok(warehouse.run(Receive, sku="WIDGET", qty=9, to_location="DOCK-1", receipt="R-A"))
+    ok(
+        warehouse.run(
+            Receive, sku="WIDGET", qty=9, to_location="DOCK-1", receipt="R-A", approved_by="S1"
+        )
+    )  # not expected on R-A: approved
     refused = warehouse.run(Receive, sku="WIDGET", qty=50, to_location="A-01-01", receipt="R-B")
     assert not refused.ok
     ok(warehouse.run(Putaway, sku="WIDGET", qty=3, from_location="DOCK-1", to_location="A-01-01"))
@@ -789,7 +797,7 @@ def every_read(data: SqlStationData, code: str) -> list[object]:
     return [
         data.station(code),
         data.operator(code),
-        data.verify_supervisor(code, "1234"),
+        data.check_pin(code, "123456").status,
         data.sku(code),
         data.sku_by_gtin(code),
         data.location_kind(code),
@@ -801,7 +809,7 @@ def every_read(data: SqlStationData, code: str) -> list[object]:
     ]
 
 
-NOTHING: list[object] = [None, None, False, None, None, None, None, None, [], [], None]
+NOTHING: list[object] = [None, None, PinStatus.NO_PIN, None, None, None, None, None, [], [], None]
 
 
 def attempt(wh: Warehouse, cls: type[Command], **fields: Any) -> Outcome | Rejection:

@@ -105,7 +105,7 @@ def test_a_return_is_checked_against_what_its_order_shipped(
     assert view.prompt.startswith("Supervisor: scan your badge to approve accepting 3 x BOLT")
     view = scan(session, "S1")
     assert view.prompt == "Supervisor S1: enter your PIN on the keypad."
-    view = session.handle_entry("1234")
+    view = session.handle_entry("123456")
     assert said(view) == "Returned 3 x BOLT to RET-1 as an unexpected return, accepted by S1."
     assert warehouse.on_hand("RET-1", "BOLT") == 3
 

@@ -102,10 +102,10 @@ def test_replay_of_a_supervisor_needs_the_pin(
     args = ["--db", db_url, "replay", "--station", "ST-1", "--operator", "S1", "--mode"]
     args += ["receive", "--outbox", str(tmp_path / "o.sqlite"), str(scans)]
     refused = CliRunner().invoke(main, args)
-    assert refused.exit_code == 1 and "give --pin" in refused.output
-    wrong = CliRunner().invoke(main, [*args[:-1], "--pin", "0000", str(scans)])
+    assert refused.exit_code == 1 and "set PERPETUA_PIN" in refused.output
+    wrong = CliRunner().invoke(main, args, env={"PERPETUA_PIN": "000000"})
     assert wrong.exit_code == 1 and "Wrong PIN" in wrong.output
-    right = CliRunner().invoke(main, [*args[:-1], "--pin", "1234", str(scans)])
+    right = CliRunner().invoke(main, args, env={"PERPETUA_PIN": "123456"})
     assert right.exit_code == 0, right.output
     assert warehouse.on_hand("DOCK-1", "WIDGET") == 1
 
@@ -150,7 +150,7 @@ def test_the_scan_history_starts_empty_for_each_operator(
     view = scan(session, "@CMD:LOGOUT")
     assert view.operator is None and view.scans == ()
     view = scan(session, "S1")
-    view = session.handle_entry("1234")
+    view = session.handle_entry("123456")
     assert view.operator is not None and view.operator.badge == "S1"
     assert [row.text for row in view.scans] == ["(PIN)"] and view.transactions == ()
 
@@ -160,8 +160,8 @@ def test_digits_sent_as_a_scan_while_a_pin_is_asked_are_the_pin_and_never_shown(
 ) -> None:
     session, _ = station
     scan(session, "S1")
-    view = scan(session, "1234")  # typed fast enough to pass for a scanner, or on the line
+    view = scan(session, "123456")  # typed fast enough to pass for a scanner, or on the line
     assert view.operator is not None and view.operator.badge == "S1", view.feedback
     shown = [row.text for row in view.scans] + [row.meaning for row in view.scans]
-    assert all("1234" not in text for text in shown)
-    assert view.feedback is None or "1234" not in view.feedback.text
+    assert all("123456" not in text for text in shown)
+    assert view.feedback is None or "123456" not in view.feedback.text

@@ -123,7 +123,7 @@ def test_a_short_shipment_ships_once_a_supervisor_approves(
     assert stock_at(stocked, "OUT-1") != []
     pin = scan(session, "S1")
     assert pin.entry is not None and "S1" in pin.prompt
-    done = session.handle_entry("1234")
+    done = session.handle_entry("123456")
     assert done.feedback is not None and done.feedback.level is Level.OK, done.feedback
     assert done.feedback.text.startswith("Shipped SO-1, approved by S1: 4 unit(s)")
     assert order_status(stocked, "SO-1") == "shipped"
@@ -176,7 +176,7 @@ def test_a_supervisor_cancels_a_picked_order_and_sees_what_to_put_back(
     asked = scan(session, "@CMD:CANCELORDER")
     assert asked.prompt.startswith("Supervisor: scan your badge to approve cancelling order SO-1")
     scan(session, "S2")
-    done = session.handle_entry("5678")
+    done = session.handle_entry("567890")
     assert done.feedback is not None and done.feedback.level is Level.OK, done.feedback
     assert done.feedback.text.startswith("Cancelled SO-1, approved by S2.")
     assert "put back: 3 x BOLT in OUT-1 (the putaway screen offers them)" in done.lines

@@ -167,6 +167,7 @@ def test_capacity_counters_stay_exact_through_every_kind_of_move(
                 delta=2,
                 reason=AdjustReason.FOUND,
                 operator="C1",
+                approved_by="S1",  # beyond the adjustment tolerance
             )
         ),
         lambda: ok(
@@ -220,7 +221,13 @@ def test_a_count_may_find_more_than_a_bin_holds_and_then_it_takes_nothing_more(
     wh = stow_warehouse(engine, ledger, [bin_spec("TINY", "A", 1, units=5), *GRID])
     ok(
         wh.run(
-            Adjust, sku="BOLT", location="TINY", delta=7, reason=AdjustReason.FOUND, operator="C1"
+            Adjust,
+            sku="BOLT",
+            location="TINY",
+            delta=7,
+            reason=AdjustReason.FOUND,
+            operator="C1",
+            approved_by="S1",  # beyond the adjustment tolerance
         )
     )
     assert counter_drift(engine) == []
@@ -425,6 +432,7 @@ def test_the_stations_zone_is_suggested_first(engine: Engine, ledger: SqlLedger)
                 delta=48,
                 reason=AdjustReason.FOUND,
                 operator="C1",
+                approved_by="S1",  # beyond the adjustment tolerance
             )
         )
     ranked = suggested(wh, "WIDGET", 5, 2, policy, station="ST-1")

@@ -10,6 +10,7 @@ command the way the real ledger shapes it, so a test can feed it back through `o
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from app.domain.interpret import Interpretation, Kind
 from app.domain.ledger import Outcome, Status
 from app.domain.model import Operator, Role, Tracking
 from app.domain.orders import Claim, Person
+from app.domain.rules import PinCheck, PinStatus, next_failure
 from app.domain.scan import Scan, Source
 from app.domain.workflow import (
     CountState,
@@ -60,7 +62,7 @@ OPERATORS = {
     "S001": Operator(5, "S001", "Sue Supervisor", Role.SUPERVISOR),
     "S002": Operator(6, "S002", "Sid Supervisor", Role.SUPERVISOR),
 }
-PINS = {"S001": "1234", "S002": "5678"}
+PINS = {"S001": "123456", "S002": "567890"}
 
 STATION = StationInfo("ST-1", "A", "DOCK-1", "QUAR-1", "RET-1")
 
@@ -79,6 +81,10 @@ class FakeStationData:
     stations: dict[str, StationInfo] = field(default_factory=lambda: {STATION.code: STATION})
     operators: dict[str, Operator] = field(default_factory=lambda: dict(OPERATORS))
     pins: dict[str, str] = field(default_factory=lambda: dict(PINS))
+    station_policy: StationPolicy = field(default_factory=StationPolicy)
+    pin_clock: Callable[[], float] = time.monotonic
+    pin_failures: dict[str, int] = field(default_factory=dict)
+    pin_locked_until: dict[str, float] = field(default_factory=dict)
     skus: dict[str, SkuInfo] = field(default_factory=dict)
     locations: dict[str, str] = field(
         default_factory=lambda: {
@@ -127,9 +133,28 @@ class FakeStationData:
     def operator(self, badge: str) -> Operator | None:
         return self.operators.get(badge)
 
-    def verify_supervisor(self, badge: str, pin: str) -> bool:
+    def check_pin(self, badge: str, pin: str) -> PinCheck:
+        """Right or wrong, with the lockout rule of the database (app/domain/rules)."""
         op = self.operators.get(badge)
-        return op is not None and op.role is Role.SUPERVISOR and self.pins.get(badge) == pin
+        if op is None or op.role is not Role.SUPERVISOR or badge not in self.pins:
+            return PinCheck(PinStatus.NO_PIN)
+        now = self.pin_clock()
+        if self.pin_locked_until.get(badge, 0.0) > now:
+            return PinCheck(PinStatus.LOCKED, locked_s=int(self.pin_locked_until[badge] - now) + 1)
+        if self.pins[badge] == pin:
+            self.pin_failures.pop(badge, None)
+            return PinCheck(PinStatus.OK)
+        policy = self.station_policy
+        failures, lock_s = next_failure(
+            self.pin_failures.get(badge, 0), policy.pin_attempts, policy.lockout_seconds
+        )
+        self.pin_failures[badge] = failures
+        if lock_s:
+            self.pin_locked_until[badge] = now + lock_s
+        return PinCheck(PinStatus.WRONG, 0 if lock_s else policy.pin_attempts - failures, lock_s)
+
+    def policy(self) -> StationPolicy:
+        return self.station_policy
 
     def sku(self, code: str) -> SkuInfo | None:
         return self.skus.get(code)
@@ -351,7 +376,10 @@ def context(
     policy: StationPolicy | None = None,
     station: str = "ST-1",
 ) -> WorkContext:
-    policy = policy or StationPolicy()
+    if policy is None:
+        policy = data.station_policy
+    else:  # the fake database's policy, as the real one's would be
+        data.station_policy = policy
     return WorkContext(
         data.stations[station], data.operators[badge], policy, data, PinGuard(data, policy)
     )

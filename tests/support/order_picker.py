@@ -46,12 +46,15 @@ from app.domain.commands import (
 from app.domain.errors import Reason
 from app.domain.ledger import Outcome
 from app.domain.model import ReservationState, Role
+from tests.support.warehouse import SEED_PINS
 
 STATIONS = 8
 ORDERS = 20
 ROUNDS = 5
 OUTBOUND = "OUT-1"
 SUPERVISOR = "S1"
+SUPERVISOR_PIN = SEED_PINS[SUPERVISOR]
+"""The supervisor's PIN in the seeded warehouse: a takeover carries it."""
 STOCK: dict[str, dict[str, int]] = {
     # Short of demand: lines of these SKUs compete for the last units.
     "WIDGET": {"A-01-01": 4, "A-01-02": 3, "A-02-01": 5, "B-01-01": 3},
@@ -209,7 +212,9 @@ class Picker:
                 return False
             self.pause()
             self.stats["takeovers_attempted"] += 1
-            outcome = self.send(TakeList, order=order, takeover_by=SUPERVISOR)
+            outcome = self.send(
+                TakeList, order=order, takeover_by=SUPERVISOR, approver_pin=SUPERVISOR_PIN
+            )
         if outcome.ok:
             self.stats[f"takes_{outcome.result['event']}"] += 1
             self.stats["units_reserved"] += int(outcome.result["reserved"])
@@ -248,6 +253,11 @@ class Picker:
         if outcome.ok:
             self.stats[f"releases_{how.value}"] += 1
         elif outcome.reason == Reason.ORDER_CLAIMED.value:
+            self.stats["releases_refused_taken_over"] += 1
+        elif outcome.reason == Reason.ORDER_STATE.value:
+            # Taken over, and finished by the other station before this one let go: the
+            # order's state is checked before the claim. Only the claim's holder finishes a
+            # list, so this station had lost it.
             self.stats["releases_refused_taken_over"] += 1
         else:
             self.odd(f"release {order}", outcome)

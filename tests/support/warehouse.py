@@ -15,6 +15,7 @@ from app.domain.catalogue import LocationSpec, OperatorSpec, SkuSpec, StationSpe
 from app.domain.commands import Command
 from app.domain.ledger import InvariantReport, Outcome
 from app.domain.model import LocationKind, Role, Tracking
+from app.domain.rules import ROLES_BY_KIND
 from app.services.ledger import submit
 
 SKUS = [
@@ -43,8 +44,8 @@ OPERATORS = [
     OperatorSpec("D1", "Dana Dock", Role.DOCK),
     OperatorSpec("P1", "Pat Picker", Role.PICKER),
     OperatorSpec("C1", "Cam Counter", Role.COUNTER),
-    OperatorSpec("S1", "Sue Supervisor", Role.SUPERVISOR, "1234"),
-    OperatorSpec("S2", "Sid Supervisor", Role.SUPERVISOR, "5678"),
+    OperatorSpec("S1", "Sue Supervisor", Role.SUPERVISOR, "123456"),
+    OperatorSpec("S2", "Sid Supervisor", Role.SUPERVISOR, "567890"),
     OperatorSpec("GONE", "Former Worker", Role.DOCK),
 ]
 STATIONS = [
@@ -67,6 +68,16 @@ def seed(engine: Engine) -> None:
         c.execute(update(o).where(o.c.badge == "GONE").values(active=False))
 
 
+SEED_PINS = {"S1": "123456", "S2": "567890"}
+
+
+def _operator_for(cls: type[Command]) -> str:
+    for badge, role in (("D1", Role.DOCK), ("P1", Role.PICKER), ("C1", Role.COUNTER)):
+        if role in ROLES_BY_KIND[cls.kind]:
+            return badge
+    return "S1"
+
+
 @dataclass
 class Warehouse:
     """Submit commands as a given station and operator; read balances back."""
@@ -74,12 +85,19 @@ class Warehouse:
     engine: Engine
     ledger: SqlLedger
     station: str = "ST-1"
-    operator: str = "D1"
+    operator: str | None = None
+    """Who sends commands without an operator (None: one whose role may, see `command`)."""
 
     def command(self, cls: type[Command], **fields: Any) -> Any:
+        """A command of `cls`. Without an operator: the seeded operator whose role may make it
+        (D1, P1, C1, else S1), as a station would be used; an approval by a seeded supervisor
+        carries their PIN unless the test gives one."""
         fields.setdefault("tx_id", uuid.uuid4())
         fields.setdefault("station", self.station)
-        fields.setdefault("operator", self.operator)
+        fields.setdefault("operator", self.operator or _operator_for(cls))
+        approver = fields.get("approved_by") or fields.get("takeover_by")
+        if approver in SEED_PINS:
+            fields.setdefault("approver_pin", SEED_PINS[approver])
         return cls(**fields)
 
     def run(self, cls: type[Command], **fields: Any) -> Outcome:

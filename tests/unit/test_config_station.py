@@ -1,4 +1,4 @@
-"""The station's settings from the config file: its policy ([station]), its RFID reader ([rfid])
+"""The station's settings from the config file: its code ([station]), its RFID reader ([rfid])
 and its camera ([camera]); defaults when absent, and every mistake refused with its name."""
 
 from __future__ import annotations
@@ -9,9 +9,7 @@ import pytest
 
 from app.adapters.rfid import ReaderProtocol, ReaderSettings
 from app.config import ConfigError, Settings, load_settings
-from app.domain.orders import OrderPolicy
 from app.domain.stow import StowPolicy
-from app.domain.workflow import StationPolicy, Tolerance
 
 
 @pytest.fixture
@@ -29,92 +27,59 @@ def settings(config: Path, text: str) -> Settings:
 
 def test_without_these_tables_the_defaults_apply(config: Path) -> None:
     loaded = settings(config, 'database_url = "sqlite:///x.db"\nstation = "ST-7"\n')
-    assert (loaded.station, loaded.policy, loaded.rfid, loaded.camera) == (
-        "ST-7",
-        StationPolicy(),
-        None,
-        None,
-    )
-    assert load_settings("sqlite:///flag.db").policy == StationPolicy()
+    assert (loaded.station, loaded.rfid, loaded.camera) == ("ST-7", None, None)
 
 
 def test_no_config_file_at_all(config: Path) -> None:
     loaded = load_settings()
-    assert (loaded.policy, loaded.rfid, loaded.camera) == (StationPolicy(), None, None)
+    assert (loaded.station, loaded.rfid, loaded.camera) == (None, None, None)
 
 
-def test_the_station_policy(config: Path) -> None:
+def test_the_station_table_holds_the_code(config: Path) -> None:
     loaded = settings(
         config,
-        """
-database_url = "sqlite:///x.db"
-
-[station]
-code = "DOCK-7"
-receipt_over_percent = 20
-receipt_over_units = 2
-receipt_under_percent = 0
-receipt_under_units = 0
-count_percent = 3
-count_units = 0
-pin_attempts = 5
-lockout_seconds = 60
-
-[stow]
-cap_per_bin = 30
-""",
+        'database_url = "sqlite:///x.db"\n[station]\ncode = "DOCK-7"\n[stow]\ncap_per_bin = 30\n',
     )
     assert loaded.station == "DOCK-7"
-    assert loaded.policy == StationPolicy(
-        receipt_over=Tolerance(units=2, percent=20),
-        receipt_under=Tolerance(units=0, percent=0),
-        count=Tolerance(units=0, percent=3),
-        pin_attempts=5,
-        lockout_seconds=60,
-    )
     assert loaded.stow == StowPolicy(cap_per_bin=30)  # the other tables still work
     assert loaded.database_url == "sqlite:///x.db"
 
 
-def test_a_partial_policy_keeps_the_other_defaults(config: Path) -> None:
-    loaded = settings(config, "[station]\ncount_units = 4\n")
-    default = StationPolicy()
-    assert loaded.station is None
-    assert loaded.policy == StationPolicy(
-        receipt_over=default.receipt_over,
-        receipt_under=default.receipt_under,
-        count=Tolerance(units=4, percent=default.count.percent),
+@pytest.mark.parametrize(
+    ("text", "where", "command"),
+    [
+        ("[station]\ncount_units = 4\n", "[station] count_units", "count_units 4"),
+        ("[station]\npin_attempts = 9\n", "[station] pin_attempts", "pin_attempts 9"),
+        ("[pick]\nclaim_idle_minutes = 12\n", "[pick] claim_idle_minutes", "claim_idle_minutes 12"),
+        ("[ship]\nshort_percent = 5\n", "[ship] short_percent", "ship_short_percent 5"),
+    ],
+)
+def test_the_warehouse_policy_in_a_station_file_is_refused_with_where_it_went(
+    config: Path, text: str, where: str, command: str
+) -> None:
+    """Raising a tolerance in one station's file once let its counter post what the others
+    could not: the figures are the database's now, for every station alike."""
+    with pytest.raises(ConfigError) as refused:
+        settings(config, text)
+    assert str(refused.value) == (
+        f"{config}: {where} is part of the warehouse policy now, kept in the database for every "
+        "station alike; nothing was done. Remove it from this file, and set it once with "
+        f"`perpetua policy set {command} --badge YOUR-SUPERVISOR-BADGE`"
     )
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (
-            "[station]\nreceipt_over_pct = 5\ncolour = 1\n",
-            "unknown \\[station\\] setting\\(s\\) colour, receipt_over_pct",
-        ),
-        ("[station]\ncount_percent = -1\n", "count_percent must be a whole number of 0 or more"),
-        ("[station]\ncount_units = 1.5\n", "count_units must be a whole number"),
-        ("[station]\ncount_units = true\n", "count_units must be a whole number"),
-        ('[station]\ncount_units = "2"\n', "count_units must be a whole number"),
-        ("[station]\npin_attempts = 0\n", "pin_attempts must be a whole number of 1 or more"),
-        ("[station]\nlockout_seconds = 0\n", "lockout_seconds must be a whole number of 1 or more"),
+        ("[station]\ncolour = 1\n", "unknown \\[station\\] setting\\(s\\) colour"),
         ("[station]\ncode = 7\n", "code must be the station's code"),
         ("station = 7\n", "station must be the station's code or a \\[station\\] table"),
+        ("[ship]\nshort = 1\n", "unknown \\[ship\\] setting\\(s\\) short"),
     ],
 )
-def test_a_bad_station_policy_is_refused_by_name(config: Path, text: str, message: str) -> None:
+def test_a_bad_station_table_is_refused_by_name(config: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         settings(config, text)
-
-
-def test_zero_tolerances_and_the_least_lockout_are_accepted(config: Path) -> None:
-    loaded = settings(
-        config, "[station]\nreceipt_over_percent = 0\npin_attempts = 1\nlockout_seconds = 1\n"
-    )
-    assert loaded.policy.receipt_over == Tolerance(units=0, percent=0)
-    assert (loaded.policy.pin_attempts, loaded.policy.lockout_seconds) == (1, 1)
 
 
 def test_the_rfid_reader(config: Path) -> None:
@@ -177,16 +142,3 @@ def test_the_camera_source(config: Path, text: str, source: str) -> None:
 def test_a_bad_camera_is_refused_by_name(config: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         settings(config, text)
-
-
-def test_the_pick_claim_idle_time_and_the_ship_short_tolerance(config: Path) -> None:
-    assert load_settings().orders == OrderPolicy()
-    loaded = settings(
-        config,
-        "[pick]\nclaim_idle_minutes = 12\n[ship]\nshort_units = 1\nshort_percent = 5\n",
-    )
-    assert loaded.orders == OrderPolicy(12, 1, 5)
-    with pytest.raises(ConfigError, match=r"\[pick\] claim_idle_minutes must be a whole number"):
-        settings(config, "[pick]\nclaim_idle_minutes = 0\n")
-    with pytest.raises(ConfigError, match=r"unknown \[ship\] setting\(s\) short"):
-        settings(config, "[ship]\nshort = 1\n")

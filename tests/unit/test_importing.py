@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection
 from datetime import date
 
+from app.domain.import_rules import CodeKind, Holder
 from app.domain.model import LocationKind, Tracking
 from app.services.importing import parse_locations, parse_orders, parse_receipts, parse_skus
 
 
-def nothing_known(kind: str, codes: Iterable[str]) -> set[str]:
-    return set()
+def nothing_known(codes: Collection[str]) -> list[Holder]:
+    return []
+
+
+def skus_known(codes: Collection[str]) -> list[Holder]:
+    """A database where A and B are SKUs."""
+    return [Holder(CodeKind.SKU, code, code) for code in codes if code in ("A", "B")]
 
 
 def test_skus_with_gtins_aliases_and_tracking() -> None:
@@ -24,8 +30,9 @@ def test_skus_with_gtins_aliases_and_tracking() -> None:
 
 def test_a_barcode_used_twice_in_one_file_is_refused() -> None:
     result = parse_skus("sku,name,aliases\nA,Apple,X\nB,Bean,X\n", nothing_known)
-    assert "line 2: barcode X of A is taken" in result.errors
-    assert "line 3: barcode X of B is taken" in result.errors
+    assert result.errors == [
+        "line 3: alias X of SKU B is already an alias of SKU A on line 2; choose another alias"
+    ]
 
 
 def test_virtual_locations_cannot_be_imported() -> None:
@@ -38,7 +45,7 @@ def test_virtual_locations_cannot_be_imported() -> None:
 
 def test_receipt_lines_are_numbered_per_receipt() -> None:
     text = "receipt,sku,qty\nR1,A,1\nR2,A,1\nR1,B,2\n"
-    result = parse_receipts(text, lambda kind, codes: set(codes) if kind == "sku" else set())
+    result = parse_receipts(text, skus_known)
     assert [(r.receipt, r.line) for r in result.rows] == [("R1", 1), ("R2", 1), ("R1", 2)]
 
 
@@ -48,10 +55,6 @@ def test_an_empty_file_and_extra_values_are_errors() -> None:
         parse_skus("sku,name\nA,B,C\n", nothing_known).errors[0]
         == "line 2: more values than columns"
     )
-
-
-def skus_known(kind: str, codes: Iterable[str]) -> set[str]:
-    return set(codes) if kind == "sku" else set()
 
 
 def test_orders_take_an_optional_priority_and_due_date() -> None:

@@ -4,7 +4,8 @@ SQLite: WAL, `synchronous=FULL` (a confirmed scan survives a power cut), foreign
 timeout, and `BEGIN IMMEDIATE` for every write transaction: with a deferred BEGIN, read-then-write
 transactions from several processes fail with "database is locked" (REFERENCE.md, Databases).
 PostgreSQL: READ COMMITTED with explicit row locks, and a lock timeout so a stuck lock becomes
-SQLSTATE 55P03, which the services retry.
+SQLSTATE 55P03, which the services retry. The engine's URL never holds the password: it is handed
+to each new connection (app/adapters/passwords.py), so no URL that SQLAlchemy prints carries it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
+
+from app.adapters import passwords
 
 READONLY = "perpetua_readonly"
 """Execution option: start this connection's transactions with a plain deferred BEGIN."""
@@ -27,8 +30,16 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
-    parsed = make_url(url)
+def make_engine(
+    url: str, *, password: str | None = None, pool_size: int = 5, echo: bool = False
+) -> Engine:
+    """An engine for `url` (sqlite:/// or postgresql://). `password`, or else the one the URL
+    carries, is used for PostgreSQL; without either, the environment, the system keyring and a
+    pgpass file are asked in that order. BadDatabaseUrl, which never quotes the URL, for a URL
+    that cannot be read or names another database."""
+    parsed = passwords.parse(url)
+    given = password or passwords.password_in(parsed)
+    parsed = passwords.without_password(parsed)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -62,8 +73,9 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
                 "tcp_user_timeout": 10_000,
             },
         )
+        event.listen(engine, "do_connect", passwords.connect_with_password(parsed, given))
         return engine
-    raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
+    raise AssertionError(f"passwords.parse let {parsed.get_backend_name()} through")
 
 
 def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:

@@ -2,9 +2,9 @@
 
 The station keeps working while the shared database is down (DESIGN.md section 2); its session
 must tell "the database cannot be reached" from a bug. The services layer knows no SQLAlchemy,
-so this adapter translates: a TransientDatabaseError, or a failure that `is_transient` recognises
-(lost connection, refused connection, a busy SQLite file past its timeout), leaves as
-DatabaseUnavailable; anything else is left as it is.
+so this adapter translates: a TransientDatabaseError, or a failure the one classifier
+(errors.py) calls worth a retry (lost connection, refused connection, a busy SQLite file past its
+timeout), leaves as DatabaseUnavailable; anything else is left as it is.
 """
 
 from __future__ import annotations
@@ -17,14 +17,11 @@ from sqlalchemy import exc
 
 from app.domain.ports import DatabaseUnavailable, TransientDatabaseError
 
-from .uow import is_transient
+from .errors import first_line, retryable
+
+__all__ = ["OutageGuard", "first_line", "guarded"]
 
 T = TypeVar("T")
-
-
-def first_line(error: BaseException) -> str:
-    text = str(getattr(error, "orig", None) or error)
-    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
 
 
 class OutageGuard:
@@ -48,7 +45,7 @@ def _guarded(method: Callable[..., T]) -> Callable[..., T]:
         except TransientDatabaseError as error:
             raise DatabaseUnavailable(str(error).splitlines()[0]) from error
         except exc.DBAPIError as error:
-            if is_transient(error):
+            if retryable(error):
                 raise DatabaseUnavailable(first_line(error)) from error
             raise
 

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, and_, func, literal, select, text
 from app.domain.model import NO_LOT_ID
 from app.domain.orders import PICKABLE
 
-from . import work_items
+from . import authority, work_items
 from .engine import READONLY
 from .schema import (
     BarcodeRow,
@@ -43,6 +43,7 @@ from .schema import (
     SkuRow,
     StationRow,
     TransactionRow,
+    WarehousePolicyRow,
     table,
 )
 
@@ -113,7 +114,7 @@ CATALOGUE: dict[str, tuple[Any, Sequence[Any], Any]] = {
     ),
     "operators": (
         _O,
-        (_O.c.id, _O.c.badge, _O.c.name, _O.c.role, _O.c.pin_hash, _O.c.active),
+        (_O.c.id, _O.c.badge, _O.c.name, _O.c.role, _O.c.active),
         None,
     ),
     "stations": (_ST, (_ST.c.id, _ST.c.code, _ST.c.zone, _ST.c.dock_location_id), None),
@@ -231,6 +232,17 @@ class Snapshot:
         open_codes = select(_R.c.code).where(_R.c.status == "open")
         stmt = work_items.received(lambda reference: reference.in_(open_codes))
         return [(str(r), str(sku), int(qty)) for r, sku, qty in self.connection.execute(stmt)]
+
+    def policy(self) -> list[tuple[str, int]]:
+        """The warehouse policy keys changed since the last refresh."""
+        p = table(WarehousePolicyRow)
+        rows = self.connection.execute(select(p.c.key, p.c.value).where(p.c.rev >= self.since))
+        return [(str(k), int(v)) for k, v in rows]
+
+    def pins(self) -> list[authority.Verifier]:
+        """Supervisors' offline PIN verifiers and lockouts changed since the last refresh (on
+        PostgreSQL through the one function the stations' role may call for them)."""
+        return authority.offline_verifiers(self.connection, self.since)
 
     def picks(self, station: str) -> list[tuple[Any, ...]]:
         """Open reservations of the orders whose pick list this station holds."""

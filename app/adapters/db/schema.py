@@ -59,6 +59,8 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 # BIGINT ids on PostgreSQL; on SQLite only INTEGER PRIMARY KEY autoincrements (the rowid alias).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+Balance = BigInteger().with_variant(Integer(), "sqlite")
+"""A 64-bit balance, declared INTEGER on SQLite (64 bits there already)."""
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -165,7 +167,6 @@ class OperatorRow(Base):
     badge: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
-    pin_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     __table_args__ = (
         CheckConstraint("role IN ('dock', 'picker', 'counter', 'supervisor')", name="role"),
@@ -247,8 +248,10 @@ class QuantRow(Base):
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
-    on_hand: Mapped[int] = mapped_column(Integer, default=0)
-    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    # 64 bits (migration 0007): a virtual location's balance is the running total of all it
+    # ever gave or took (SQLite's INTEGER is 64 bits already).
+    on_hand: Mapped[int] = mapped_column(Balance, default=0)
+    reserved: Mapped[int] = mapped_column(Balance, default=0)
     is_virtual: Mapped[bool] = mapped_column(Boolean, default=False)
     __table_args__ = (
         UniqueConstraint("location_id", "sku_id", "lot_id", name="uq_quants_key"),
@@ -537,6 +540,32 @@ class ReplicaClockRow(Base):
     __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
 
 
+class WarehousePolicyRow(Base):
+    """One key of the warehouse policy (app/domain/policy.py; migration 0007)."""
+
+    __tablename__ = "warehouse_policy"
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    rev: Mapped[int] = mapped_column(BigInteger, server_default="0", index=True)
+    value: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    tx_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+class OperatorPinRow(Base):
+    """An operator's PIN verifiers and wrong attempts (migration 0007): never read by stations
+    but through the database's functions (PostgreSQL) or the ledger (SQLite)."""
+
+    __tablename__ = "operator_pins"
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), primary_key=True)
+    rev: Mapped[int] = mapped_column(BigInteger, server_default="0", index=True)
+    online_hash: Mapped[str | None] = mapped_column(String(200))
+    offline_verifier: Mapped[str | None] = mapped_column(String(200))
+    failures: Mapped[int] = mapped_column(Integer, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 REPLICATED = (
     SkuRow,
     BarcodeRow,
@@ -548,5 +577,7 @@ REPLICATED = (
     OrderRow,
     CountTaskRow,
     QuantRow,
+    WarehousePolicyRow,
+    OperatorPinRow,
 )
 """Tables with a `rev` stamp, copied by station replicas (migration 0005)."""

@@ -26,10 +26,10 @@ from sqlalchemy import (
     text,
 )
 
-from app.adapters.pins import check_pin
 from app.domain.model import NO_LOT_ID, LocationKind, Operator, Role, Tracking
 from app.domain.orders import PICKABLE, Claim, OrderState
 from app.domain.ports import TransientDatabaseError
+from app.domain.rules import PinCheck, PinStatus
 from app.domain.workflow import (
     CountState,
     CountTask,
@@ -43,12 +43,14 @@ from app.domain.workflow import (
     SkuInfo,
     StagedGoods,
     StationInfo,
+    StationPolicy,
 )
 
+from . import authority, work_items
 from . import orders as order_sql
-from . import work_items
 from .catalogue_lookup import _storable
 from .engine import READONLY
+from .errors import first_line, retryable
 from .orders import claim_of, read_claim
 from .schema import (
     UNFINISHED_COUNT,
@@ -68,7 +70,6 @@ from .schema import (
     StationRow,
     table,
 )
-from .uow import is_transient
 
 _B, _L, _LOT, _O, _S = (
     table(BarcodeRow),
@@ -130,8 +131,8 @@ class SqlStationData:
                 with c.begin():
                     yield c
         except exc.DBAPIError as error:
-            if is_transient(error):
-                raise TransientDatabaseError(str(error).splitlines()[0]) from error
+            if retryable(error):
+                raise TransientDatabaseError(first_line(error)) from error
             raise
 
     # --- who and where --------------------------------------------------------------------
@@ -164,19 +165,20 @@ class SqlStationData:
             r = c.execute(select(_O).where(_O.c.badge == badge)).first()
         return Operator(r.id, r.badge, r.name, Role(r.role), r.active) if r else None
 
-    def verify_supervisor(self, badge: str, pin: str) -> bool:
-        if not _storable(badge):
-            return False
+    def check_pin(self, badge: str, pin: str) -> PinCheck:
+        if not _storable(badge) or not _storable(pin):
+            return PinCheck(PinStatus.NO_PIN)
+        try:  # a write: the database counts a wrong PIN for every station at once
+            with self._engine.begin() as c:
+                return authority.check_pin(c, badge, pin)
+        except exc.DBAPIError as error:
+            if retryable(error):
+                raise TransientDatabaseError(first_line(error)) from error
+            raise
+
+    def policy(self) -> StationPolicy:
         with self._reading() as c:
-            r = c.execute(
-                select(_O.c.pin_hash).where(
-                    _O.c.badge == badge,
-                    _O.c.role == Role.SUPERVISOR.value,
-                    _O.c.active.is_(True),
-                )
-            ).first()
-        # The hash is checked after the transaction ends: argon2 takes a while on purpose.
-        return r is not None and check_pin(r.pin_hash, pin)
+            return authority.policy(c).station()
 
     def location_kind(self, code: str) -> str | None:
         if not _storable(code):

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Connection,
     and_,
     bindparam,
+    exc,
     func,
     insert,
     literal,
@@ -28,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app.domain.errors import Reason, Rejection
 from app.domain.ledger import Candidate, InvariantReport, Outcome, Status
 from app.domain.model import (
     NO_LOT_ID,
@@ -46,6 +48,7 @@ from app.domain.model import (
     Tracking,
 )
 from app.domain.orders import LineRecord, OrderHead, OrderState, Person, Staged
+from app.domain.policy import WarehousePolicy
 from app.domain.ports import (
     CountTaskRecord,
     ReceiptFigure,
@@ -53,10 +56,14 @@ from app.domain.ports import (
     SerialState,
     StoredTransaction,
     TransactionRecord,
+    TransientDatabaseError,
 )
+from app.domain.quantities import balance_in_range, beyond_range
+from app.domain.rules import PinCheck
 from app.domain.stow import Content, Need, Space
 
-from . import orders, space, work_items
+from . import authority, orders, space, work_items
+from .errors import as_refusal
 from .schema import (
     LocationRow,
     LotRow,
@@ -137,6 +144,10 @@ class SqlLedgerStore:
         self._c = connection
         self._virtual = virtual_location_ids
         self._pg = connection.dialect.name == "postgresql"
+        self._policy: WarehousePolicy | None = None
+        self._balances: dict[QuantKey, tuple[int, int]] = {}
+        """(on hand, reserved) of the balances this transaction locked, kept up to date by its
+        writes: a move is checked against the database's range before anything is written."""
 
     # --- transactions -----------------------------------------------------------------------
 
@@ -175,8 +186,21 @@ class SqlLedgerStore:
 
     @contextmanager
     def _savepoint(self) -> Any:
-        with self._c.begin_nested() as nested:
-            yield nested
+        """Undo what the block wrote if it raises. An error the database raised for good (a
+        broken rule, a number out of range) leaves as a Rejection, so the transaction records
+        its refusal instead of failing: the station's queue moves on (errors.py)."""
+        try:
+            with self._c.begin_nested() as nested:
+                try:
+                    yield nested
+                except BaseException:
+                    self._balances.clear()  # they are rolled back with the rest
+                    raise
+        except (exc.DBAPIError, OverflowError) as error:
+            refused = as_refusal(error)
+            if refused is None:
+                raise
+            raise refused from error
 
     # --- catalogue --------------------------------------------------------------------------
 
@@ -245,11 +269,26 @@ class SqlLedgerStore:
         return {r.id: Lot(r.id, r.sku_id, r.code, r.expiry) for r in rows}
 
     def add_lot(self, sku_id: int, code: str, expiry: date | None) -> Lot:
+        """A new lot. Two docks receiving the same new lot at once both get it: the second
+        insert waits for the first transaction and does nothing, and this one reads the lot
+        the other made. Should that lot say something else (another expiry), the transaction
+        runs again (TransientDatabaseError), so the caller's checks see the lot as it is."""
         t = table(LotRow)
-        lot_id = self._c.execute(
-            insert(t).values(sku_id=sku_id, code=code, expiry=expiry).returning(t.c.id)
-        ).scalar_one()
-        return Lot(lot_id, sku_id, code, expiry)
+        stmt = self._upsert_ignoring(t, ["sku_id", "code"]).values(
+            sku_id=sku_id, code=code, expiry=expiry
+        )
+        lot_id = self._c.execute(stmt.returning(t.c.id)).scalar()
+        if lot_id is not None:
+            return Lot(lot_id, sku_id, code, expiry)
+        found = self.lot(sku_id, code)
+        if found is None or (expiry is not None and found.expiry != expiry):
+            raise TransientDatabaseError(f"lot {code} was made at the same time by another dock")
+        return found
+
+    def _upsert_ignoring(self, t: Any, keys: list[str]) -> Any:
+        """INSERT ... ON CONFLICT (keys) DO NOTHING, on either database."""
+        dialect = postgresql if self._pg else sqlite
+        return dialect.insert(t).on_conflict_do_nothing(index_elements=[t.c[k] for k in keys])
 
     def set_lot_expiry(self, lot_id: int, expiry: date) -> Lot:
         t = table(LotRow)
@@ -263,11 +302,18 @@ class SqlLedgerStore:
         return {r.code: SerialState(r.id, r.code, r.location_id) for r in rows}
 
     def add_serials(self, sku_id: int, lot_id: int, codes: Sequence[str]) -> dict[str, SerialState]:
+        """New serials. One that another transaction made meanwhile (a receipt and a return of
+        the same new serial at once) makes this transaction run again, so that the caller's
+        checks see it where it is now, instead of failing on the unique constraint."""
         t = table(SerialRow)
         if codes:
-            self._c.execute(
-                insert(t), [{"sku_id": sku_id, "code": c, "lot_id": lot_id} for c in codes]
-            )
+            # RETURNING counts the rows made (a batched insert's rowcount is -1 on psycopg).
+            made = self._c.execute(
+                self._upsert_ignoring(t, ["sku_id", "code"]).returning(t.c.id),
+                [{"sku_id": sku_id, "code": c, "lot_id": lot_id} for c in codes],
+            ).all()
+            if len(made) != len(codes):
+                raise TransientDatabaseError("a serial was made at the same time elsewhere")
         return self.serials(sku_id, codes)
 
     def place_serials(self, serial_ids: Sequence[int], location_id: int | None) -> None:
@@ -295,7 +341,7 @@ class SqlLedgerStore:
     def lock_quants(self, keys: Iterable[QuantKey]) -> dict[QuantKey, Quant]:
         ordered = sorted(set(keys))
         if len(ordered) > BATCH_LOCK_THRESHOLD:
-            return self._lock_many(ordered)
+            return self._remember(self._lock_many(ordered))
         locked: dict[QuantKey, Quant] = {}
         for key in ordered:
             where = and_(
@@ -308,6 +354,10 @@ class SqlLedgerStore:
                 self._c.execute(self._insert().values(**self._new_row(key)))
                 row = self._c.execute(select(Q).where(where).with_for_update()).one()
             locked[key] = _quant(row)
+        return self._remember(locked)
+
+    def _remember(self, locked: dict[QuantKey, Quant]) -> dict[QuantKey, Quant]:
+        self._balances.update((k, (q.on_hand, q.reserved)) for k, q in locked.items())
         return locked
 
     def _lock_many(self, ordered: list[QuantKey]) -> dict[QuantKey, Quant]:
@@ -331,6 +381,15 @@ class SqlLedgerStore:
     def write_moves(
         self, tx_id: uuid.UUID, moves: Sequence[Move], reserved: Mapping[QuantKey, int]
     ) -> None:
+        """Write the moves and their balances. A move that would take a balance beyond what the
+        database keeps is refused (Rejection) before anything is written."""
+        deltas: dict[QuantKey, list[int]] = defaultdict(lambda: [0, 0])
+        for m in moves:
+            deltas[QuantKey(m.from_location_id, m.sku_id, m.lot_id)][0] -= m.qty
+            deltas[QuantKey(m.to_location_id, m.sku_id, m.lot_id)][0] += m.qty
+        for key, r in reserved.items():
+            deltas[key][1] += r
+        after = self._balances_after(deltas)
         space.apply_moves(self._c, moves)
         if moves:
             self._c.execute(
@@ -350,12 +409,6 @@ class SqlLedgerStore:
                     for m in moves
                 ],
             )
-        deltas: dict[QuantKey, list[int]] = defaultdict(lambda: [0, 0])
-        for m in moves:
-            deltas[QuantKey(m.from_location_id, m.sku_id, m.lot_id)][0] -= m.qty
-            deltas[QuantKey(m.to_location_id, m.sku_id, m.lot_id)][0] += m.qty
-        for key, r in reserved.items():
-            deltas[key][1] += r
         params = [
             {"l": k.location_id, "s": k.sku_id, "t": k.lot_id, "d": d, "r": r}
             for k, (d, r) in sorted(deltas.items())
@@ -374,6 +427,43 @@ class SqlLedgerStore:
                 )
             )
             self._c.execute(stmt, params)
+        self._balances.update(after)
+
+    def _balances_after(
+        self, deltas: Mapping[QuantKey, Sequence[int]]
+    ) -> dict[QuantKey, tuple[int, int]]:
+        """The balances once `deltas` are applied; a Rejection if one leaves the range the
+        database keeps (checked here rather than left to PostgreSQL's overflow error, so that
+        both databases refuse the same moves with a sentence that names the balance)."""
+        unknown = sorted(k for k in deltas if k not in self._balances)
+        if unknown:  # not locked by this transaction (never so in the ledger's own handlers)
+            self._balances.update((k, (0, 0)) for k in unknown)
+            self._balances.update((q.key, (q.on_hand, q.reserved)) for q in self._read(unknown))
+        after: dict[QuantKey, tuple[int, int]] = {}
+        # Real locations first: "DOCK-1 would then hold..." says more than VENDOR's total.
+        for key in sorted(deltas, key=lambda k: (k.location_id in self._virtual, k)):
+            d, r = deltas[key]
+            on_hand, held = self._balances[key]
+            after[key] = (on_hand + d, held + r)
+            for balance in after[key]:
+                if not balance_in_range(balance, key.location_id in self._virtual):
+                    raise Rejection(Reason.BAD_QUANTITY, self._beyond(key, balance))
+        return after
+
+    def _read(self, keys: Sequence[QuantKey]) -> list[Quant]:
+        cols = tuple_(Q.c.location_id, Q.c.sku_id, Q.c.lot_id)
+        wanted = [(k.location_id, k.sku_id, k.lot_id) for k in keys]
+        return [_quant(r) for r in self._c.execute(select(Q).where(cols.in_(wanted)))]
+
+    def _beyond(self, key: QuantKey, balance: int) -> str:
+        loc, sku, lot = table(LocationRow), table(SkuRow), table(LotRow)
+        r = self._c.execute(
+            select(loc.c.code, sku.c.code.label("sku"), lot.c.code.label("lot"))
+            .select_from(loc.join(sku, sku.c.id == key.sku_id).join(lot, lot.c.id == key.lot_id))
+            .where(loc.c.id == key.location_id)
+        ).one()
+        item = f"{r.sku} lot {r.lot}" if r.lot else r.sku
+        return beyond_range(r.code, key.location_id in self._virtual, item, balance)
 
     def quants_at(self, location_id: int, sku_id: int) -> list[Quant]:
         rows = self._c.execute(
@@ -621,6 +711,18 @@ class SqlLedgerStore:
 
     def update_count_task(self, task_id: int, **values: Any) -> None:
         work_items.update_count_task(self._c, task_id, **values)
+
+    def policy(self) -> WarehousePolicy:
+        if self._policy is None:
+            self._policy = authority.policy(self._c)
+        return self._policy
+
+    def set_policy(self, key: str, value: int, operator_id: int, tx_id: uuid.UUID) -> None:
+        authority.set_policy(self._c, key, value, operator_id, tx_id)
+        self._policy = None
+
+    def check_pin(self, badge: str, pin: str) -> PinCheck:
+        return authority.check_pin(self._c, badge, pin)
 
     def database_now(self) -> datetime:
         now = self._c.execute(select(func.now())).scalar_one()

@@ -1,13 +1,16 @@
 """Unit of work over one connection and one database transaction.
 
-Rolls back unless told to commit. Failures worth a retry with the same transaction id (lock
-conflicts, deadlocks, lost connections, a busy SQLite file) leave as TransientDatabaseError.
+Rolls back unless told to commit. What the database raises leaves as the services understand it
+(errors.py decides, for every adapter): a failure worth a retry with the same transaction id
+(lock conflicts, deadlocks, lost connections, a busy SQLite file) as TransientDatabaseError; a
+refusal for good (a rule of the stored data, a number out of range, a value it cannot store)
+as a Rejection with a plain message, recorded as the transaction's refusal; anything else (a
+bug) as it is.
 """
 
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from types import TracebackType
 from typing import Self
 
@@ -17,34 +20,19 @@ from app.domain.model import LocationKind
 from app.domain.ports import TransientDatabaseError
 
 from .engine import READONLY
+from .errors import RETRYABLE, classify, first_line, refusal
 from .schema import LocationRow, table
 from .store import SqlLedgerStore
 
-RETRY_SQLSTATES = {"40001", "40P01", "55P03", "57P01", "57P02", "57P03"}
 
-
-def is_transient(error: BaseException) -> bool:
-    if isinstance(error, exc.TimeoutError):
-        return True
-    if not isinstance(error, exc.DBAPIError):
-        return False
-    if error.connection_invalidated:
-        return True
-    orig = error.orig
-    if isinstance(orig, sqlite3.OperationalError):
-        text = str(orig).lower()
-        return "locked" in text or "busy" in text
-    sqlstate = getattr(orig, "sqlstate", None)
-    if sqlstate in RETRY_SQLSTATES or (sqlstate or "").startswith("08"):
-        return True
-    if sqlstate == "23505":
-        # Two attempts with one transaction id raced to record it; the next attempt replays.
-        diag = getattr(orig, "diag", None)
-        return getattr(diag, "constraint_name", None) == "pk_transactions"
-    if isinstance(orig, sqlite3.IntegrityError):
-        return "transactions.id" in str(orig)
-    # psycopg raises OperationalError without a SQLSTATE when the server cannot be reached.
-    return isinstance(error, exc.OperationalError) and sqlstate is None
+def translated(error: BaseException) -> BaseException | None:
+    """What a database error raised in a unit of work leaves as (None: leave it as it is)."""
+    failure = classify(error)
+    if failure is None:
+        return None
+    if failure in RETRYABLE:
+        return TransientDatabaseError(first_line(error))
+    return refusal(error, failure)
 
 
 class SqlUnitOfWork:
@@ -67,9 +55,10 @@ class SqlUnitOfWork:
         except exc.DBAPIError as error:
             if self._connection is not None:
                 self._connection.close()
-            if is_transient(error):
-                raise TransientDatabaseError(str(error)) from error
-            raise
+            replacement = translated(error)
+            if replacement is None:
+                raise
+            raise replacement from error
         self._store = SqlLedgerStore(connection, self._virtual_ids)
         return self
 
@@ -102,8 +91,10 @@ class SqlUnitOfWork:
         finally:
             if self._connection is not None:
                 self._connection.close()
-        if error is not None and is_transient(error):
-            raise TransientDatabaseError(str(error).splitlines()[0]) from error
+        if error is not None:
+            replacement = translated(error)
+            if replacement is not None:
+                raise replacement from error
 
 
 class SqlLedger:
@@ -123,8 +114,8 @@ class SqlLedger:
                     self._virtual_ids = frozenset(ids.scalars())
             except exc.DBAPIError as error:
                 # A station may start while the database is away: this is asked again later.
-                if is_transient(error):
-                    raise TransientDatabaseError(str(error).splitlines()[0]) from error
+                if classify(error) in RETRYABLE:
+                    raise TransientDatabaseError(first_line(error)) from error
                 raise
         return self._virtual_ids
 

@@ -94,7 +94,7 @@ class CountWorkflow:
         self.step = Step.BIN
         self.count: Count | None = None
         self.approval: Approval | None = None
-        self.approver: str | None = None
+        self.approver: Approved | None = None
         self.qty = Quantity()
         self.answers = Answers()
         self._saves: list[Command] = []
@@ -255,15 +255,20 @@ class CountWorkflow:
     def _done(self, count: Count) -> Reply:
         data, me = self.ctx.data, self.ctx.operator.badge
         counts = count.holdings()
-        if not beyond_tolerance(self.ctx.policy.count, count.snapshot, counts):
+        policy = self.ctx.policy
+        recount = bool(beyond_tolerance(policy.count, count.snapshot, counts))
+        approve = bool(beyond_tolerance(policy.adjust, count.snapshot, counts))
+        if not recount and not approve:
             return self._post(AdjustReason.COUNT, None)
-        if not count.recount:
+        if recount and not count.recount:
             self._save(count.bin, CountState.RECOUNT, me, counts, count.snapshot)
             self.step, self.count = Step.BIN, None
             return self._reply(
                 warning(f"Variance beyond tolerance: another operator must recount {count.bin}."),
                 lines=count.counted_lines(),
             )
+        if not approve:  # the recount agrees, within what may be adjusted without approval
+            return self._post(AdjustReason.COUNT, None)
         self._save(count.bin, CountState.APPROVAL, me, counts, count.snapshot)
         self.approval = Approval(
             data,
@@ -283,7 +288,7 @@ class CountWorkflow:
     def _approval(self, answer: Reply | Approved) -> Reply:
         if isinstance(answer, Reply):
             return answer
-        self.step, self.approver, self.approval = Step.REASON, answer.supervisor, None
+        self.step, self.approver, self.approval = Step.REASON, answer, None
         if self.count is not None:
             self.count.approving = True
         return self._reply(ok(f"Approved by {answer.supervisor}."))
@@ -307,7 +312,7 @@ class CountWorkflow:
 
     # --- posting ---
 
-    def _post(self, reason: AdjustReason, approved_by: str | None) -> Reply:
+    def _post(self, reason: AdjustReason, approved: Approved | None) -> Reply:
         count = self.count
         assert count is not None
         diffs = variances(count.snapshot, count.holdings())
@@ -321,7 +326,8 @@ class CountWorkflow:
                     reason=reason,
                     lot=lot,
                     expiry=count.expiry.get((sku, lot)) if delta > 0 else None,
-                    approved_by=approved_by,
+                    approved_by=approved.supervisor if approved else None,
+                    approver_pin=approved.pin if approved else None,
                 )
                 for (sku, lot), delta in diffs.items()
             )

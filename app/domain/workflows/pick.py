@@ -181,14 +181,19 @@ class PickWorkflow:
             return self._short(scan.command_arg)
         return self._reply(unexpected(scan, EXPECTING[step]))
 
-    def _take_list(self, order: str, takeover_by: str | None = None) -> Reply:
+    def _take_list(self, order: str, takeover: Approved | None = None) -> Reply:
         """Claim the list and reserve what is open on it, in one ledger transaction."""
         self.walk = Walk(order=order)
         self.answers.clear()
         self.claimed = None
         self.step = Step.RESERVING
-        command = TakeList(**signed(self.ctx), order=order, takeover_by=takeover_by)
-        doing = "Taking over" if takeover_by else "Taking"
+        command = TakeList(
+            **signed(self.ctx),
+            order=order,
+            takeover_by=takeover.supervisor if takeover else None,
+            approver_pin=takeover.pin if takeover else None,
+        )
+        doing = "Taking over" if takeover else "Taking"
         return self._reply(ok(f"{doing} {order}."), self.answers.send(command))
 
     def _taken(self, command: TakeList, outcome: Outcome | None) -> Reply:
@@ -246,7 +251,7 @@ class PickWorkflow:
         if isinstance(step, Approved):
             self.takeover = None
             order = self.claimed or ""
-            return self._take_list(order, takeover_by=step.supervisor)
+            return self._take_list(order, takeover=step)
         return step
 
     def _claim_lost(self) -> Reply | None:

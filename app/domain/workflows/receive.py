@@ -311,10 +311,16 @@ class ReceiveWorkflow:
             "approve closing it. CANCEL keeps it open."
         )
 
-    def _close(self, checks: Sequence[LineCheck], approved_by: str | None) -> Reply:
+    def _close(self, checks: Sequence[LineCheck], approved: Approved | None) -> Reply:
         assert self._receipt is not None
         code = self._receipt.code
-        close = CloseReceipt(**signed(self.ctx), receipt=code, approved_by=approved_by)
+        approved_by = approved.supervisor if approved else None
+        close = CloseReceipt(
+            **signed(self.ctx),
+            receipt=code,
+            approved_by=approved_by,
+            approver_pin=approved.pin if approved else None,
+        )
         self._leave()
         lines = discrepancy_lines(checks, self._names)
         self._report = lines
@@ -474,9 +480,14 @@ class ReceiveWorkflow:
         held, closing = self._held, self._closing
         self._approval, self._held, self._closing = None, (), ()
         if closing:
-            return self._close(closing, result.supervisor)
+            return self._close(closing, result)
         approved = tuple(
-            replace(line, command=replace(line.command, approved_by=result.supervisor))
+            replace(
+                line,
+                command=replace(
+                    line.command, approved_by=result.supervisor, approver_pin=result.pin
+                ),
+            )
             if line.over
             else line
             for line in held

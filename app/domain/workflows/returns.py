@@ -105,7 +105,7 @@ class ReturnWorkflow:
         self.order: str | None = None
         self.goods: Returned | None = None
         self.reason: ReturnReason | None = None
-        self.approved_by: str | None = None
+        self.approved: Approved | None = None
         """The supervisor who accepted the goods in hand as an unexpected return."""
         self.approval: Approval | None = None
         self.qty = Quantity()
@@ -200,7 +200,7 @@ class ReturnWorkflow:
         serials = (item.serial,) if item.serial and tracking is Tracking.SERIAL else ()
         lot = item.lot if tracking is not Tracking.NONE else None
         self.goods = Returned(item.sku.code, qty, lot, serials)
-        self.reason, self.approved_by = None, None
+        self.reason, self.approved = None, None
         if self.order is None:
             self.step = Step.OFFER
             return self._reply(
@@ -224,9 +224,9 @@ class ReturnWorkflow:
                 )
             )
         self.reason = reason
-        return self._send_return(self.approved_by)
+        return self._send_return(self.approved)
 
-    def _send_return(self, approved_by: str | None) -> Reply:
+    def _send_return(self, approved: Approved | None) -> Reply:
         goods, lane = self.goods, self.lane
         assert goods is not None and lane is not None
         command = Return(
@@ -238,7 +238,8 @@ class ReturnWorkflow:
             to_location=lane,
             order=self.order,
             reason=self.reason,
-            approved_by=approved_by,
+            approved_by=approved.supervisor if approved else None,
+            approver_pin=approved.pin if approved else None,
         )
         self.step = Step.RETURNING
         return self._reply(commands=self.answers.send(command))
@@ -305,7 +306,7 @@ class ReturnWorkflow:
         return self._reply(ok("Nothing to cancel."))
 
     def _drop_goods(self) -> None:
-        self.goods, self.reason, self.approved_by, self.approval = None, None, None, None
+        self.goods, self.reason, self.approved, self.approval = None, None, None, None
         self.step = Step.ITEM
 
     # --- supervisor acceptance of an unexpected return ---
@@ -342,11 +343,11 @@ class ReturnWorkflow:
             return result
         self.approval = None
         if self.reason is None:  # goods with no order: the reason comes next
-            self.approved_by, self.step = result.supervisor, Step.REASON
+            self.approved, self.step = result, Step.REASON
             return self._reply(
                 ok(f"{result.supervisor} accepts {self.goods} as an unexpected return.")
             )
-        return self._send_return(result.supervisor)
+        return self._send_return(result)
 
     # --- the ledger's answers ---
 
@@ -433,7 +434,7 @@ class ReturnWorkflow:
         if self.step in (Step.INSPECT, Step.SCRAP, Step.PUTTING):
             return (*lines, f"In {self.lane}: {goods}")
         why = f" ({self.reason.value.replace('_', ' ')})" if self.reason else ""
-        accepted = f", accepted by {self.approved_by}" if self.approved_by else ""
+        accepted = f", accepted by {self.approved.supervisor}" if self.approved else ""
         return (*lines, f"Returning {goods}{why}{accepted}")
 
     def _reply(self, feedback: Feedback | None = None, commands: tuple[Command, ...] = ()) -> Reply:

@@ -233,13 +233,14 @@ class ShipWorkflow:
             )
         )
 
-    def _cancel_command(self, approved_by: str | None) -> CancelOrder:
+    def _cancel_command(self, approved: Approved | None) -> CancelOrder:
         assert self.shipment is not None
         return CancelOrder(
             **signed(self.ctx),
             order=self.shipment.order,
             reason=f"cancelled at station {self.ctx.station.code}",
-            approved_by=approved_by,
+            approved_by=approved.supervisor if approved else None,
+            approver_pin=approved.pin if approved else None,
         )
 
     def _cancel(self) -> Reply:
@@ -258,10 +259,13 @@ class ShipWorkflow:
             return result
         self.approval = None
         if self.cancelling:
-            return self._send(self._cancel_command(result.supervisor))
+            return self._send(self._cancel_command(result))
         assert self.shipment is not None
         command = ShipOrder(
-            **signed(self.ctx), order=self.shipment.order, approved_by=result.supervisor
+            **signed(self.ctx),
+            order=self.shipment.order,
+            approved_by=result.supervisor,
+            approver_pin=result.pin,
         )
         return self._send(command)
 

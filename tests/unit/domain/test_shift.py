@@ -43,7 +43,10 @@ class EchoWorkflow:
 def make_shift(policy: StationPolicy | None = None, now: list[float] | None = None) -> Shift:
     clock = now or [0.0]
     workflows = {mode: (lambda ctx, m=mode: EchoWorkflow(ctx, m)) for mode in StationMode}
-    return Shift(STATION, FakeStationData(), policy or StationPolicy(), workflows, lambda: clock[0])
+    policy = policy or StationPolicy()
+    # The fake database keeps the lockout, as the real one does, on the same clock.
+    data = FakeStationData(station_policy=policy, pin_clock=lambda: clock[0])
+    return Shift(STATION, data, policy, workflows, lambda: clock[0])
 
 
 def badge(code: str) -> Interpretation:
@@ -88,12 +91,12 @@ def test_a_supervisor_needs_the_pin_and_is_locked_out_after_wrong_ones() -> None
     assert locked.feedback is not None and "locked for 60 s" in locked.feedback.text
     assert locked.prompt == LOGIN_PROMPT
     shift.on_scan(badge("S001"), 0)
-    still = shift.on_entry("1234")
+    still = shift.on_entry("123456")
     assert shift.operator is None
     assert still.feedback is not None and "locked" in still.feedback.text
     now[0] += 61
     shift.on_scan(badge("S001"), 0)
-    shift.on_entry("1234")
+    shift.on_entry("123456")
     assert shift.operator is not None and shift.operator.badge == "S001"
     assert shift.modes == tuple(StationMode)
 
@@ -147,7 +150,7 @@ def test_logout_with_an_empty_queue_needs_nobody() -> None:
 def test_logout_with_queued_transactions_needs_another_supervisor() -> None:
     shift = make_shift()
     shift.on_scan(badge("S001"), 0)
-    shift.on_entry("1234")
+    shift.on_entry("123456")
     asked = shift.on_scan(command(CommandName.LOGOUT), 3)
     assert asked.feedback is not None and "3 transaction(s) are still queued" in asked.feedback.text
     own = shift.on_scan(badge("S001"), 3)
@@ -159,7 +162,7 @@ def test_logout_with_queued_transactions_needs_another_supervisor() -> None:
     wrong = shift.on_entry("1111")
     assert shift.operator is not None
     assert wrong.feedback is not None and "Wrong PIN" in wrong.feedback.text
-    done = shift.on_entry("5678")
+    done = shift.on_entry("567890")
     assert shift.operator is None
     assert done.feedback is not None and "approved by S002" in done.feedback.text
 

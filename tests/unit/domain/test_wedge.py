@@ -177,7 +177,7 @@ def test_without_a_terminator_a_burst_is_typing() -> None:
     ("config", "text", "is_scan"),
     [
         (WedgeConfig(), "123", False),
-        (WedgeConfig(), "1234", True),
+        (WedgeConfig(), "123456", True),
         (WedgeConfig(min_length=6), "12345", False),
         (WedgeConfig(min_length=6), "123456", True),
         (WedgeConfig(max_length=8), "12345678", True),

@@ -246,7 +246,7 @@ def test_a_recount_beyond_tolerance_asks_a_supervisor_with_pin_and_reason(
     assert pin.entry is Entry.PIN and not wf.wants_badge
     wrong = wf.on_entry("0000")
     assert level(wrong) is Level.WARNING and "Wrong PIN for badge S001" in text(wrong)
-    approved = wf.on_entry("1234")
+    approved = wf.on_entry("123456")
     assert level(approved) is Level.OK and text(approved) == "Approved by S001."
     assert approved.prompt.startswith("Approve the recount of B-01: scan the reason code")
     assert "SKU-A: counted 401, ledger 437 (-36)" in approved.lines
@@ -363,7 +363,7 @@ def test_a_refused_adjustment_leaves_the_task_unfinished(data: FakeStationData) 
 def test_a_refused_approved_adjustment_leaves_only_it_to_approve(data: FakeStationData) -> None:
     wf, _ = recount_beyond(data)
     wf.on_scan(badge("S001"))
-    wf.on_entry("1234")
+    wf.on_entry("123456")
     reply = wf.on_scan(cmd(CommandName.REASON, "lost"))
     first, second = reply.commands
     wf.on_outcome(first, outcome(first))

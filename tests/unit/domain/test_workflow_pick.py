@@ -163,7 +163,7 @@ def test_a_list_held_elsewhere_is_refused_and_a_supervisor_takes_it_over(
     wf.on_scan(meaning(Kind.BADGE, code="S001"))
     wrong = wf.on_entry("0000")
     assert level(wrong) is Level.WARNING and wrong.commands == ()
-    again = only_take(wf.on_entry("1234"))
+    again = only_take(wf.on_entry("123456"))
     assert (again.order, again.takeover_by) == ("SO-1", "S001") and again.tx_id != command.tx_id
     reply = wf.on_outcome(
         again, taken(data, again, pick_line(11, "SO-1", 1, "SKU-A", "B-07", 3, 70))

@@ -260,7 +260,7 @@ def test_over_receipt_beyond_tolerance_asks_for_a_supervisor(wf: ReceiveWorkflow
     assert pin.entry is Entry.PIN and "S001" in pin.prompt and not wf.wants_badge
     wrong = wf.on_entry("0000")
     assert level(wrong) is Level.WARNING and "Wrong PIN" in text(wrong) and not wrong.commands
-    approved = wf.on_entry("1234")
+    approved = wf.on_entry("123456")
     command = only(approved)
     assert (command.sku, command.qty, command.receipt) == ("SKU-1", 2, "R1")
     assert command.approved_by == "S001"
@@ -279,10 +279,10 @@ def test_wrong_pins_lock_the_badge_out(data: FakeStationData) -> None:
     assert level(locked) is Level.ERROR and "locked" in text(locked)
     assert wf.wants_badge  # back to the badge step
     wf.on_scan(badge("S001"))
-    still = wf.on_entry("1234")  # the right PIN, but the badge is locked
+    still = wf.on_entry("123456")  # the right PIN, but the badge is locked
     assert level(still) is Level.ERROR and "locked" in text(still) and not still.commands
     wf.on_scan(badge("S002"))
-    assert only(wf.on_entry("5678")).approved_by == "S002"
+    assert only(wf.on_entry("567890")).approved_by == "S002"
 
 
 def test_nobody_approves_their_own_over_receipt(data: FakeStationData) -> None:
@@ -295,7 +295,7 @@ def test_nobody_approves_their_own_over_receipt(data: FakeStationData) -> None:
         not_supervisor
     )
     wf.on_scan(badge("S002"))
-    assert only(wf.on_entry("5678")).approved_by == "S002"
+    assert only(wf.on_entry("567890")).approved_by == "S002"
 
 
 def test_other_input_while_waiting_for_approval_is_refused(wf: ReceiveWorkflow) -> None:
@@ -407,7 +407,7 @@ def test_done_short_beyond_tolerance_needs_a_supervisor(
 
     wf.on_scan(cmd(CommandName.DONE))
     wf.on_scan(badge("S002"))
-    approved = wf.on_entry("5678")
+    approved = wf.on_entry("567890")
     assert (closing(approved).receipt, closing(approved).approved_by) == ("R1", "S002")
     assert approved.lines[0] == "SKU-1 SKU-1 name: expected 10, received 5, 5 short"
     closed = play(wf, approved)
@@ -548,7 +548,7 @@ def test_rfid_over_receipt_needs_a_supervisor(wf: ReceiveWorkflow) -> None:
     assert not held.commands and wf.wants_badge
     assert "2 over the expected 5 of SKU-2" in held.prompt
     wf.on_scan(badge("S001"))
-    command = only(wf.on_entry("1234"))
+    command = only(wf.on_entry("123456"))
     assert (command.qty, command.approved_by, command.receipt) == (7, "S001", "R1")
 
 

@@ -153,7 +153,7 @@ def test_not_shipped_then_a_supervisor_accepts_it(wf: ReturnWorkflow) -> None:
     assert reply.entry is Entry.PIN and not wf.wants_badge
     reply = wf.on_entry("0000")
     assert level(reply) is Level.WARNING and "Wrong PIN" in text(reply) and not reply.commands
-    again = sent(wf.on_entry("1234"))
+    again = sent(wf.on_entry("123456"))
     assert again.tx_id != first.tx_id and again.approved_by == "S001"
     assert (again.order, again.sku, again.qty, again.reason) == (
         "SO-9",
@@ -172,7 +172,7 @@ def test_not_shipped_accepted_by_a_badge_scan_straight_away(wf: ReturnWorkflow) 
     refused_not_shipped(wf)
     reply = wf.on_scan(badge("S002"))
     assert reply.prompt == "Supervisor S002: enter your PIN on the keypad."
-    assert sent(wf.on_entry("5678")).approved_by == "S002"
+    assert sent(wf.on_entry("567890")).approved_by == "S002"
 
 
 def test_the_operator_cannot_accept_their_own_return(data: FakeStationData) -> None:
@@ -199,7 +199,7 @@ def test_not_shipped_set_aside(wf: ReturnWorkflow) -> None:
 def test_an_accepted_return_refused_again_goes_back_to_the_item(wf: ReturnWorkflow) -> None:
     refused_not_shipped(wf)
     wf.on_scan(badge("S001"))
-    again = sent(wf.on_entry("1234"))
+    again = sent(wf.on_entry("123456"))
     reply = wf.on_outcome(
         again, outcome(again, ok=False, reason="lot_not_tracked", message="not tracked by lot")
     )
@@ -220,7 +220,7 @@ def test_goods_without_an_order_accepted_by_a_supervisor(wf: ReturnWorkflow) -> 
     reply = wf.on_scan(cmd(CommandName.CONFIRM))
     assert "accepting 1 x SKU-A with no order as an unexpected return" in reply.prompt
     wf.on_scan(badge("S001"))
-    reply = wf.on_entry("1234")
+    reply = wf.on_entry("123456")
     assert not reply.commands and text(reply).startswith("S001 accepts 1 x SKU-A")
     assert reply.prompt.startswith("Why did 1 x SKU-A come back?")
     assert "Returning 1 x SKU-A, accepted by S001" in reply.lines

@@ -239,7 +239,7 @@ def test_a_short_shipment_needs_a_supervisor_and_is_sent_again_with_a_new_id(
     assert pin.entry is Entry.PIN and not wf.wants_badge
     wrong = wf.on_entry("0000")
     assert level(wrong) is Level.WARNING and not wrong.commands
-    approved = wf.on_entry("1234")
+    approved = wf.on_entry("123456")
     second = only(approved)
     assert isinstance(second, ShipOrder)
     assert second.approved_by == "S001" and second.order == "SO-1"
@@ -314,7 +314,7 @@ def test_a_dock_worker_needs_a_supervisor_to_cancel_an_order(data: FakeStationDa
     assert level(ask) is Level.WARNING and "may not cancel SO-9 alone" in text(ask)
     assert ask.prompt.startswith("Supervisor: scan your badge to approve cancelling order SO-9")
     wf.on_scan(badge("S002"))
-    command = only(wf.on_entry("5678"))
+    command = only(wf.on_entry("567890"))
     assert isinstance(command, CancelOrder) and command.approved_by == "S002"
     refused = outcome(command, ok=False, reason="order_state", message="SO-9 is already shipped")
     reply = wf.on_outcome(command, refused)

@@ -1,0 +1,129 @@
+"""`perpetua policy show|set` and `perpetua operators set-pin`: the warehouse's rules and PINs,
+kept in the database (README "Securing a warehouse").
+
+A policy change is a ledger transaction (`SetPolicy`) made by a supervisor with their own PIN,
+verified by the database; it is recorded with who made it and when. Setting a PIN is an
+administrator's task on the database (the stations' role cannot read or write PINs).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from typing import TYPE_CHECKING
+
+import click
+from sqlalchemy import select
+
+from app.adapters.db import authority
+from app.adapters.db.schema import OperatorRow, WarehousePolicyRow, table
+from app.domain.commands import SetPolicy
+from app.domain.errors import Rejection
+from app.domain.policy import KEYS, PolicyError, parse
+from app.domain.rules import pin_problem
+from app.services.ledger import submit
+
+if TYPE_CHECKING:
+    from app.cli import Context
+
+
+def _read_secret(prompt: str, confirm: bool = False) -> str:
+    """A PIN from the terminal, hidden (never an argument: `ps` shows those), or one line of
+    standard input when it is not a terminal."""
+    if sys.stdin.isatty():
+        return str(click.prompt(prompt, hide_input=True, confirmation_prompt=confirm))
+    return sys.stdin.readline().strip()
+
+
+@click.group("policy")
+def policy_group() -> None:
+    """The warehouse policy: tolerances, approval thresholds, PIN rules, claim time."""
+
+
+@policy_group.command("show")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object of key: value.")
+@click.pass_obj
+def policy_show(obj: Context, as_json: bool) -> None:
+    """Print every policy key, its value, and who set it last."""
+    p, o = table(WarehousePolicyRow), table(OperatorRow)
+    with obj.runtime() as rt, rt.engine.connect() as c:
+        rules = authority.policy(c)
+        who = {
+            r.key: (r.badge, r.updated_at)
+            for r in c.execute(
+                select(p.c.key, o.c.badge, p.c.updated_at).join(
+                    o, o.c.id == p.c.updated_by_id, isouter=True
+                )
+            )
+        }
+    values = rules.values()
+    if as_json:
+        click.echo(json.dumps(values))
+        return
+    for key in KEYS:
+        badge, when = who.get(key.name, (None, None))
+        by = f"  (set by {badge} at {when:%Y-%m-%d %H:%M})" if badge and when else ""
+        click.echo(f"{key.name:<22} {values[key.name]:>8}  {key.meaning}{by}")
+
+
+@policy_group.command("set")
+@click.argument("key")
+@click.argument("value")
+@click.option("--badge", required=True, help="Your supervisor's badge; the PIN is asked.")
+@click.option("--station", default=None, help="The station it is done at (default: config).")
+@click.pass_obj
+def policy_set(obj: Context, key: str, value: str, badge: str, station: str | None) -> None:
+    """Set policy KEY to VALUE (a whole number), as supervisor --badge with their PIN.
+    Stations apply it at the next login or mode change. Exit status 1 when refused."""
+    try:
+        number = parse(key, value)
+    except PolicyError as error:
+        raise click.ClickException(f"{error}. Nothing was changed.") from None
+    settings = obj.settings()
+    station = station or settings.station
+    if station is None:
+        raise click.ClickException("no station to do it at: pass --station CODE")
+    pin = _read_secret(f"PIN of supervisor {badge}")
+    try:
+        command = SetPolicy(
+            tx_id=uuid.uuid4(),
+            station=station,
+            operator=badge,
+            key=key,
+            value=number,
+            approver_pin=pin,
+        )
+    except Rejection as refused:
+        raise click.ClickException(refused.message) from None
+    with obj.runtime() as rt:
+        outcome = submit(command, rt.ledger)
+    if not outcome.ok:
+        click.echo(f"refused: {outcome.message}", err=True)
+        sys.exit(1)
+    click.echo(outcome.message)
+
+
+@click.group("operators")
+def operators_group() -> None:
+    """Operators' PINs (an administrator's task on the database)."""
+
+
+@operators_group.command("set-pin")
+@click.argument("badge")
+@click.pass_obj
+def operators_set_pin(obj: Context, badge: str) -> None:
+    """Set the PIN of BADGE (asked twice, hidden; or one line of standard input). Digits 0-9
+    only, at least the policy's pin_min_digits. Clears the badge's wrong attempts and lockout."""
+    o = table(OperatorRow)
+    with obj.runtime() as rt, rt.engine.begin() as c:
+        found = c.execute(select(o.c.id, o.c.role).where(o.c.badge == badge)).first()
+        if found is None:
+            raise click.ClickException(f"badge {badge!r} is not an operator's")
+        least = authority.policy(c).pin_min_digits
+        pin = _read_secret(f"new PIN for {badge}", confirm=True)
+        problem = pin_problem(pin, least)
+        if problem:
+            raise click.ClickException(f"{problem}; nothing was changed")
+        authority.set_pins(c, {found.id: pin})
+    click.echo(f"PIN of {badge} set; stations learn it at their next refresh.")
