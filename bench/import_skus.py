@@ -37,13 +37,14 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import sqlalchemy
 from machine import machine as machine_info
+from machine import scratch_pg_database
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -99,23 +100,8 @@ def sqlite_database(folder: Path) -> Iterator[str]:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-@contextmanager
-def pg_database(server_url: str) -> Iterator[str]:
-    base = make_url(server_url)
-    if base.drivername == "postgresql":
-        base = base.set(drivername="postgresql+psycopg")
-    admin = create_engine(base, isolation_level="AUTOCOMMIT", pool_size=1)
-    name = f"perpetua_bench_import_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield base.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+def pg_database(server_url: str) -> AbstractContextManager[str]:
+    return scratch_pg_database(server_url, "perpetua_bench_import")
 
 
 def migrated(url: str) -> None:

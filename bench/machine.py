@@ -5,9 +5,14 @@ from __future__ import annotations
 import os
 import platform
 import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import create_engine, make_url, text
 
 
 def cpu_model() -> str:
@@ -30,3 +35,25 @@ def machine(**versions: Any) -> dict[str, Any]:
         **versions,
         "load_start": os.getloadavg()[0],
     }
+
+
+@contextmanager
+def scratch_pg_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A database <prefix>_<random> on the server (the database the URL names is left alone),
+    dropped WITH (FORCE) however the bench leaves, which also ends any connection left open.
+    Yields its SQLAlchemy URL (psycopg driver)."""
+    base = make_url(server_url)
+    if base.drivername == "postgresql":
+        base = base.set(drivername="postgresql+psycopg")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT", pool_size=1)
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield base.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

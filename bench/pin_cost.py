@@ -15,12 +15,9 @@ import argparse
 import hashlib
 import statistics
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import psycopg
-from psycopg import conninfo
+from machine import scratch_pg_database
 
 from app.adapters import pins
 
@@ -46,19 +43,6 @@ def report(name: str, guess_s: float, digits: int) -> None:
     )
 
 
-@contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """A database of its own on the server, dropped after (the one named is left alone)."""
-    name = f"perpetua_bench_pin_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    try:
-        yield str(conninfo.make_conninfo(server_url, dbname=name))
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--digits", type=int, default=6)
@@ -80,7 +64,12 @@ def main() -> None:
     offline = timed(lambda: pins.matches(verifier, "0" * args.digits), args.tries)
     report("offline verifier (every station)", offline, args.digits)
     try:
-        with scratch_database(args.pg_url) as url, psycopg.connect(url, autocommit=True) as c:
+        with (
+            scratch_pg_database(args.pg_url, "perpetua_bench_pin") as url,
+            psycopg.connect(
+                url.replace("postgresql+psycopg", "postgresql", 1), autocommit=True
+            ) as c,
+        ):
             c.execute("CREATE EXTENSION pgcrypto")
             online_hash = c.execute(
                 "SELECT crypt(%s, gen_salt('bf', %s))", (pin, pins.ONLINE_BCRYPT_COST)

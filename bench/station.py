@@ -66,7 +66,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from itertools import cycle
 from pathlib import Path
@@ -77,6 +77,7 @@ import PySide6
 import sqlalchemy
 from ledger import DEFAULT_PG_URL, BareCommit, say, stop
 from machine import machine as machine_info
+from machine import scratch_pg_database
 from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer, Signal, Slot, qVersion
 from PySide6.QtGui import QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import QApplication, QWidget
@@ -192,25 +193,9 @@ def sqlite_url() -> Iterator[str]:
         yield f"sqlite:///{Path(directory) / 'station.db'}"
 
 
-@contextmanager
-def pg_url(server_url: str) -> Iterator[str]:
-    """A database perpetua_station_<random> on the server, dropped WITH (FORCE) however we
-    leave (which also ends any connection left open)."""
-    base = make_url(server_url)
-    if base.drivername == "postgresql":
-        base = base.set(drivername="postgresql+psycopg")
-    admin = create_engine(base, isolation_level="AUTOCOMMIT", pool_size=1)
-    name = f"perpetua_station_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield base.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+def pg_url(server_url: str) -> AbstractContextManager[str]:
+    """A database perpetua_station_<random> on the server, dropped however we leave."""
+    return scratch_pg_database(server_url, "perpetua_station")
 
 
 def pg_version(server_url: str) -> str:

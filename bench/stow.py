@@ -33,17 +33,17 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, cast
 
 import sqlalchemy
 from ledger import DEFAULT_PG_URL, BareCommit, figures, machine, say, stop
-from sqlalchemy import Engine, create_engine, func, select, text
+from machine import scratch_pg_database
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 from stow_day import POLICIES, POLICY, simulate
 
@@ -75,24 +75,9 @@ def sqlite_url() -> Iterator[str]:
         yield f"sqlite:///{Path(directory) / 'stow.db'}"
 
 
-@contextmanager
-def pg_url(server_url: str) -> Iterator[str]:
-    """A database perpetua_stow_<random> on the server, dropped WITH (FORCE) however we leave."""
-    base = make_url(server_url)
-    if base.drivername == "postgresql":
-        base = base.set(drivername="postgresql+psycopg")
-    admin = create_engine(base, isolation_level="AUTOCOMMIT", pool_size=1)
-    name = f"perpetua_stow_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield base.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+def pg_url(server_url: str) -> AbstractContextManager[str]:
+    """A database perpetua_stow_<random> on the server, dropped however we leave."""
+    return scratch_pg_database(server_url, "perpetua_stow")
 
 
 def perpetua() -> list[str]:
