@@ -12,8 +12,6 @@ Scanned text is hostile: text no code column could hold is answered "nothing" wi
 
 from __future__ import annotations
 
-from sqlalchemy.exc import OperationalError
-
 from app.adapters.db.catalogue_lookup import _storable
 from app.adapters.replica import Replica
 from app.domain.interpret import NO_MATCH, CodeMatch
@@ -64,8 +62,8 @@ class ReplicaStationData:
         if self._link.up:
             try:
                 return self._live.check_pin(badge, pin)
-            except (DatabaseUnavailable, TransientDatabaseError, OperationalError):
-                pass  # the link went in the meantime: the copy answers
+            except (DatabaseUnavailable, TransientDatabaseError):
+                pass  # the link went in the meantime (the live adapter says so): the copy answers
         return self._replica.check_pin(badge, pin)
 
     def policy(self) -> StationPolicy:

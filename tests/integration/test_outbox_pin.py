@@ -4,13 +4,26 @@ database verifies when it is sent), and no trace of the PIN stays in the outbox 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+from sqlalchemy import make_url
+
+from app.adapters.db.engine import make_engine
+from app.adapters.db.replica_source import Source
+from app.adapters.db.station_data import SqlStationData
 from app.adapters.outbox import Outbox
+from app.adapters.replica import Replica
+from app.adapters.station_reads import ReplicaStationData
 from app.domain.commands import Adjust, AdjustReason, Putaway, Receive
 from app.domain.ledger import Outcome, Status
+from app.domain.rules import PinStatus
 from app.services.ledger import submit
-from tests.support.warehouse import Warehouse
+from tests.support.drill import through_proxy
+from tests.support.proxy import TcpProxy
+from tests.support.warehouse import Warehouse, seed
 
 
 def test_the_pin_waits_with_the_transaction_and_is_wiped_once_answered(tmp_path: Path) -> None:
@@ -74,3 +87,46 @@ def test_an_offline_approval_is_verified_by_the_database_when_it_is_sent(
         )
         assert all(e.approver_pin is None for e in outbox.entries())
     assert w.on_hand("A-01-01", "WIDGET") == 62
+
+
+@dataclass
+class BelievedUp:
+    """The link as it stands in the instant after a cut: not yet noticed."""
+
+    up: bool = True
+    why: str = ""
+    since: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def down(self, why: str) -> None:
+        self.up, self.why = False, why
+
+    def confirmed(self) -> None:
+        self.up = True
+
+
+@pytest.mark.postgres
+def test_a_pin_checked_as_the_network_goes_is_answered_by_the_copy(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """A supervisor types the PIN in the second the network goes, before the link watcher has
+    noticed: the database cannot be reached (a real cut, through a proxy), so the station's copy
+    answers, and a wrong PIN is counted there."""
+    url = make_url(postgres_url)
+    engine = make_engine(postgres_url)
+    seed(engine)
+    with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
+        live_engine = make_engine(through_proxy(postgres_url, proxy))
+        replica = Replica(tmp_path / "replica.sqlite")
+        try:
+            replica.refresh(Source(engine), "ST-1")
+            data = ReplicaStationData(replica, SqlStationData(live_engine), BelievedUp())
+            assert data.check_pin("S2", "000000").left == 2  # online: the database counts it
+            proxy.cut("refuse")
+            live_engine.dispose()  # no pooled connection outlives the cut
+            assert data.check_pin("S2", "567890").ok  # offline: the copy's verifier
+            wrong = data.check_pin("S2", "000000")
+            assert (wrong.status, wrong.left) == (PinStatus.WRONG, 2)  # the copy's own count
+        finally:
+            replica.close()
+            live_engine.dispose()
+            engine.dispose()
