@@ -13,6 +13,8 @@ Two per PIN, each for its own reader:
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -44,6 +46,22 @@ def online_hash(pin: str) -> str:
 
 def offline_verifier(pin: str) -> str:
     return _offline.hash(checked(pin))
+
+
+@dataclass(frozen=True)
+class PreparedPin:
+    """A new PIN with the verifiers made from it in Python: made before a write transaction
+    opens, since the offline verifier takes a second and a half (SQLite's write lock would hold
+    every station that long). PostgreSQL makes its online hash itself, from `pin`."""
+
+    pin: str = field(repr=False)
+    offline: str = field(repr=False)
+    sqlite_online: str = field(repr=False)
+
+
+def prepare(pin: str, min_digits: int = PIN_MIN_DIGITS) -> PreparedPin:
+    checked(pin, min_digits)
+    return PreparedPin(pin, offline_verifier(pin), online_hash(pin))
 
 
 def matches(pin_hash: str | None, pin: str) -> bool:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import click
 from sqlalchemy import select
 
+from app.adapters import pins
 from app.adapters.db import authority
 from app.adapters.db.schema import OperatorRow, WarehousePolicyRow, table
 from app.domain.commands import SetPolicy
@@ -116,14 +117,19 @@ def operators_set_pin(obj: Context, badge: str) -> None:
     """Set the PIN of BADGE (asked twice, hidden; or one line of standard input). Digits 0-9
     only, at least the policy's pin_min_digits. Clears the badge's wrong attempts and lockout."""
     o = table(OperatorRow)
-    with obj.runtime() as rt, rt.engine.begin() as c:
-        found = c.execute(select(o.c.id, o.c.role).where(o.c.badge == badge)).first()
+    with obj.runtime() as rt:
+        with rt.engine.connect() as c:
+            found = c.execute(select(o.c.id).where(o.c.badge == badge)).first()
+            least = authority.policy(c).pin_min_digits
         if found is None:
             raise click.ClickException(f"badge {badge!r} is not an operator's")
-        least = authority.policy(c).pin_min_digits
+        # Asked and made into verifiers before the write: on SQLite a write transaction holds
+        # every station, and neither a person typing nor the slow verifier should.
         pin = _read_secret(f"new PIN for {badge}", confirm=True)
         problem = pin_problem(pin, least)
         if problem:
             raise click.ClickException(f"{problem}; nothing was changed")
-        authority.set_pins(c, {found.id: pin})
+        prepared = pins.prepare(pin, least)
+        with rt.engine.begin() as c:
+            authority.set_pins(c, {found.id: prepared})
     click.echo(f"PIN of {badge} set; stations learn it at their next refresh.")

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, event, exc, insert, select, text, update
 
+from app.adapters import pins
 from app.adapters.db import authority, catalogue, work_items
 from app.adapters.db.engine import make_engine
 from app.adapters.db.schema import (
@@ -150,7 +151,7 @@ def test_operators_and_supervisor_pins(warehouse: Warehouse, data: SqlStationDat
     o = table(OperatorRow)
     with warehouse.engine.begin() as c:  # a PIN alone does not make a supervisor
         ids = {r.badge: r.id for r in c.execute(select(o.c.badge, o.c.id))}
-        authority.set_pins(c, {ids["D1"]: "123456"})
+        authority.set_pins(c, {ids["D1"]: pins.prepare("123456")})
     assert data.check_pin("S1", "123456").ok
     assert data.check_pin("S2", "567890").ok
     wrong = data.check_pin("S1", "567890")  # another supervisor's PIN

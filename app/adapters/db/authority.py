@@ -102,25 +102,23 @@ def _seconds(span: timedelta) -> int:
     return max(1, int(span.total_seconds() + 0.999))
 
 
-def set_pins(c: Connection, by_operator: Mapping[int, str]) -> None:
-    """Store new PINs (ids -> PIN, already checked against the policy). Each offline verifier
-    costs about a second and a half on purpose."""
+def set_pins(c: Connection, by_operator: Mapping[int, pins.PreparedPin]) -> None:
+    """Store new PINs (operator id -> its verifiers, made before the transaction)."""
     now = datetime.now(UTC)
-    for operator_id, pin in by_operator.items():
+    for operator_id, prepared in by_operator.items():
+        online = prepared.sqlite_online
+        if _pg(c):
+            online = c.execute(
+                text("SELECT crypt(:pin, gen_salt('bf', :cost))"),
+                {"pin": prepared.pin, "cost": pins.ONLINE_BCRYPT_COST},
+            ).scalar_one()
         values: dict[str, Any] = {
-            "offline_verifier": pins.offline_verifier(pin),
+            "online_hash": online,
+            "offline_verifier": prepared.offline,
             "failures": 0,
             "locked_until": None,
             "changed_at": now,
         }
-        if _pg(c):
-            online = c.execute(
-                text("SELECT crypt(:pin, gen_salt('bf', :cost))"),
-                {"pin": pin, "cost": pins.ONLINE_BCRYPT_COST},
-            ).scalar_one()
-        else:
-            online = pins.online_hash(pin)
-        values["online_hash"] = online
         done = c.execute(
             update(_PIN).where(_PIN.c.operator_id == operator_id).values(**values)
         ).rowcount

@@ -338,11 +338,14 @@ def add_operators(
 
 def store_pins(c: Connection, by_badge: Mapping[str, str]) -> None:
     """The one place an import or the demo stores PINs (badge -> PIN, already checked against
-    the policy): by the database side's own verifiers (adapters/db/authority.py)."""
+    the policy): by the database side's own verifiers (adapters/db/authority.py). The slow
+    offline verifiers are made here, inside the import's transaction (about 1.5 s a
+    supervisor); `perpetua operators set-pin` makes them before its transaction opens."""
+    from app.adapters import pins
     from app.adapters.db import authority
 
     ids = _ids(c, OperatorRow.__tablename__, "badge", by_badge)
-    authority.set_pins(c, {ids[badge]: pin for badge, pin in by_badge.items()})
+    authority.set_pins(c, {ids[badge]: pins.prepare(pin, 1) for badge, pin in by_badge.items()})
 
 
 def add_stations(
