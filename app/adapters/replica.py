@@ -38,6 +38,7 @@ from typing import Any
 
 from app.adapters.pins import matches
 from app.domain.commands import Command, TxKind
+from app.domain.holds import hold_text
 from app.domain.interpret import NO_MATCH, CodeMatch
 from app.domain.ledger import Outcome
 from app.domain.model import LocationKind, Operator, Role, Tracking
@@ -55,9 +56,10 @@ from app.domain.workflow import (
     StationInfo,
 )
 
-SCHEMA_VERSION = "2"
-"""Version 2: PIN verifiers left `operators` for `pins`; the warehouse policy is copied. A file of
-another version is emptied and copied again at open (its queued effects are kept)."""
+SCHEMA_VERSION = "3"
+"""Version 2: PIN verifiers left `operators` for `pins`; the warehouse policy is copied. Version
+3: SKUs' minimum shelf life, barcodes' pack quantities, holds. A file of another version is
+emptied and copied again at open (its queued effects are kept)."""
 CATALOGUE_TABLES = (
     "skus",
     "barcodes",
@@ -68,6 +70,7 @@ CATALOGUE_TABLES = (
     "receipt_lines",
     "orders",
     "count_tasks",
+    "holds",
     "quants",
 )
 
@@ -75,9 +78,16 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS skus (
     id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE, name TEXT NOT NULL, tracking TEXT NOT NULL,
-    unit_volume_cm3 INTEGER NOT NULL, unit_weight_g INTEGER NOT NULL, active INTEGER NOT NULL);
+    unit_volume_cm3 INTEGER NOT NULL, unit_weight_g INTEGER NOT NULL, active INTEGER NOT NULL,
+    min_shelf_days INTEGER);
 CREATE TABLE IF NOT EXISTS barcodes (
-    id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE, sku_id INTEGER NOT NULL, kind TEXT NOT NULL);
+    id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE, sku_id INTEGER NOT NULL, kind TEXT NOT NULL,
+    pack_qty INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS holds (
+    id INTEGER PRIMARY KEY, location_id INTEGER, lot_id INTEGER, lot TEXT, sku TEXT,
+    reason TEXT NOT NULL, active INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_holds_location ON holds (location_id, active);
+CREATE INDEX IF NOT EXISTS ix_holds_lot ON holds (sku, lot, active);
 CREATE INDEX IF NOT EXISTS ix_barcodes_sku ON barcodes (sku_id);
 CREATE TABLE IF NOT EXISTS locations (
     id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, zone TEXT,
@@ -522,6 +532,28 @@ class Replica:
                 (failures, locked_until, badge),
             )
 
+    def held(self, location: str, sku: str | None = None, lot: str | None = None) -> str | None:
+        """Why stock in `location` (of `lot` of `sku`, if given) is held, as last copied."""
+        r = self._one(
+            "SELECT l.kind, (SELECT h.reason FROM holds h WHERE h.location_id = l.id "
+            "AND h.active) FROM locations l WHERE l.code = ?",
+            location,
+        )
+        lot_reason = None
+        if sku and lot:
+            found = self._one(
+                "SELECT reason FROM holds WHERE sku = ? AND lot = ? AND active", sku, lot
+            )
+            lot_reason = None if found is None else str(found[0])
+        return hold_text(
+            location,
+            quarantine=r is not None and r[0] == LocationKind.QUARANTINE.value,
+            location_reason=None if r is None or r[1] is None else str(r[1]),
+            sku=sku,
+            lot=lot,
+            lot_reason=lot_reason,
+        )
+
     def location_kind(self, code: str) -> str | None:
         r = self._one("SELECT kind FROM locations WHERE code = ? AND kind != 'virtual'", code)
         return None if r is None else str(r[0])
@@ -529,11 +561,11 @@ class Replica:
     # --- reads: items --------------------------------------------------------------------------
 
     def _sku(self, r: Any) -> SkuInfo | None:
-        return None if r is None else SkuInfo(r[0], r[1], Tracking(r[2]), r[3])
+        return None if r is None else SkuInfo(r[0], r[1], Tracking(r[2]), r[3], r[4])
 
     _SKU = (
         "SELECT s.code, s.name, s.tracking, (SELECT b.code FROM barcodes b WHERE b.sku_id = s.id "
-        "AND b.kind = 'gtin' ORDER BY b.id LIMIT 1) FROM skus s "
+        "AND b.kind = 'gtin' ORDER BY b.id LIMIT 1), s.min_shelf_days FROM skus s "
     )
 
     def sku(self, code: str) -> SkuInfo | None:
@@ -541,8 +573,8 @@ class Replica:
 
     def sku_by_gtin(self, gtin: str) -> SkuInfo | None:
         r = self._one(
-            "SELECT s.code, s.name, s.tracking, b.code FROM barcodes b JOIN skus s "
-            "ON s.id = b.sku_id WHERE b.code = ? AND b.kind = 'gtin'",
+            "SELECT s.code, s.name, s.tracking, b.code, s.min_shelf_days FROM barcodes b "
+            "JOIN skus s ON s.id = b.sku_id WHERE b.code = ? AND b.kind = 'gtin'",
             gtin,
         )
         return self._sku(r)

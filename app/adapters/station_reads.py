@@ -51,6 +51,11 @@ class ReplicaStationData:
     def station(self, code: str) -> StationInfo | None:
         return self._replica.station(code) if _storable(code) else None
 
+    def held(self, location: str, sku: str | None = None, lot: str | None = None) -> str | None:
+        if not _storable(location):
+            return None
+        return self._replica.held(location, sku, lot)
+
     def operator(self, badge: str) -> Operator | None:
         return self._replica.operator(badge) if _storable(badge) else None
 

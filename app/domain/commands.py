@@ -46,6 +46,8 @@ class TxKind(StrEnum):
     SAVE_COUNT = "save_count"
     HOLD_BIN = "hold_bin"
     SET_POLICY = "set_policy"
+    HOLD = "hold"
+    RELEASE_HOLD = "release_hold"
 
 
 class AdjustReason(StrEnum):
@@ -67,6 +69,17 @@ class ReturnReason(StrEnum):
     NOT_WANTED = "not_wanted"
     DEFECTIVE = "defective"
     OTHER = "other"
+
+
+class ReleaseReason(StrEnum):
+    """Why a supervisor lets held stock go (`ReleaseHold`, `@CMD:REASON:<CODE>`)."""
+
+    INSPECTED_OK = "inspected_ok"
+    """Inspected and fit to sell: the hold is lifted, or the goods move to a location."""
+    RETURNED_TO_VENDOR = "returned_to_vendor"
+    """Sent back to the supplier: the goods leave stock to VENDOR."""
+    SCRAPPED = "scrapped"
+    """Destroyed: the goods leave stock to SCRAP."""
 
 
 class ReleaseHow(StrEnum):
@@ -542,6 +555,60 @@ class SetPolicy(Command):
     value: int
 
 
+@dataclass(frozen=True, kw_only=True)
+class Hold(Command):
+    """Put a location, or a lot of a SKU, on hold: its stock cannot be picked, transferred or
+    shipped until a supervisor releases it (`ReleaseHold`). Exactly one of `location` and `lot`
+    (a lot names its `sku`)."""
+
+    kind: ClassVar[TxKind] = TxKind.HOLD
+    reason: str
+    location: str | None = None
+    sku: str | None = None
+    lot: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if (self.location is None) == (self.lot is None):
+            raise Rejection(Reason.BAD_INPUT, "a hold is on a location or on a lot, not both")
+        if self.lot is not None and self.sku is None:
+            raise Rejection(Reason.BAD_INPUT, "a hold on a lot names its SKU")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseHold(Command):
+    """A supervisor's release of held stock, with badge and PIN (`approved_by`, who may be the
+    operator), recorded with its reason.
+
+    Without `qty`: the hold on `location`, or on `lot` of `sku`, is lifted (INSPECTED_OK only).
+    With `sku` and `qty`: that stock (of `lot`, if given) leaves the held `location` (a
+    quarantine location, a location on hold, or a lot on hold there): INSPECTED_OK moves it to
+    `to_location`, RETURNED_TO_VENDOR to VENDOR, SCRAPPED to SCRAP; a hold itself stays."""
+
+    kind: ClassVar[TxKind] = TxKind.RELEASE_HOLD
+    reason: ReleaseReason
+    approved_by: str
+    location: str | None = None
+    sku: str | None = None
+    lot: str | None = None
+    qty: int | None = None
+    to_location: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.qty is not None:
+            if isinstance(self.qty, bool) or not isinstance(self.qty, int) or self.qty <= 0:
+                raise Rejection(
+                    Reason.BAD_QUANTITY,
+                    f"quantity must be a whole number above 0, not {self.qty!r}",
+                )
+            check_quantity("quantity", self.qty)
+
+    @property
+    def approver(self) -> str | None:
+        return self.approved_by
+
+
 EPHEMERAL: frozenset[TxKind] = frozenset({TxKind.HOLD_BIN})
 """Transactions that only mean something now: never queued to be sent after an outage."""
 
@@ -570,6 +637,8 @@ COMMAND_TYPES: dict[TxKind, type[Command]] = {
         SaveCount,
         HoldBin,
         SetPolicy,
+        Hold,
+        ReleaseHold,
     )
 }
 

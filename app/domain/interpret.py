@@ -30,7 +30,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Protocol
 
-from app.domain.commands import MAX_CODE_LENGTH, AdjustReason, ReturnReason
+from app.domain.commands import MAX_CODE_LENGTH, AdjustReason, ReleaseReason, ReturnReason
 from app.domain.gs1 import GS1_SYMBOLOGIES, Gs1Data, Gs1Error, Gs1Problem, decode, shown
 from app.domain.scan import GS, Scan
 
@@ -83,6 +83,7 @@ class CommandName(StrEnum):
     RELEASE = "RELEASE"
     CANCELORDER = "CANCELORDER"
     ACK = "ACK"
+    HOLD = "HOLD"
 
 
 COMMAND_MEANINGS = {
@@ -96,12 +97,15 @@ COMMAND_MEANINGS = {
     CommandName.QTY: "the quantity for the next item scan, 1 to 999999 (`@CMD:QTY:12`)",
     CommandName.LOGOUT: "sign the operator out",
     CommandName.MODE: "switch the station to receive, putaway, pick, count, transfer or return",
-    CommandName.REASON: "the reason code for a short pick, an approved count adjustment or a "
-    "customer return (`@CMD:REASON:LOST`, `@CMD:REASON:WRONG_ITEM`)",
+    CommandName.REASON: "the reason code for a short pick, an approved count adjustment, a "
+    "customer return or a supervisor's release of held stock (`@CMD:REASON:LOST`, "
+    "`@CMD:REASON:WRONG_ITEM`, `@CMD:REASON:INSPECTED_OK`)",
     CommandName.TAKEOVER: "a supervisor moves another picker's pick list to this station",
     CommandName.RELEASE: "leave a pick list and give its reservations back to stock",
     CommandName.CANCELORDER: "a supervisor cancels the scanned order",
     CommandName.ACK: "a supervisor acknowledges transactions refused after an outage",
+    CommandName.HOLD: "put the next scanned location, or lot (an item label with its lot), on "
+    "hold: nothing of it is picked, moved or shipped until a supervisor releases it",
 }
 
 
@@ -417,7 +421,9 @@ def _command(scan: Scan, data: str, symbology: str | None) -> Interpretation:
             return bad(f"MODE needs one of {modes}, like @CMD:MODE:PICK, not {shown(arg)}")
         return _command_scan(scan, name, mode, symbology)
     if name is CommandName.REASON:
-        known = [*AdjustReason, *(r for r in ReturnReason if r.value not in set(AdjustReason))]
+        known: list[StrEnum] = [*AdjustReason]
+        known += [r for r in ReturnReason if r.value not in set(AdjustReason)]
+        known += list(ReleaseReason)
         reasons = ", ".join(r.value.upper() for r in known)
         reason = arg.lower() if arg.isascii() else ""
         if reason not in {r.value for r in known}:

@@ -70,6 +70,9 @@ class Sku:
     active: bool = True
     velocity_class: str = "C"
     """A: the fast movers (most picked units), then B, then C; see services/stow.classify."""
+    min_shelf_days: int | None = None
+    """The fewest days of shelf life a lot must have left to be received or allocated
+    (app/domain/expiry.py)."""
 
     @property
     def fast_mover(self) -> bool:

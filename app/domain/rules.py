@@ -41,8 +41,10 @@ KINDS_BY_MODE: Mapping[StationMode, frozenset[TxKind]] = {
 }
 """The transactions each station mode makes."""
 
-HOUSEKEEPING: frozenset[TxKind] = frozenset({TxKind.EXPIRE})
-"""Transactions anyone may make: they only give back what ran out of time."""
+HOUSEKEEPING: frozenset[TxKind] = frozenset({TxKind.EXPIRE, TxKind.HOLD, TxKind.RELEASE_HOLD})
+"""Transactions anyone may make: an expiry only gives back what ran out of time; a hold only
+stops stock from moving (whoever finds damaged goods puts them on hold); a release carries a
+supervisor's badge and PIN, verified whoever sends it."""
 
 
 def _roles_by_kind() -> dict[TxKind, frozenset[Role]]:
@@ -83,6 +85,8 @@ DOING: Mapping[TxKind, str] = {
     TxKind.SAVE_COUNT: "save a count",
     TxKind.HOLD_BIN: "hold a bin for putaway",
     TxKind.SET_POLICY: "change the warehouse policy",
+    TxKind.HOLD: "put stock on hold",
+    TxKind.RELEASE_HOLD: "release held stock",
 }
 """What each kind of transaction does, in the words of a refusal."""
 

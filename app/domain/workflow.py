@@ -108,6 +108,8 @@ class SkuInfo:
     name: str
     tracking: Tracking
     gtin: str | None = None
+    min_shelf_days: int | None = None
+    """The fewest days of shelf life a lot must have left to be received (expiry.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +257,10 @@ class StationData(Protocol):
     def sku_by_gtin(self, gtin: str) -> SkuInfo | None: ...
     def location_kind(self, code: str) -> str | None:
         """The LocationKind value of a real location, None for unknown or virtual codes."""
+
+    def held(self, location: str, sku: str | None = None, lot: str | None = None) -> str | None:
+        """Why stock in `location` (of `lot` of `sku`, if given) is held, in a refusal's words
+        (domain/holds.hold_text); None when it is not. The ledger checks again."""
 
     def open_receipts(self, limit: int) -> list[str]:
         """Codes of open expected receipts, oldest first, to pick one on screen."""

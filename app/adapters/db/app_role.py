@@ -120,6 +120,14 @@ GRANTS: Mapping[str, TableGrant] = {
         insert=True,
         delete=True,
     ),
+    "holds": TableGrant(
+        "holds on a location or a lot, placed and released by ledger transactions",
+        insert=True,
+        update=("released_tx_id", "released_by_id", "released_at", "release_reason"),
+    ),
+    "master_changes": TableGrant(
+        "who changed master data and when (written by imports, as the owner; append-only)"
+    ),
 }
 """Table -> what the stations' role may do there. Add a row when a migration adds a table."""
 

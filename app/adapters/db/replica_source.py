@@ -31,6 +31,7 @@ from .schema import (
     BarcodeRow,
     CountTaskRow,
     DatabaseIdentityRow,
+    HoldRow,
     LocationRow,
     LotRow,
     OperatorRow,
@@ -53,6 +54,7 @@ BATCH = 20_000
 _S, _B, _L, _O = table(SkuRow), table(BarcodeRow), table(LocationRow), table(OperatorRow)
 _ST, _R, _RL, _ORD = table(StationRow), table(ReceiptRow), table(ReceiptLineRow), table(OrderRow)
 _CT, _Q, _LOT, _RES = table(CountTaskRow), table(QuantRow), table(LotRow), table(ReservationRow)
+_H = table(HoldRow)
 
 
 def _pickable() -> Any:
@@ -93,10 +95,11 @@ CATALOGUE: dict[str, tuple[Any, Sequence[Any], Any]] = {
             _S.c.unit_volume_cm3,
             _S.c.unit_weight_g,
             _S.c.active,
+            _S.c.min_shelf_days,
         ),
         None,
     ),
-    "barcodes": (_B, (_B.c.id, _B.c.code, _B.c.sku_id, _B.c.kind), None),
+    "barcodes": (_B, (_B.c.id, _B.c.code, _B.c.sku_id, _B.c.kind, _B.c.pack_qty), None),
     "locations": (
         _L,
         (
@@ -152,6 +155,22 @@ CATALOGUE: dict[str, tuple[Any, Sequence[Any], Any]] = {
             _CT.c.counts,
             _CT.c.snapshot,
             _CT.c.counters,
+        ),
+        None,
+    ),
+    "holds": (
+        _H,
+        (
+            _H.c.id,
+            _H.c.location_id,
+            _H.c.lot_id,
+            select(_LOT.c.code).where(_LOT.c.id == _H.c.lot_id).scalar_subquery(),
+            select(_S.c.code)
+            .select_from(_LOT.join(_S, _S.c.id == _LOT.c.sku_id))
+            .where(_LOT.c.id == _H.c.lot_id)
+            .scalar_subquery(),
+            _H.c.reason,
+            _H.c.released_at.is_(None),
         ),
         None,
     ),

@@ -95,15 +95,20 @@ class SkuRow(Base):
     lead_time_days: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     velocity_class: Mapped[str] = mapped_column(String(1), default="C", server_default="C")
+    min_shelf_days: Mapped[int | None] = mapped_column(Integer)
+    """The fewest days of shelf life a lot must have left to be received or allocated
+    (migration 0008; NULL: no minimum, an expired lot is still refused)."""
     __table_args__ = (
         CheckConstraint("tracking IN ('none', 'lot', 'serial')", name="tracking"),
+        CheckConstraint("min_shelf_days IS NULL OR min_shelf_days >= 0", name="min_shelf_days"),
         CheckConstraint("velocity_class IN ('A', 'B', 'C')", name="velocity_class"),
         CheckConstraint("unit_volume_cm3 >= 0 AND unit_weight_g >= 0", name="unit_size"),
     )
 
 
 class BarcodeRow(Base):
-    """GTINs (normalised to 14 digits) and alias barcodes (supplier codes, internal labels)."""
+    """GTINs (normalised to 14 digits) and alias barcodes (supplier codes, internal labels),
+    each standing for `pack_qty` units of its SKU (a case GTIN: 12; migration 0008)."""
 
     __tablename__ = "barcodes"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -111,7 +116,11 @@ class BarcodeRow(Base):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), index=True)
     kind: Mapped[str] = mapped_column(String(8))
-    __table_args__ = (CheckConstraint("kind IN ('gtin', 'alias')", name="kind"),)
+    pack_qty: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    __table_args__ = (
+        CheckConstraint("kind IN ('gtin', 'alias')", name="kind"),
+        CheckConstraint("pack_qty >= 1", name="pack_qty"),
+    )
 
 
 class LocationRow(Base):
@@ -566,6 +575,72 @@ class OperatorPinRow(Base):
     changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+ACTIVE_HOLD = "released_at IS NULL"
+"""The predicate of the one-active-hold-per-location and per-lot indexes (as UNFINISHED_COUNT)."""
+
+
+class HoldRow(Base):
+    """A hold on a location or a lot (migration 0008): its stock cannot be picked, transferred or
+    shipped until a supervisor releases it (a RELEASE_HOLD transaction). Placed and released by
+    ledger transactions, never deleted. Stock in a quarantine location is held by its kind and
+    needs no row. At most one active hold per location and per lot."""
+
+    __tablename__ = "holds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rev: Mapped[int] = mapped_column(BigInteger, server_default="0", index=True)
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"))
+    reason: Mapped[str] = mapped_column(String(200))
+    placed_tx_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    placed_by_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
+    placed_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
+    released_tx_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    released_by_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    release_reason: Mapped[str | None] = mapped_column(String(32))
+    __table_args__ = (
+        CheckConstraint("(location_id IS NULL) <> (lot_id IS NULL)", name="one_target"),
+        Index(
+            "uq_holds_active_location",
+            "location_id",
+            unique=True,
+            postgresql_where=text(f"location_id IS NOT NULL AND {ACTIVE_HOLD}"),
+            sqlite_where=text(f"location_id IS NOT NULL AND {ACTIVE_HOLD}"),
+        ),
+        Index(
+            "uq_holds_active_lot",
+            "lot_id",
+            unique=True,
+            postgresql_where=text(f"lot_id IS NOT NULL AND {ACTIVE_HOLD}"),
+            sqlite_where=text(f"lot_id IS NOT NULL AND {ACTIVE_HOLD}"),
+        ),
+    )
+
+
+class MasterChangeRow(Base):
+    """One change of master data (migration 0008): a row added, changed, deactivated or
+    activated by `perpetua import`, `perpetua deactivate` or a PIN set, with who (an operator's
+    badge given with --by, or the OS user) and when. Append-only; never holds a PIN."""
+
+    __tablename__ = "master_changes"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now(), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    actor_kind: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    __table_args__ = (
+        CheckConstraint("actor_kind IN ('badge', 'os_user')", name="actor_kind"),
+        CheckConstraint(
+            "action IN ('added', 'changed', 'deactivated', 'activated', 'pin_set')",
+            name="action",
+        ),
+        Index("ix_master_changes_kind_code", "kind", "code"),
+    )
+
+
 REPLICATED = (
     SkuRow,
     BarcodeRow,
@@ -579,5 +654,6 @@ REPLICATED = (
     QuantRow,
     WarehousePolicyRow,
     OperatorPinRow,
+    HoldRow,
 )
 """Tables with a `rev` stamp, copied by station replicas (migration 0005)."""

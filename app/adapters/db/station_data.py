@@ -26,6 +26,7 @@ from sqlalchemy import (
     text,
 )
 
+from app.domain.holds import hold_text
 from app.domain.model import NO_LOT_ID, LocationKind, Operator, Role, Tracking
 from app.domain.orders import PICKABLE, Claim, OrderState
 from app.domain.ports import TransientDatabaseError
@@ -56,6 +57,7 @@ from .schema import (
     UNFINISHED_COUNT,
     BarcodeRow,
     CountTaskRow,
+    HoldRow,
     LocationRow,
     LotRow,
     MoveRow,
@@ -104,6 +106,12 @@ def _gtin_of(sku_id: Any) -> Any:
         .limit(1)
         .scalar_subquery()
     )
+
+
+def _sku_info(r: Any) -> SkuInfo | None:
+    if r is None:
+        return None
+    return SkuInfo(r.code, r.name, Tracking(r.tracking), r.gtin, r.min_shelf_days)
 
 
 def _holdings(value: Any) -> tuple[Holding, ...]:
@@ -189,29 +197,68 @@ class SqlStationData:
             ).scalar()
         return None if kind is None else str(kind)
 
+    def held(self, location: str, sku: str | None = None, lot: str | None = None) -> str | None:
+        if not _storable(location):
+            return None
+        h = table(HoldRow)
+        active = h.c.released_at.is_(None)
+        with self._reading() as c:
+            r = c.execute(
+                select(
+                    _L.c.kind,
+                    select(h.c.reason)
+                    .where(h.c.location_id == _L.c.id, active)
+                    .limit(1)
+                    .scalar_subquery(),
+                ).where(_L.c.code == location)
+            ).first()
+            lot_reason = None
+            if sku and lot and _storable(sku) and _storable(lot):
+                lot_reason = c.execute(
+                    select(h.c.reason)
+                    .select_from(
+                        h.join(_LOT, _LOT.c.id == h.c.lot_id).join(_S, _S.c.id == _LOT.c.sku_id)
+                    )
+                    .where(_S.c.code == sku, _LOT.c.code == lot, active)
+                ).scalar()
+        return hold_text(
+            location,
+            quarantine=r is not None and r.kind == LocationKind.QUARANTINE.value,
+            location_reason=None if r is None else r[1],
+            sku=sku,
+            lot=lot,
+            lot_reason=lot_reason,
+        )
+
     # --- items ----------------------------------------------------------------------------
 
     def sku(self, code: str) -> SkuInfo | None:
         if not _storable(code):
             return None
-        stmt = select(_S.c.code, _S.c.name, _S.c.tracking, _gtin_of(_S.c.id).label("gtin")).where(
-            _S.c.code == code
-        )
+        stmt = select(
+            _S.c.code,
+            _S.c.name,
+            _S.c.tracking,
+            _gtin_of(_S.c.id).label("gtin"),
+            _S.c.min_shelf_days,
+        ).where(_S.c.code == code)
         with self._reading() as c:
             r = c.execute(stmt).first()
-        return SkuInfo(r.code, r.name, Tracking(r.tracking), r.gtin) if r else None
+        return _sku_info(r)
 
     def sku_by_gtin(self, gtin: str) -> SkuInfo | None:
         if not _storable(gtin):
             return None
         stmt = (
-            select(_S.c.code, _S.c.name, _S.c.tracking, _B.c.code.label("gtin"))
+            select(
+                _S.c.code, _S.c.name, _S.c.tracking, _B.c.code.label("gtin"), _S.c.min_shelf_days
+            )
             .select_from(_B.join(_S, _S.c.id == _B.c.sku_id))
             .where(_B.c.code == gtin, _B.c.kind == "gtin")
         )
         with self._reading() as c:
             r = c.execute(stmt).first()
-        return SkuInfo(r.code, r.name, Tracking(r.tracking), r.gtin) if r else None
+        return _sku_info(r)
 
     # --- receipts and orders --------------------------------------------------------------
 

@@ -95,6 +95,7 @@ def sku_from_row(r: Any) -> Sku:
         r.lead_time_days,
         r.active,
         r.velocity_class,
+        r.min_shelf_days,
     )
 
 
