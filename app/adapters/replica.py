@@ -38,8 +38,9 @@ from typing import Any
 
 from app.adapters.pins import matches
 from app.domain.commands import Command, TxKind
+from app.domain.gs1 import gtin_forms
 from app.domain.holds import hold_text
-from app.domain.interpret import NO_MATCH, CodeMatch
+from app.domain.interpret import NO_MATCH, Barcode, CodeMatch
 from app.domain.ledger import Outcome
 from app.domain.model import LocationKind, Operator, Role, Tracking
 from app.domain.orders import Claim, Person
@@ -143,6 +144,8 @@ _MOVES: dict[str, tuple[str | None, str | None]] = {
     TxKind.RETURN.value: (None, "to_location"),
     TxKind.SHIP.value: ("from_location", None),
     TxKind.SCRAP.value: ("from_location", None),
+    # Held goods released by quantity: to `to_location` (inspected ok), or out of stock (none).
+    TxKind.RELEASE_HOLD.value: ("location", "to_location"),
 }
 
 
@@ -572,10 +575,15 @@ class Replica:
         return self._sku(self._one(self._SKU + "WHERE s.code = ?", code))
 
     def sku_by_gtin(self, gtin: str) -> SkuInfo | None:
+        """The SKU of the 14-digit `gtin`: its GTIN barcode, else an alias under one of its
+        forms (old data), as the interpreter finds it."""
+        found = self.barcode(gtin_forms(gtin))
+        if found is None:
+            return None
         r = self._one(
-            "SELECT s.code, s.name, s.tracking, b.code, s.min_shelf_days FROM barcodes b "
-            "JOIN skus s ON s.id = b.sku_id WHERE b.code = ? AND b.kind = 'gtin'",
+            "SELECT code, name, tracking, ?, min_shelf_days FROM skus WHERE code = ?",
             gtin,
+            found.sku,
         )
         return self._sku(r)
 
@@ -589,20 +597,39 @@ class Replica:
             "(SELECT s.code FROM barcodes b JOIN skus s ON s.id = b.sku_id "
             " WHERE b.code = ?1 AND b.kind = 'alias'), "
             "EXISTS (SELECT 1 FROM receipts WHERE code = ?1), "
-            "EXISTS (SELECT 1 FROM orders WHERE code = ?1)",
+            "EXISTS (SELECT 1 FROM orders WHERE code = ?1), "
+            "(SELECT b.pack_qty FROM barcodes b WHERE b.code = ?1 AND b.kind = 'alias')",
             code,
         )
         if r is None:
             return NO_MATCH
-        return CodeMatch(bool(r[0]), bool(r[1]), r[2], bool(r[3]), bool(r[4]))
+        pack = 1 if r[5] is None else int(r[5])
+        return CodeMatch(
+            badge=bool(r[0]),
+            location=bool(r[1]),
+            alias_sku=r[2],
+            receipt=bool(r[3]),
+            order=bool(r[4]),
+            alias_pack=pack,
+        )
+
+    def barcode(self, codes: Sequence[str]) -> Barcode | None:
+        """The first of `codes` that is a barcode (GTIN or alias), with its SKU and pack."""
+        wanted = list(dict.fromkeys(codes))
+        if not wanted:
+            return None
+        rows = self._all(
+            "SELECT b.code, s.code, b.pack_qty, b.kind FROM barcodes b "
+            f"JOIN skus s ON s.id = b.sku_id WHERE b.code IN ({', '.join('?' * len(wanted))})",
+            *wanted,
+        )
+        found = {r[0]: Barcode(r[0], r[1], int(r[2]), r[3]) for r in rows}
+        return next((found[c] for c in wanted if c in found), None)
 
     def gtin_sku(self, gtin: str) -> str | None:
-        r = self._one(
-            "SELECT s.code FROM barcodes b JOIN skus s ON s.id = b.sku_id "
-            "WHERE b.code = ? AND b.kind = 'gtin'",
-            gtin,
-        )
-        return None if r is None else str(r[0])
+        """The SKU of the GTIN barcode `gtin` (14 digits), aliases aside."""
+        found = self.barcode((gtin,))
+        return found.sku if found is not None and found.kind == "gtin" else None
 
     # --- receipts --------------------------------------------------------------------------------
 
@@ -746,6 +773,8 @@ class Replica:
                 if where is not None:
                     out.append((where[0], where[1], where[2], -int(p["qty"])))
                     out.append((p["to_location"], where[1], where[2], int(p["qty"])))
+                continue
+            if p.get("qty") is None:  # a release that lifts a hold moves nothing
                 continue
             source, target = _MOVES[kind]
             qty = int(p["qty"])

@@ -12,9 +12,11 @@ Scanned text is hostile: text no code column could hold is answered "nothing" wi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from app.adapters.db.catalogue_lookup import _storable
 from app.adapters.replica import Replica
-from app.domain.interpret import NO_MATCH, CodeMatch
+from app.domain.interpret import NO_MATCH, Barcode, CodeMatch
 from app.domain.model import Operator
 from app.domain.orders import Claim
 from app.domain.ports import DatabaseUnavailable, Link, TransientDatabaseError
@@ -136,5 +138,5 @@ class ReplicaCatalogue:
     def identify(self, code: str) -> CodeMatch:
         return self._replica.identify(code) if _storable(code) else NO_MATCH
 
-    def gtin_sku(self, gtin: str) -> str | None:
-        return self._replica.gtin_sku(gtin) if _storable(gtin) else None
+    def barcode(self, codes: Sequence[str]) -> Barcode | None:
+        return self._replica.barcode([c for c in codes if _storable(c)])

@@ -44,7 +44,7 @@ FIELDS = ("gtin", "lot", "expiry", "best_before", "serial", "count", "sscc", "co
     "as_json",
     is_flag=True,
     help='One JSON object per scan: {"scan", "kind", "gtin", "lot", "expiry", "best_before", '
-    '"serial", "count", "sscc", "content_gtin", "command", "error", "sku"}.',
+    '"serial", "count", "sscc", "content_gtin", "command", "error", "sku", "pack"}.',
 )
 @click.option(
     "--gs-placeholder",
@@ -106,6 +106,7 @@ def record(meaning: Interpretation) -> dict[str, Any]:
     values["command"] = _command(meaning)
     values["error"] = meaning.error
     values["sku"] = meaning.sku
+    values["pack"] = meaning.pack
     return values
 
 
@@ -127,4 +128,6 @@ def _line(meaning: Interpretation) -> str:
             parts.append(f"{name}={shown(str(value))}")
     if meaning.sku is not None:
         parts.append(f"sku={shown(meaning.sku)}")
+    if meaning.pack != 1:
+        parts.append(f"pack={meaning.pack}")
     return "  ".join(parts)

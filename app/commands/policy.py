@@ -1,4 +1,4 @@
-"""`perpetua policy show|set` and `perpetua operators set-pin`: the warehouse's rules and PINs,
+"""`perpetua policy show|set` and `perpetua operator(s) set-pin`: the warehouse's rules and PINs,
 kept in the database (README "Securing a warehouse").
 
 A policy change is a ledger transaction (`SetPolicy`) made by a supervisor with their own PIN,
@@ -9,6 +9,7 @@ administrator's task on the database (the stations' role cannot read or write PI
 from __future__ import annotations
 
 import json
+import os
 import sys
 import uuid
 from typing import TYPE_CHECKING
@@ -105,31 +106,61 @@ def policy_set(obj: Context, key: str, value: str, badge: str, station: str | No
     click.echo(outcome.message)
 
 
+PIN_ENV = "PERPETUA_PIN"
+"""A script's way to give the new PIN (never an argument: `ps` shows those to every user)."""
+
+
 @click.group("operators")
 def operators_group() -> None:
     """Operators' PINs (an administrator's task on the database)."""
 
 
-@operators_group.command("set-pin")
+@click.group("operator")
+def operator_group() -> None:
+    """An operator's PIN (the same as `perpetua operators`)."""
+
+
+@click.command("set-pin")
 @click.argument("badge")
+@click.option(
+    "--by", metavar="BADGE", help="Your operator badge, for the audit (default: the OS user)."
+)
 @click.pass_obj
-def operators_set_pin(obj: Context, badge: str) -> None:
-    """Set the PIN of BADGE (asked twice, hidden; or one line of standard input). Digits 0-9
-    only, at least the policy's pin_min_digits. Clears the badge's wrong attempts and lockout."""
+def operators_set_pin(obj: Context, badge: str, by: str | None) -> None:
+    """Set the PIN of BADGE: asked twice at a hidden prompt, or read from PERPETUA_PIN or one
+    line of standard input (never an argument). Digits 0-9 only, at least the policy's
+    pin_min_digits. Clears the badge's wrong attempts and lockout; recorded in the audit."""
+    from app.adapters.db import master_data as master_db
+    from app.commands.masterdata import os_user
+    from app.domain.master_data import MasterDataRefused
+
     o = table(OperatorRow)
     with obj.runtime() as rt:
         with rt.engine.connect() as c:
             found = c.execute(select(o.c.id).where(o.c.badge == badge)).first()
             least = authority.policy(c).pin_min_digits
+            try:
+                master_db.actor(c, by, os_user())
+            except MasterDataRefused as refused:
+                raise click.ClickException(refused.message) from None
         if found is None:
             raise click.ClickException(f"badge {badge!r} is not an operator's")
         # Asked and made into verifiers before the write: on SQLite a write transaction holds
         # every station, and neither a person typing nor the slow verifier should.
-        pin = _read_secret(f"new PIN for {badge}", confirm=True)
+        pin = os.environ.get(PIN_ENV) or _read_secret(f"new PIN for {badge}", confirm=True)
         problem = pin_problem(pin, least)
         if problem:
             raise click.ClickException(f"{problem}; nothing was changed")
         prepared = pins.prepare(pin, least)
-        with rt.engine.begin() as c:
-            authority.set_pins(c, {found.id: prepared})
+        try:
+            with rt.engine.begin() as c:
+                who = master_db.actor(c, by, os_user())
+                authority.set_pins(c, {found.id: prepared})
+                master_db.pin_set(c, badge, who)
+        except MasterDataRefused as refused:
+            raise click.ClickException(refused.message) from None
     click.echo(f"PIN of {badge} set; stations learn it at their next refresh.")
+
+
+operators_group.add_command(operators_set_pin)
+operator_group.add_command(operators_set_pin)

@@ -18,7 +18,19 @@ class SkuSpec:
     lookalike_group: str | None = None
     reorder_point: int = 0
     lead_time_days: int = 0
-    barcodes: tuple[tuple[str, str], ...] = ()  # (code, "gtin" | "alias")
+    barcodes: tuple[tuple[str, str], ...] = ()  # (code, "gtin" | "alias"), each of pack 1
+    min_shelf_days: int | None = None
+    """The fewest days of shelf life a lot must have left to be received or allocated."""
+
+
+@dataclass(frozen=True)
+class BarcodeSpec:
+    """One barcode of a SKU: a GTIN (14 digits) or an alias, standing for `pack_qty` units."""
+
+    sku: str
+    code: str
+    kind: str  # "gtin" | "alias"
+    pack_qty: int = 1
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,13 @@ INVALID_PAIRS = (
     ("420", "421"),
 )
 """AIs that must not appear together in one message (GS1 Barcode Syntax Dictionary, `ex=`)."""
+REQUIRED_PAIRS = (
+    ("02", ("37",)),
+    ("37", ("02", "8026")),
+)
+"""An AI and the AIs one of which must come with it (GS1 Barcode Syntax Dictionary, `req=`): a
+content GTIN (02) says which items a unit holds and the count (37) how many, so neither means
+anything alone. Without an SSCC (00) the pair is a content label: that many of those items."""
 
 _DIGITS = re.compile(r"[0-9]+")
 _URL = re.compile(r"https?://", re.IGNORECASE)
@@ -91,6 +98,7 @@ class Gs1Problem(StrEnum):
     UNKNOWN_AI = "unknown_ai"
     DUPLICATE_AI = "duplicate_ai"
     INVALID_PAIR = "invalid_pair"
+    MISSING_PAIR = "missing_pair"
     NO_KEY = "no_key"
     BAD_LINK = "bad_link"
     BAD_BRACKETS = "bad_brackets"
@@ -478,6 +486,9 @@ def _fields(elements: Iterable[GS1ElementString]) -> Gs1Data:
         raise Gs1Error(
             Gs1Problem.NO_KEY, "it holds only separators (GS) and no GS1 data. " + _RELABEL
         )
+    for ai, partners in REQUIRED_PAIRS:
+        if ai in by_ai and not by_ai.keys() & set(partners):
+            raise Gs1Error(Gs1Problem.MISSING_PAIR, _MISSING[ai] + _RELABEL)
     if not by_ai.keys() & {"00", "01", "02", "03"}:
         held = ", ".join(f"{_field(ai)} ({ai})" for ai in by_ai)
         raise Gs1Error(
@@ -504,6 +515,27 @@ def _fields(elements: Iterable[GS1ElementString]) -> Gs1Data:
         sscc=_value(by_ai.get("00")),
         content_gtin=_gtin14(by_ai.get("02")),
     )
+
+
+_MISSING = {
+    "02": "the content GTIN (02) says which items a unit holds, and GS1 requires the count (37) "
+    "of them beside it; this barcode has no count. ",
+    "37": "the count (37) says how many items of the content GTIN (02) a unit holds, and this "
+    "barcode has no content GTIN. ",
+}
+
+
+def gtin_forms(gtin: str) -> tuple[str, ...]:
+    """The ways the 14-digit `gtin` may be written, longest first: the 14 digits, then the EAN-13,
+    UPC-A (12) and EAN-8 its leading zeros allow. Old catalogue data may hold a GTIN in any of
+    them, as an alias barcode. None for text that is not 14 digits."""
+    if len(gtin) != 14 or not _DIGITS.fullmatch(gtin):
+        return ()
+    forms = [gtin]
+    for length in (13, 12, 8):
+        if not gtin[: 14 - length].strip("0"):
+            forms.append(gtin[14 - length :])
+    return tuple(forms)
 
 
 def _gtin14(element: GS1ElementString | None) -> str | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from functools import cache
 from typing import NamedTuple
@@ -251,11 +251,35 @@ def _as(holder: Holder, code: str) -> str:
     return _held_as(holder) + spelled
 
 
-def clashes(new: Iterable[NewCode], existing: Iterable[Holder]) -> list[tuple[int, str]]:
+Mine = Callable[[Holder, Holder], bool]
+"""Whether a code in the database (second) is the new code's own row (first), not a clash:
+see `same_thing` and `same_barcode`."""
+
+
+def same_thing(new: Holder, held: Holder) -> bool:
+    """An update: the row itself, or a code of the same SKU, is no clash."""
+    return held.thing == new.thing
+
+
+def own_sku_code(new: Holder, held: Holder) -> bool:
+    """A barcode may be its own SKU's code (a shelf label with the SKU code on it)."""
+    return held.kind is CodeKind.SKU and held.thing == new.thing
+
+
+def same_barcode(new: Holder, held: Holder) -> bool:
+    """An update of barcodes, matched on the barcode: the barcode row itself (of whatever SKU:
+    the update may move it to another) or its own SKU's code is no clash."""
+    return held.kind in (CodeKind.GTIN, CodeKind.ALIAS) or held.thing == new.thing
+
+
+def clashes(
+    new: Iterable[NewCode], existing: Iterable[Holder], mine: Mine | None = None
+) -> list[tuple[int, str]]:
     """(line, message) for each new code that names something else: a code already held in
     the database, or held by another thing on an earlier line of the file. One message per line
     and code; a row whose thing "already exists" (the same code of the same kind, such as a SKU
-    imported twice) gets that one message, not one more for each of its barcodes."""
+    imported twice) gets that one message, not one more for each of its barcodes. A holder in
+    the database that `mine` says is the new code's own row is no clash (an update)."""
     held: dict[tuple[str, str], list[Holder]] = {}
     for h in existing:
         held.setdefault((_namespace(h), _key(h)), []).append(h)
@@ -266,6 +290,8 @@ def clashes(new: Iterable[NewCode], existing: Iterable[Holder]) -> list[tuple[in
     for n in new:
         key = (_namespace(n.holder), _key(n.holder))
         in_database = held.get(key)
+        if in_database and mine is not None:
+            in_database = [h for h in in_database if not mine(n.holder, h)]
         if in_database:
             message: str | None = _clash_in_database(n.holder, in_database)
         else:

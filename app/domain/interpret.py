@@ -12,8 +12,14 @@ The rules, in order:
    `Scan.symbology` when the text has none.
 3. Command barcodes `@CMD:<NAME>[:<ARG>]`.
 4. Operator badges, then 5. location labels (catalogue lookups).
-6. SSCC, GS1 element strings, GS1 Digital Link URIs, plain EAN/UPC/GTIN (see `gs1.py`).
+6. SSCC, GS1 element strings, GS1 Digital Link URIs, plain EAN/UPC/GTIN (see `gs1.py`). The
+   item's GTIN (01), or else the content GTIN (02) of a licence plate or content label, is looked
+   up as a GTIN barcode and, failing that, as an alias under the scanned digits and the GTIN's
+   other forms (13, 12, 8 digits): old data may hold a supplier's EAN as an alias.
 7. Registered alias barcodes (catalogue lookup).
+
+A barcode found in the catalogue gives the item its SKU and its pack: how many units of the SKU
+one scan of it stands for (a case GTIN of 12: 12), on `Interpretation.pack`.
 
 Without a catalogue only syntax decides: badges, location labels and aliases cannot be told from
 any other word, so a word that is not a command or GS1/GTIN data is refused with a message saying
@@ -25,13 +31,22 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Protocol
 
 from app.domain.commands import MAX_CODE_LENGTH, AdjustReason, ReleaseReason, ReturnReason
-from app.domain.gs1 import GS1_SYMBOLOGIES, Gs1Data, Gs1Error, Gs1Problem, decode, shown
+from app.domain.gs1 import (
+    GS1_SYMBOLOGIES,
+    Gs1Data,
+    Gs1Error,
+    Gs1Problem,
+    decode,
+    gtin_forms,
+    shown,
+)
 from app.domain.scan import GS, Scan
 
 MAX_SCAN_LENGTH = 256
@@ -131,9 +146,22 @@ class CodeMatch:
     """An expected receipt's code (ASN or purchase order)."""
     order: bool = False
     """A customer order's code (its pick list)."""
+    alias_pack: int = 1
+    """How many units of the alias's SKU one scan of it stands for."""
 
 
 NO_MATCH = CodeMatch()
+
+
+@dataclass(frozen=True, slots=True)
+class Barcode:
+    """A registered barcode: the SKU it stands for and how many of its units one scan is."""
+
+    code: str
+    sku: str
+    pack: int = 1
+    kind: str = "gtin"
+    """gtin (normalised to 14 digits) or alias (any other code, or old data)."""
 
 
 class Catalogue(Protocol):
@@ -147,8 +175,9 @@ class Catalogue(Protocol):
         """Whether `code` is an operator badge, a real location's label (never a virtual
         counterparty), an expected receipt, a customer order or a registered alias barcode."""
 
-    def gtin_sku(self, gtin: str) -> str | None:
-        """The SKU code of a 14-digit GTIN, if the catalogue has it."""
+    def barcode(self, codes: Sequence[str]) -> Barcode | None:
+        """The first of `codes`, in the order given, that is a registered barcode (a GTIN or an
+        alias), with its SKU and pack quantity; None when none is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +204,8 @@ class Interpretation:
     """What one scan means. `error` is set exactly when `kind` is INVALID.
 
     `code` is the badge, location code or alias as scanned (without an AIM identifier); `sku`
-    is the SKU of an alias, or of a GTIN the catalogue knows.
+    is the SKU of an alias, or of a GTIN (or content GTIN) the catalogue knows, and `pack` the
+    units of it one scan of that barcode stands for (1 when the catalogue does not say).
     """
 
     scan: Scan
@@ -192,6 +222,7 @@ class Interpretation:
     command_arg: str | None = None
     code: str | None = None
     sku: str | None = None
+    pack: int = 1
     symbology: str | None = None
     error: str | None = None
     reason: Refusal | Gs1Problem | None = None
@@ -242,9 +273,16 @@ def interpret(
     except Gs1Error as error:
         problem, fields = error, None
     if fields is not None:
-        return _goods(scan, fields, symbology, catalogue)
+        return _goods(scan, data, fields, symbology, catalogue)
     if match.alias_sku is not None:
-        return Interpretation(scan, Kind.ITEM, code=data, sku=match.alias_sku, symbology=symbology)
+        return Interpretation(
+            scan,
+            Kind.ITEM,
+            code=data,
+            sku=match.alias_sku,
+            pack=match.alias_pack,
+            symbology=symbology,
+        )
     if problem is not None:
         return _refuse(scan, problem.problem, f"Scanned {shown(scan.text)}: {problem.detail}")
     if catalogue is None:
@@ -266,9 +304,10 @@ def interpret(
 
 
 def _goods(
-    scan: Scan, fields: Gs1Data, symbology: str | None, catalogue: Catalogue | None
+    scan: Scan, data: str, fields: Gs1Data, symbology: str | None, catalogue: Catalogue | None
 ) -> Interpretation:
-    sku = catalogue.gtin_sku(fields.gtin) if catalogue is not None and fields.gtin else None
+    gtin = fields.gtin or fields.content_gtin
+    found = catalogue.barcode(_item_codes(gtin, data)) if catalogue is not None and gtin else None
     return Interpretation(
         scan,
         Kind.LPN if fields.sscc else Kind.ITEM,
@@ -280,9 +319,18 @@ def _goods(
         count=fields.count,
         sscc=fields.sscc,
         content_gtin=fields.content_gtin,
-        sku=sku,
+        sku=found.sku if found else None,
+        pack=found.pack if found else 1,
         symbology=symbology,
     )
+
+
+def _item_codes(gtin: str, data: str) -> tuple[str, ...]:
+    """Where the catalogue may hold the barcode of `gtin` (14 digits), in order: the GTIN, the
+    digits as scanned, the GTIN's shorter forms (an old alias of a supplier's EAN-13)."""
+    forms = gtin_forms(gtin) or (gtin,)
+    scanned = (data,) if data.isascii() and data.isdigit() else ()
+    return tuple(dict.fromkeys((forms[0], *scanned, *forms[1:])))
 
 
 def _refuse(scan: Scan, reason: Refusal | Gs1Problem, message: str) -> Interpretation:

@@ -2,7 +2,8 @@
 
 Safe offline: receiving (into the station's own dock lane or quarantine), putaway from the
 station's own dock lane, counts (recorded, and checked by the ledger when they arrive), picks and
-releases of the pick lists the station holds, closing receipts and count tasks. Those are queued
+releases of the pick lists the station holds, closing receipts and count tasks, and holds (a
+hold only stops stock from moving; it takes effect when it arrives). Those are queued
 in the outbox. Everything else needs the ledger's answer now (it depends on stock other stations
 move, or on a claim) and is refused by the station with one plain sentence.
 """
@@ -26,6 +27,7 @@ QUEUEABLE: frozenset[TxKind] = frozenset(
         TxKind.CLOSE_RECEIPT,
         TxKind.RAISE_COUNT,
         TxKind.SAVE_COUNT,
+        TxKind.HOLD,
     }
 )
 """Transactions a station queues while the database is out of reach."""
@@ -41,6 +43,7 @@ _WHAT: dict[TxKind, str] = {
     TxKind.SCRAP: "scrapping",
     TxKind.EXPIRE: "expiring reservations",
     TxKind.OPENING: "opening balances",
+    TxKind.RELEASE_HOLD: "releasing held stock",
 }
 
 

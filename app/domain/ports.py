@@ -89,6 +89,28 @@ class ReceiptFigure:
 
 
 @dataclass(frozen=True)
+class ExpectedLot:
+    """A lot a receipt's line names for a SKU (None: the line leaves the lot open), with the
+    expiry the line gives it."""
+
+    lot: str | None
+    expiry: date | None
+
+
+@dataclass(frozen=True)
+class HoldRecord:
+    """A hold on a location or a lot (domain/holds.py), as a transaction found it."""
+
+    id: int
+    location_id: int | None
+    lot_id: int | None
+    reason: str
+    placed_by: str
+    """The badge of who placed it."""
+    placed_at: datetime
+
+
+@dataclass(frozen=True)
 class CountTaskRecord:
     """A location's unfinished count task as a transaction found it (locked)."""
 
@@ -161,8 +183,16 @@ class Balances(Protocol):
 
     def quants_at(self, location_id: int, sku_id: int) -> list[Quant]: ...
     def pick_candidates(
-        self, sku_id: int, lot_id: int | None, location_id: int | None, limit: int
-    ) -> list[Candidate]: ...
+        self,
+        sku_id: int,
+        lot_id: int | None,
+        location_id: int | None,
+        limit: int,
+        *,
+        expiring_from: date,
+    ) -> list[Candidate]:
+        """Balances in bins that could serve a pick, first expiry first. Never held stock (a
+        location or lot on hold), nor a lot that expires before `expiring_from`."""
 
     def add_reservation(
         self,
@@ -256,6 +286,9 @@ class WorkItems(Protocol):
 
     def lock_receipt(self, code: str) -> ReceiptHead | None: ...
     def receipt_figures(self, head: ReceiptHead) -> list[ReceiptFigure]: ...
+    def receipt_lots(self, head: ReceiptHead, sku_id: int) -> list[ExpectedLot]:
+        """What the receipt's lines of this SKU say of its lots, in line order."""
+
     def close_receipt(
         self,
         head: ReceiptHead,
@@ -271,8 +304,41 @@ class WorkItems(Protocol):
     def update_count_task(self, task_id: int, **values: Any) -> None: ...
 
 
+class HoldBook(Protocol):
+    """Holds on locations and lots, placed and released by ledger transactions."""
+
+    def active_holds(self, location_ids: Iterable[int], lot_ids: Iterable[int]) -> list[HoldRecord]:
+        """The active holds on any of these locations or lots."""
+
+    def lock_active_hold(self, location_id: int | None, lot_id: int | None) -> HoldRecord | None:
+        """The active hold on the location (or the lot), locked against another release."""
+
+    def add_hold(
+        self,
+        location_id: int | None,
+        lot_id: int | None,
+        reason: str,
+        placed_by_id: int,
+        tx_id: uuid.UUID,
+    ) -> HoldRecord | None:
+        """Place a hold; None when another transaction placed one on it meanwhile."""
+
+    def release_hold(
+        self, hold_id: int, released_by_id: int, tx_id: uuid.UUID, reason: str
+    ) -> None: ...
+
+
 class LedgerStore(
-    TransactionLog, Who, Rules, Catalogue, Balances, OrderBook, BinSpace, WorkItems, Protocol
+    TransactionLog,
+    Who,
+    Rules,
+    Catalogue,
+    Balances,
+    OrderBook,
+    BinSpace,
+    WorkItems,
+    HoldBook,
+    Protocol,
 ):
     """Reads and writes of one open database transaction: every narrower port at once (a
     handler takes the whole store; a rule takes only the port it reads, so that it can be

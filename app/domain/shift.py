@@ -4,17 +4,22 @@ workflow of that mode (DESIGN.md section 5).
 Logged out, a station takes only badges: an operator's badge logs them in; a supervisor's badge
 also needs their PIN on the keypad. Logged in, `@CMD:MODE:<mode>` switches to a mode the role
 allows, `@CMD:LOGOUT` signs out (with transactions still queued in the outbox, only after a
-supervisor's approval: RELIABILITY.md promise 7), and every other scan goes to the workflow.
-Refused scans never reach a workflow: the shift repeats the current prompt with the refusal.
+supervisor's approval: RELIABILITY.md promise 7), `@CMD:HOLD` puts a location or lot on hold from
+any mode (workflows/hold.py), and every other scan goes to the workflow. Refused scans never
+reach a workflow: the shift repeats the current prompt with the refusal. An operator whose badge
+was deactivated while logged in is logged out at their next input, or when the ledger refuses
+their transaction for it.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 
 from app.domain.approval import Approval, Approved, PinGuard
-from app.domain.commands import Command
+from app.domain.commands import Command, Hold
+from app.domain.errors import Reason
 from app.domain.interpret import CommandName, Interpretation, Kind, StationMode
 from app.domain.ledger import Outcome
 from app.domain.model import Operator, Role
@@ -34,6 +39,7 @@ from app.domain.workflow import (
     warning,
 )
 from app.domain.workflows.common import describe
+from app.domain.workflows.hold import HoldStep, hold_answer
 
 WorkflowFactory = Callable[[WorkContext], Workflow]
 
@@ -61,12 +67,16 @@ class Shift:
         self._pending_login: Operator | None = None
         self._logout_approval: Approval | None = None
         self._ack_approval: Approval | None = None
+        self._hold: HoldStep | None = None
+        self._holds: dict[uuid.UUID, Hold] = {}
+        """Holds sent and not answered yet."""
         self.exceptions = 0
         """Transactions refused after an outage and not yet acknowledged (the session's count)."""
         self.acknowledged: str | None = None
         """The supervisor who just acknowledged them: the session records it and clears it."""
         self.last = Reply(LOGIN_PROMPT)
         self._before_logout = self.last
+        self._before_hold = self.last
 
     # --- what the screen shows ---
 
@@ -82,7 +92,7 @@ class Shift:
 
     @property
     def busy(self) -> bool:
-        return self.workflow is not None and self.workflow.busy
+        return self._hold is not None or (self.workflow is not None and self.workflow.busy)
 
     # --- inputs ---
 
@@ -91,11 +101,17 @@ class Shift:
 
     def refuse(self, scan: Interpretation) -> Reply:
         """A scan the interpreter refused: the same prompt again, with why."""
+        gone = self._deactivated()
+        if gone is not None:
+            return self._show(gone)
         return self.again(error(scan.error or f"Scanned {describe(scan)}: not accepted."))
 
     def on_scan(self, scan: Interpretation, queue_depth: int) -> Reply:
         if not scan.accepted:
             return self.refuse(scan)
+        gone = self._deactivated()
+        if gone is not None:
+            return self._show(gone)
         if self._ack_approval is not None:
             return self._show(self._ack_step(self._ack_approval.on_scan(scan), scan))
         if scan.kind is Kind.COMMAND and scan.command is CommandName.ACK:
@@ -104,10 +120,14 @@ class Shift:
             return self._show(self._login_scan(scan))
         if self._logout_approval is not None:
             return self._show(self._logout_step(self._logout_approval.on_scan(scan), scan))
+        if self._hold is not None:
+            return self._show(self._hold_step(self._hold, scan))
         if scan.kind is Kind.COMMAND and scan.command is CommandName.LOGOUT:
             return self._show(self._logout(queue_depth))
         if scan.kind is Kind.COMMAND and scan.command is CommandName.MODE:
             return self._show(self._switch(StationMode(scan.command_arg or "")))
+        if scan.kind is Kind.COMMAND and scan.command is CommandName.HOLD:
+            return self._show(self._start_hold())
         assert self.workflow is not None
         if scan.kind is Kind.BADGE and not self.workflow.wants_badge:
             if scan.code == self.operator.badge:
@@ -121,11 +141,19 @@ class Shift:
         return self._show(self.workflow.on_scan(scan))
 
     def on_tags(self, tags: Sequence[TagRead]) -> Reply:
+        gone = self._deactivated()
+        if gone is not None:
+            return self._show(gone)
         if self.workflow is None or self._logout_approval is not None:
             return self.again(error(f"{len(tags)} RFID tag(s) read: log in first."))
+        if self._hold is not None:
+            return self._show(self._hold.refuse_input(f"{len(tags)} RFID tag(s) read: that"))
         return self._show(self.workflow.on_tags(tags))
 
     def on_entry(self, text: str) -> Reply:
+        gone = self._deactivated()
+        if gone is not None:
+            return self._show(gone)
         if self._ack_approval is not None:
             return self._show(self._ack_step(self._ack_approval.on_entry(text), None))
         if self._pending_login is not None:
@@ -134,9 +162,30 @@ class Shift:
             return self._show(self._logout_step(self._logout_approval.on_entry(text), None))
         if self.workflow is None:
             return self.again(error("Scan your badge first; the keypad is for PINs after that."))
+        if self._hold is not None:
+            return self._show(self._hold.refuse_input("The keypad"))
         return self._show(self.workflow.on_entry(text))
 
     def on_outcome(self, command: Command, outcome: Outcome | None) -> Reply:
+        operator = self.operator
+        if (
+            operator is not None
+            and outcome is not None
+            and outcome.reason == Reason.INACTIVE_OPERATOR.value
+            and command.operator == operator.badge
+        ):
+            self._holds.pop(command.tx_id, None)
+            kind = command.kind.value.replace("_", " ")
+            return self._show(
+                self._signed_out(
+                    f"The {kind} was refused: {outcome.message}. Badge {operator.badge} was "
+                    "deactivated: logged out. Ask a supervisor.",
+                    mid_task=False,
+                )
+            )
+        hold = self._holds.pop(command.tx_id, None)
+        if hold is not None:
+            return self.again(hold_answer(hold, outcome))
         if self.workflow is None:
             return self.last
         return self._show(self.workflow.on_outcome(command, outcome))
@@ -217,8 +266,32 @@ class Shift:
             note = " The unfinished task was abandoned; nothing of it was sent."
         if approved_by:
             note += f" Queued transactions stay in the outbox (approved by {approved_by})."
-        self.operator, self.workflow = None, None
+        self._sign_out()
         return Reply(LOGIN_PROMPT, ok(f"Logged out: {name}.{note}"))
+
+    def _deactivated(self) -> Reply | None:
+        """Logged out when the logged-in operator's badge is no longer active (a supervisor
+        deactivated it; the station's copy has it): None while it is."""
+        if self.operator is None:
+            return None
+        now = self._data.operator(self.operator.badge)
+        if now is not None and now.active:
+            return None
+        return self._signed_out(
+            f"Badge {self.operator.badge} was deactivated: logged out. Ask a supervisor."
+        )
+
+    def _signed_out(self, text: str, mid_task: bool = True) -> Reply:
+        """Logged out without asking: the operator may no longer work here. `mid_task`: say
+        so when a task was under way (not when its own transaction was just refused)."""
+        if mid_task and self.busy:
+            text += " The unfinished task was abandoned; nothing of it was sent."
+        self._sign_out()
+        return Reply(LOGIN_PROMPT, error(text))
+
+    def _sign_out(self) -> None:
+        self.operator, self.workflow = None, None
+        self._hold, self._logout_approval, self._ack_approval = None, None, None
 
     # --- exceptions: transactions refused after an outage ---
 
@@ -245,6 +318,27 @@ class Shift:
                 ok(f"{self.exceptions} refused transaction(s) acknowledged by {step.supervisor}.")
             )
         return step
+
+    # --- holds: @CMD:HOLD from any mode ---
+
+    def _start_hold(self) -> Reply:
+        assert self.operator is not None
+        self._before_hold = self.last
+        self._hold = HoldStep(self._data, self.station.code, self.operator.badge)
+        return self._hold.prompt()
+
+    def _hold_step(self, hold: HoldStep, scan: Interpretation) -> Reply:
+        if scan.kind is Kind.COMMAND and scan.command is CommandName.CANCEL:
+            self._hold = None
+            return _resumed(self._before_hold, warning("Hold cancelled: nothing was put on hold."))
+        step = hold.on_scan(scan)
+        if isinstance(step, Reply):
+            return step
+        self._hold = None
+        assert isinstance(step, Hold)
+        self._holds[step.tx_id] = step
+        before = self._before_hold
+        return Reply(before.prompt, None, (step,), before.lines, before.entry)
 
     # --- modes ---
 
@@ -287,8 +381,12 @@ class Shift:
 
     def _resume(self, feedback: Feedback) -> Reply:
         """Back to where the operator was before asking to log out."""
-        before = self._before_logout
-        return _with(Reply(before.prompt, None, (), before.lines, before.entry), feedback)
+        return _resumed(self._before_logout, feedback)
+
+
+def _resumed(before: Reply, feedback: Feedback) -> Reply:
+    """`before`'s prompt, lines and keypad again (without its commands), with `feedback`."""
+    return _with(Reply(before.prompt, None, (), before.lines, before.entry), feedback)
 
 
 def _with(reply: Reply, feedback: Feedback) -> Reply:

@@ -108,6 +108,9 @@ class Suggestion:
     pick_sequence: int
     free: Need
     why: str
+    units: int
+    """How many units of the request this bin takes: all of them, or part of a quantity that
+    no single bin takes (see `rank_part`)."""
 
 
 @dataclass(frozen=True)
@@ -204,12 +207,75 @@ def rank(
             c.space.pick_sequence,
             c.space.free,
             _why(c, request),
+            request.qty,
         )
         for _, c in eligible[: policy.suggestions]
     ]
 
 
-def _why(candidate: Candidate, request: StowRequest) -> str:
+def units_that_fit(space: Space, sku: Sku) -> int:
+    """How many units of `sku` a bin can still take, by free units, volume and weight."""
+    free = space.free
+    room = [free.units]
+    for left, per_unit in (
+        (free.volume_cm3, sku.unit_volume_cm3),
+        (free.weight_g, sku.unit_weight_g),
+    ):
+        if per_unit > 0:
+            room.append(left // per_unit)
+        elif left < 0:  # weightless goods still do not go into an overfull bin
+            room.append(0)
+    return max(min(room), 0)
+
+
+def rank_part(
+    candidates: Iterable[Candidate],
+    request: StowRequest,
+    policy: StowPolicy,
+    rng: random.Random,
+) -> list[Suggestion]:
+    """The bins to suggest for part of a quantity that no single bin takes: each with the units
+    it takes (by units, volume, weight and the caps, at most the quantity), the bins that take
+    the most first, equals as `rank` orders them. Fewer bins means fewer trips from the dock."""
+    zone_room: dict[str, int] = {}
+    eligible: list[tuple[tuple[int, int, int, float], int, Candidate]] = []
+    seen: set[int] = set()
+    for candidate in candidates:
+        space = candidate.space
+        if space.location_id in seen:
+            continue
+        seen.add(space.location_id)
+        if conflict(candidate, request.sku, request.lot_id):
+            continue
+        units = min(request.qty, units_that_fit(space, request.sku))
+        if policy.cap_per_bin is not None:
+            units = min(units, policy.cap_per_bin - units_of(candidate, request.sku.id))
+        if policy.cap_per_zone is not None:
+            room = zone_room.setdefault(
+                space.zone, policy.cap_per_zone - request.zone_units.get(space.zone, 0)
+            )
+            units = min(units, room)
+        if units < 1:
+            continue
+        near = 0 if request.near_zone is not None and space.zone == request.near_zone else 1
+        path = space.pick_sequence if request.fast_mover else 0
+        eligible.append(((-units, near, path, rng.random()), units, candidate))
+    eligible.sort(key=lambda entry: entry[0])
+    return [
+        Suggestion(
+            c.space.location_id,
+            c.space.code,
+            c.space.zone,
+            c.space.pick_sequence,
+            c.space.free,
+            _why(c, request, units),
+            units,
+        )
+        for _, units, c in eligible[: policy.suggestions]
+    ]
+
+
+def _why(candidate: Candidate, request: StowRequest, units: int | None = None) -> str:
     reasons = []
     if request.near_zone is not None and candidate.space.zone == request.near_zone:
         reasons.append("in your zone")
@@ -219,6 +285,8 @@ def _why(candidate: Candidate, request: StowRequest) -> str:
         reasons.append(f"fast mover, pick step {candidate.space.pick_sequence}")
     if units_of(candidate, request.sku.id):
         reasons.append("already holds this SKU")
+    if units is not None and units < request.qty:
+        reasons.append(f"room for {units} of the {request.qty}")
     return ", ".join(reasons) or "room for it"
 
 

@@ -1,6 +1,7 @@
 """A demo warehouse, generated from a seed: zones of bins along a pick path, SKUs with GTINs,
 lots and look-alike groups, operators with badges, stations, opening stock, expected receipts and
-open orders. The same seed always gives the same warehouse.
+open orders. The same seed always gives the same warehouse (its lots' expiry dates count from
+the day it is made).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import date, timedelta
 from biip.checksums import gs1_standard_check_digit
 
 from app.domain.catalogue import (
+    BarcodeSpec,
     LocationSpec,
     OperatorSpec,
     OrderLineSpec,
@@ -80,6 +82,8 @@ class DemoPlan:
     opening: list[OpeningLine] = field(default_factory=list)
     receipts: list[ReceiptLineSpec] = field(default_factory=list)
     orders: list[OrderLineSpec] = field(default_factory=list)
+    barcodes: list[BarcodeSpec] = field(default_factory=list)
+    """Barcodes with a pack quantity (case GTINs), imported after the SKUs."""
 
 
 def demo_gtin(n: int) -> str:
@@ -149,9 +153,14 @@ def sku_specs(count: int, rng: random.Random) -> Iterator[SkuSpec]:
         )
 
 
+FRESH_DAYS = 90
+"""The demo's lots expire from this many days after the day it is made: a demo made any day
+holds no expired or short-dated stock (so its orders can be picked), whatever the date."""
+
+
 def _lot(rng: random.Random) -> tuple[str, date]:
     code = "L" + "".join(rng.choices(string.ascii_uppercase + string.digits, k=6))
-    return code, date(2027, 1, 1) + timedelta(days=rng.randrange(0, 540))
+    return code, date.today() + timedelta(days=FRESH_DAYS + rng.randrange(0, 540))
 
 
 def _limits(location: LocationSpec) -> tuple[int, int, int]:
@@ -161,6 +170,37 @@ def _limits(location: LocationSpec) -> tuple[int, int, int]:
         location.max_volume_cm3 or big,
         location.max_weight_g or big,
     )
+
+
+CHAIR = "CHAIR"
+MILK = "MILK"
+
+
+def walkthrough_skus() -> tuple[list[SkuSpec], list[BarcodeSpec]]:
+    """Two items for the README's first shift, added after the generated ones (so the generated
+    warehouse stays what the seed makes): a bulky chair sold by the case of 12, which no bin takes
+    twelve of, and a lot-tracked oat milk that must have 30 days of shelf life left."""
+    chair = SkuSpec(
+        code=CHAIR,
+        name="Office chair, boxed",
+        unit_volume_cm3=50_000,
+        unit_weight_g=2_000,
+        barcodes=((demo_gtin(900_001), "gtin"), (CHAIR, "alias")),
+    )
+    milk = SkuSpec(
+        code=MILK,
+        name="Oat milk 1 l",
+        unit_volume_cm3=1_100,
+        unit_weight_g=1_050,
+        tracking=Tracking.LOT,
+        barcodes=((demo_gtin(900_003), "gtin"), (MILK, "alias")),
+        min_shelf_days=30,
+    )
+    cases = [
+        BarcodeSpec(CHAIR, demo_gtin(900_002), "gtin", 12),
+        BarcodeSpec(CHAIR, "CHAIR-CASE", "alias", 12),
+    ]
+    return [chair, milk], cases
 
 
 def build_demo(bins: int, skus: int, seed: int) -> DemoPlan:
@@ -212,4 +252,6 @@ def build_demo(bins: int, skus: int, seed: int) -> DemoPlan:
             rng.sample(with_stock, k=min(len(with_stock), rng.randint(1, 4))), 1
         ):
             plan.orders.append(OrderLineSpec(f"SO-{o:05d}", line, code, rng.randint(1, 5)))
+    extra, plan.barcodes = walkthrough_skus()
+    plan.skus += extra
     return plan

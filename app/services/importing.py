@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 
 from app.domain.barcodes import normalise_gtin
 from app.domain.catalogue import (
+    BarcodeSpec,
     LocationSpec,
     OperatorSpec,
     OrderLineSpec,
@@ -29,14 +30,19 @@ from app.domain.catalogue import (
 from app.domain.commands import MAX_CODE_LENGTH
 from app.domain.import_rules import (
     CODE_EXTRA_CHARACTERS,
+    LARGEST_NUMBER,
     CodeKind,
     Holder,
+    Mine,
     NewCode,
     clashes,
     code_problem,
     codes_to_look_up,
     digits_problem,
+    own_sku_code,
     reads_as_gtin,
+    same_barcode,
+    same_thing,
     text_problem,
     whole_number,
 )
@@ -62,10 +68,13 @@ that a lot on a receipt matches the lot a station reads from the goods' GS1 barc
 @dataclass(frozen=True, slots=True)
 class ImportRules:
     """What the parsers accept beyond the fixed rules: the characters a code may hold besides
-    ASCII letters and digits, and the fewest digits of a PIN (the warehouse policy's)."""
+    ASCII letters and digits, and the fewest digits of a PIN (the warehouse policy's). With
+    `update` (`perpetua import --update`), a row whose code exists is no clash: it is matched
+    to change that row (services/master_data.py)."""
 
     code_extra: str = CODE_EXTRA_CHARACTERS
     pin_min_digits: int = PIN_MIN_DIGITS
+    update: bool = False
 
 
 DEFAULT_RULES = ImportRules()
@@ -76,6 +85,7 @@ class ImportResult(Generic[T]):
     rows: list[T] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)  # the file line of each row
     problems: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
+    columns: tuple[str, ...] = ()  # the header's columns
 
     @property
     def errors(self) -> list[str]:
@@ -103,6 +113,7 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "reorder_point",
             "lead_time_days",
             "aliases",
+            "min_shelf_days",
         ),
     ),
     "locations": (
@@ -120,6 +131,7 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "operators": (("badge", "name", "role"), ("pin",)),
     "stations": (("code", "name"), ("zone", "dock")),
+    "barcodes": (("sku", "barcode", "pack_qty"), ("kind",)),
     "receipts": (("receipt", "sku", "qty"), ("lot", "expiry", "line")),
     "orders": (("order", "line", "sku", "qty"), ("priority", "due_date")),
 }
@@ -201,6 +213,7 @@ def _rows(text: str, kind: str, result: ImportResult[Any]) -> Iterator[tuple[int
     reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
     header = [h.strip() for h in (reader.fieldnames or [])]
     reader.fieldnames = header
+    result.columns = tuple(header)
     missing = [c for c in required if c not in header]
     unknown = [c for c in header if c not in required and c not in optional]
     if missing:
@@ -257,14 +270,24 @@ def _parse(
 
 
 def _check_codes(
-    result: ImportResult[Any], new: list[NewCode], lookup: Lookup, references: Collection[str] = ()
+    result: ImportResult[Any],
+    new: list[NewCode],
+    lookup: Lookup,
+    references: Collection[str] = (),
+    mine: Mine | None = None,
 ) -> list[Holder]:
     """Refuse each new code that names something else (in the file or the database); return
-    what the database holds under the codes and `references` (for the caller's own checks)."""
+    what the database holds under the codes and `references` (for the caller's own checks).
+    `mine`: which holders in the database are a new code's own row (see import_rules)."""
     wanted = codes_to_look_up(new) | set(references)
     found = lookup(wanted)
-    result.problems.extend(clashes(new, found))
+    result.problems.extend(clashes(new, found, mine))
     return found
+
+
+def _mine(rules: ImportRules) -> Mine | None:
+    """With --update a row that exists is the one to change, not a clash."""
+    return same_thing if rules.update else None
 
 
 def _new_codes(
@@ -297,14 +320,27 @@ def _gtin(row: Row) -> str | None:
         raise RowError(f"gtin: {error}") from None
 
 
+def barcode_form(code: str) -> tuple[str, str]:
+    """How a barcode is stored: a code a station reads as a GTIN (8, 12, 13 or 14 digits with a
+    valid check digit) as its 14 digits, kind gtin, since a scan of it is looked up so (a
+    supplier's EAN 4006381333962 imported as an alias would never resolve); any other code as it
+    is, kind alias."""
+    return (code.zfill(14), "gtin") if reads_as_gtin(code) else (code, "alias")
+
+
 def parse_skus(
     text: str, lookup: Lookup, rules: ImportRules = DEFAULT_RULES, progress: Progress | None = None
 ) -> ImportResult[SkuSpec]:
+    # Per spec (by id), the aliases stored as GTINs, {stored: as written}: a clash message names
+    # them as the file writes them, in the aliases column.
+    numeric_aliases: dict[int, dict[str, str]] = {}
+
     def build(row: Row) -> SkuSpec:
         barcodes: list[tuple[str, str]] = []
         gtin = _gtin(row)
         if gtin:
             barcodes.append((gtin, "gtin"))
+        as_gtins: dict[str, str] = {}
         for alias in (row.raw("aliases", limit=ALIASES_LENGTH) or "").split("|"):
             alias = alias.strip(" \t")
             if not alias:
@@ -315,12 +351,15 @@ def parse_skus(
                     f"alias {alias} is too long ({len(alias)} characters, at most "
                     f"{MAX_CODE_LENGTH})"
                 )
-            if alias == gtin:
+            code, kind = barcode_form(alias)
+            if code == gtin:
                 raise RowError(f"alias {alias} is the SKU's GTIN already; leave it out of aliases")
-            if (alias, "alias") in barcodes:
+            if any(code == held for held, _ in barcodes):
                 raise RowError(f"alias {alias} is listed twice")
-            barcodes.append((alias, "alias"))
-        return SkuSpec(
+            barcodes.append((code, kind))
+            if kind == "gtin":
+                as_gtins[code] = alias
+        spec = SkuSpec(
             code=row.code("sku", True) or "",
             name=row.text("name", True) or "",
             unit_volume_cm3=row.number("unit_volume_cm3", "volume") or 0,
@@ -330,16 +369,73 @@ def parse_skus(
             reorder_point=row.number("reorder_point", "quantity") or 0,
             lead_time_days=row.number("lead_time_days", "number of days") or 0,
             barcodes=tuple(barcodes),
+            min_shelf_days=row.number("min_shelf_days", "number of days"),
         )
+        if as_gtins:
+            numeric_aliases[id(spec)] = as_gtins
+        return spec
 
     result = _parse(text, "skus", build, lambda s: s.code, rules, progress)
     new: list[NewCode] = []
     for line, spec in zip(result.lines, result.rows, strict=True):
         new.append(NewCode(Holder(CodeKind.SKU, spec.code, spec.code), line))
+        written = numeric_aliases.get(id(spec), {})
         for code, kind in spec.barcodes:
-            what = CodeKind.GTIN if kind == "gtin" else CodeKind.ALIAS
-            new.append(NewCode(Holder(what, code, spec.code), line))
-    _check_codes(result, new, lookup)
+            if code in written:
+                new.append(NewCode(Holder(CodeKind.ALIAS, written[code], spec.code), line))
+            else:
+                what = CodeKind.GTIN if kind == "gtin" else CodeKind.ALIAS
+                new.append(NewCode(Holder(what, code, spec.code), line))
+    _check_codes(result, new, lookup, mine=_mine(rules))
+    return result
+
+
+# --- barcodes ---------------------------------------------------------------------------------
+
+BARCODE_KINDS = ("gtin", "alias")
+
+
+def parse_barcodes(
+    text: str, lookup: Lookup, rules: ImportRules = DEFAULT_RULES, progress: Progress | None = None
+) -> ImportResult[BarcodeSpec]:
+    """Barcodes of SKUs that exist, each with the units one scan of it stands for."""
+
+    def build(row: Row) -> BarcodeSpec:
+        sku = row.code("sku", True) or ""
+        value = row.raw("barcode", True) or ""
+        given = row.text("kind")
+        if given is not None and given.lower() not in BARCODE_KINDS:
+            raise RowError(f"kind must be gtin or alias (or empty), not {given!r}")
+        if given is not None and given.lower() == "gtin" and not reads_as_gtin(value):
+            if not value.isascii() and (problem := digits_problem(value)):
+                raise RowError(f"barcode {problem}")
+            try:
+                normalise_gtin(value)
+            except ValueError as error:  # biip's reason why it is not a GTIN
+                raise RowError(
+                    f"barcode {value} is not a GTIN ({error}); write kind alias, or leave kind "
+                    "empty"
+                ) from None
+        row.check_code("barcode", value)
+        pack_qty = row.number("pack_qty", "pack quantity", -LARGEST_NUMBER, True) or 0
+        if pack_qty == 0:
+            raise RowError(
+                "pack_qty is 0: write how many units one scan of this barcode stands for "
+                "(1 for a single item, 12 for a case of 12)"
+            )
+        if pack_qty < 1:
+            raise RowError(f"pack_qty must be at least 1, not {pack_qty}")
+        code, kind = barcode_form(value)
+        return BarcodeSpec(sku=sku, code=code, kind=kind, pack_qty=pack_qty)
+
+    result = _parse(text, "barcodes", build, lambda s: f"barcode {s.code}", rules, progress)
+    new = [
+        NewCode(Holder(CodeKind.GTIN if s.kind == "gtin" else CodeKind.ALIAS, s.code, s.sku), line)
+        for line, s in zip(result.lines, result.rows, strict=True)
+    ]
+    mine = same_barcode if rules.update else own_sku_code
+    found = _check_codes(result, new, lookup, {s.sku for s in result.rows}, mine)
+    _check_skus(result, found)
     return result
 
 
@@ -367,7 +463,8 @@ def parse_locations(
         )
 
     result = _parse(text, "locations", build, lambda s: s.code, rules, progress)
-    _check_codes(result, _new_codes(result, CodeKind.LOCATION, lambda s: s.code), lookup)
+    new = _new_codes(result, CodeKind.LOCATION, lambda s: s.code)
+    _check_codes(result, new, lookup, mine=_mine(rules))
     return result
 
 
@@ -380,8 +477,8 @@ def parse_operators(
         # The PIN itself is never repeated in a message: the file may be on a shared screen.
         if pin is not None and (problem := pin_problem(pin, rules.pin_min_digits)):
             raise RowError(f"pin: {problem}")
-        if role is Role.SUPERVISOR and pin is None:
-            raise RowError("a supervisor needs a pin")
+        if role is Role.SUPERVISOR and pin is None and not rules.update:
+            raise RowError("a supervisor needs a pin")  # with --update: if they have none yet
         return OperatorSpec(
             badge=row.code("badge", True) or "",
             name=row.text("name", True) or "",
@@ -390,7 +487,8 @@ def parse_operators(
         )
 
     result = _parse(text, "operators", build, lambda s: s.badge, rules, progress)
-    _check_codes(result, _new_codes(result, CodeKind.BADGE, lambda s: s.badge), lookup)
+    new = _new_codes(result, CodeKind.BADGE, lambda s: s.badge)
+    _check_codes(result, new, lookup, mine=_mine(rules))
     return result
 
 
@@ -407,9 +505,8 @@ def parse_stations(
 
     result = _parse(text, "stations", build, lambda s: s.code, rules, progress)
     docks = {s.dock for s in result.rows if s.dock}
-    found = _check_codes(
-        result, _new_codes(result, CodeKind.STATION, lambda s: s.code), lookup, docks
-    )
+    new = _new_codes(result, CodeKind.STATION, lambda s: s.code)
+    found = _check_codes(result, new, lookup, docks, _mine(rules))
     locations = {h.code: h for h in found if h.kind is CodeKind.LOCATION}
     for line, spec in zip(result.lines, result.rows, strict=True):
         if not spec.dock:
@@ -506,6 +603,7 @@ Parser = Callable[[str, Lookup, ImportRules, Progress | None], ImportResult[Any]
 
 PARSERS: dict[str, Parser] = {
     "skus": parse_skus,
+    "barcodes": parse_barcodes,
     "locations": parse_locations,
     "operators": parse_operators,
     "stations": parse_stations,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Sequence
+from datetime import UTC, date
 from functools import partial
 from typing import Any, TypeVar
 
@@ -66,7 +67,7 @@ from app.domain.rules import (
     tolerance_text,
 )
 from app.domain.stow import StowPolicy, lookalike_warning
-from app.services import order_ledger, work_ledger
+from app.services import holds, order_ledger, receiving, work_ledger
 from app.services.ledger_steps import (
     DEFAULT_STOW,
     REAL_KINDS,
@@ -81,6 +82,8 @@ from app.services.ledger_steps import (
     move_line,
     moved,
     open_reservation,
+    refuse_held,
+    refuse_unpickable,
     virtual_location,
     void_reservation,
 )
@@ -230,7 +233,7 @@ def _apply(command: Command, store: LedgerStore, handler: Handler, stow: StowPol
         authorise(command, operator, store)
         with store.savepoint():
             message, result = handler(
-                command, Context(store, station, operator, command.tx_id, stow)
+                command, Context(store, station, operator, command.tx_id, _day(command), stow)
             )
     except Rejection as rejection:
         status, reason, message = Status.REFUSED, rejection.reason.value, rejection.message
@@ -253,6 +256,11 @@ def _apply(command: Command, store: LedgerStore, handler: Handler, stow: StowPol
         )
     )
     return Outcome(command.tx_id, command.kind.value, status, message, reason, result)
+
+
+def _day(command: Command) -> date:
+    """The day of the scan, in UTC: the day shelf life is judged on, wherever the station is."""
+    return command.station_time.astimezone(UTC).date()
 
 
 def authorise(command: Command, operator: Operator, store: Who) -> None:
@@ -303,12 +311,15 @@ def _receive(cmd: Receive, ctx: Context) -> tuple[str, dict[str, Any]]:
     if cmd.lot:
         if sku.tracking is Tracking.NONE:
             raise Rejection(Reason.LOT_NOT_TRACKED, f"{sku.code} is not tracked by lot")
+        listed = receiving.listed_expiry(cmd, ctx, sku)
+        dated = cmd.expiry or listed  # the label's expiry; else the one the receipt gives it
         lot = store.lot(sku.id, cmd.lot)
         if lot is None:
-            lot = store.add_lot(sku.id, cmd.lot, cmd.expiry)
-        elif lot.expiry is None and cmd.expiry is not None:
-            # A lot first seen undated (a return, a count) learns its expiry from the label.
-            lot = store.set_lot_expiry(lot.id, cmd.expiry)
+            lot = store.add_lot(sku.id, cmd.lot, dated)
+        elif lot.expiry is None and dated is not None:
+            # A lot first seen undated (a return, a count) learns its expiry from the label
+            # (or the receipt).
+            lot = store.set_lot_expiry(lot.id, dated)
         elif cmd.expiry is not None and lot.expiry is not None and lot.expiry != cmd.expiry:
             raise Rejection(
                 Reason.EXPIRY_MISMATCH,
@@ -316,9 +327,18 @@ def _receive(cmd: Receive, ctx: Context) -> tuple[str, dict[str, Any]]:
                 f"the label says {cmd.expiry.isoformat()}; "
                 "set the goods aside and call a supervisor",
             )
+    shelf = receiving.check_shelf_life(cmd, ctx, sku, lot, target)
     vendor = virtual_location(store, VirtualLocation.VENDOR)
     moves = move_line(ctx, sku, lot, cmd.qty, cmd.serials, vendor, target, "receive")
-    return f"received {cmd.qty} x {sku.code} into {target.code}", moved(moves)
+    result = moved(moves)
+    if shelf is None:
+        return f"received {cmd.qty} x {sku.code} into {target.code}", result
+    result["expiry"] = shelf.expiry
+    done = f"received {cmd.qty} x {sku.code} {shelf.words} into {target.code}"
+    if shelf.accepted_by:
+        done += f", accepted into quarantine by {shelf.accepted_by}"
+        result["accepted_by"] = shelf.accepted_by
+    return done, result
 
 
 def _take_and_move(
@@ -333,13 +353,17 @@ def _take_and_move(
     fit: bool = False,
     suggested: Location | None = None,
     order: str | None = None,
+    held_too: bool = False,
 ) -> tuple[Sku, list[Move], str | None]:
-    """Move from a real location; with `fit`, into a bin with room. Returns a look-alike note
-    when the target bin already holds something that could be mistaken for this SKU."""
+    """Move from a real location; with `fit`, into a bin with room. Held stock is refused
+    unless `held_too` (scrapping). Returns a look-alike note when the target bin already holds
+    something that could be mistaken for this SKU."""
     sku = known_sku(ctx.store, cmd_sku)
     check_serials(sku, qty, serials)
     line_id = order_ledger.putback_line(ctx, order, sku, source.id, qty) if order else None
     lot = lot_for_take(ctx.store, sku, lot_code, source, qty)
+    if not held_too:
+        refuse_held(ctx, source, sku, lot)
     note = _lookalike_note(ctx, sku, lot, target) if target.kind is LocationKind.BIN else None
     moves = move_line(
         ctx,
@@ -466,7 +490,15 @@ def _scrap(cmd: Scrap, ctx: Context) -> tuple[str, dict[str, Any]]:
     source = known_location(ctx.store, cmd.from_location, REAL_KINDS, "source")
     scrap = virtual_location(ctx.store, VirtualLocation.SCRAP)
     sku, moves, _ = _take_and_move(
-        ctx, cmd.sku, cmd.qty, cmd.lot, cmd.serials, source, scrap, f"scrap: {cmd.reason}"
+        ctx,
+        cmd.sku,
+        cmd.qty,
+        cmd.lot,
+        cmd.serials,
+        source,
+        scrap,
+        f"scrap: {cmd.reason}",
+        held_too=True,
     )
     return f"scrapped {cmd.qty} x {sku.code} from {source.code}", moved(moves)
 
@@ -644,6 +676,7 @@ def _post_pick(cmd: PostPick, ctx: Context) -> tuple[str, dict[str, Any]]:
     if cmd.qty:
         sku = store.sku_by_id(key.sku_id)
         check_serials(sku, cmd.qty, cmd.serials)
+        refuse_unpickable(ctx, source, sku, lot)
         moves = move_line(
             ctx,
             sku,
@@ -718,6 +751,7 @@ HANDLERS: dict[type[Command], Handler] = {
     SetPolicy: _set_policy,
     **order_ledger.HANDLERS,
     **work_ledger.HANDLERS,
+    **holds.HANDLERS,
 }
 
 

@@ -1,6 +1,7 @@
 """The steps ledger transactions are made of (DESIGN.md section 1): who asks (`Context`),
-lookups that refuse with a message the user can act on, moving one line with its checks
-(availability, serials, bin room), allocating stock to an order line, and reservations.
+lookups that refuse with a message the user can act on, the refusal of held stock, moving one
+line with its checks (availability, serials, bin room), allocating stock to an order line (never
+held stock, nor a lot short of shelf life on the day), and reservations.
 
 The handlers in `ledger` (stock moves) and `order_ledger` (orders) are built from these; both
 import this module, which imports neither.
@@ -12,10 +13,12 @@ import random
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from app.domain.errors import Reason, Rejection
+from app.domain.expiry import ShelfLife, shelf_problem
+from app.domain.holds import RELEASE_NEEDED, hold_text
 from app.domain.ledger import Candidate, allocate, check_take
 from app.domain.model import (
     NO_LOT_ID,
@@ -51,6 +54,8 @@ class Context:
     station: Station
     operator: Operator
     tx_id: uuid.UUID
+    day: date
+    """The day of the scan (the command's station time, in UTC): shelf life is judged on it."""
     stow: StowPolicy = DEFAULT_STOW
 
     @property
@@ -128,6 +133,49 @@ def lot_for_take(
         f"{sku.code} is tracked by lot and {location.code} holds lots "
         f"{', '.join(codes) or 'none'}; scan the lot",
     )
+
+
+def held_text(ctx: Context, location: Location, sku: Sku, lot: Lot | None) -> str | None:
+    """Why stock of `lot` of `sku` in `location` is held (domain/holds.hold_text); None when
+    it is not."""
+    holds = ctx.store.active_holds([location.id], [lot.id] if lot else [])
+    on_location = next((h.reason for h in holds if h.location_id == location.id), None)
+    on_lot = next((h.reason for h in holds if lot and h.lot_id == lot.id), None)
+    return hold_text(
+        location.code,
+        quarantine=location.kind is LocationKind.QUARANTINE,
+        location_reason=on_location,
+        sku=sku.code,
+        lot=lot.code if lot else None,
+        lot_reason=on_lot,
+    )
+
+
+def refuse_held(
+    ctx: Context, location: Location, sku: Sku, lot: Lot | None, then: str = RELEASE_NEEDED
+) -> None:
+    """Refuse taking held stock (a pick, transfer, putaway, shipment); what to do is `then`.
+    Scrapping and count adjustments may take it."""
+    held = held_text(ctx, location, sku, lot)
+    if held is not None:
+        raise Rejection(Reason.HELD, f"{held}; {then}")
+
+
+def refuse_unpickable(ctx: Context, location: Location, sku: Sku, lot: Lot | None) -> None:
+    """A reserved lot that has expired since, or is held now, is not picked: the picker leaves
+    it and picks the line short; the stock shows on the supervisors' reports."""
+    leave = f"leave it in {location.code} and pick this line short"
+    if lot is not None and lot.expiry is not None and ShelfLife(lot.expiry, ctx.day).expired:
+        problem = shelf_problem(sku.code, lot.code, lot.expiry, None, ctx.day)
+        raise Rejection(
+            Reason.EXPIRED,
+            f"{problem}: {leave}; it is reported to the supervisors (perpetua expired)",
+        )
+    refuse_held(ctx, location, sku, lot, f"{leave}. {_capitalised(RELEASE_NEEDED)}")
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def check_serials(sku: Sku, qty: int, serials: Sequence[str]) -> None:
@@ -280,7 +328,9 @@ def allocate_line(
     avoid: Sequence[str] = (),
 ) -> tuple[int, list[dict[str, Any]]]:
     """Reserve up to `qty` of a SKU for an order line: first expiry first out, then the pick
-    path. Returns what was found and the reservations made."""
+    path. Held stock is never reserved, nor a lot expired or short of the SKU's minimum shelf
+    life on the day of the scan (the line comes up short instead). Returns what was found and
+    the reservations made."""
     store = ctx.store
     if qty <= 0:
         return 0, []
@@ -290,7 +340,14 @@ def allocate_line(
         if found_lot is None:
             raise Rejection(Reason.NOT_ENOUGH_STOCK, f"no {sku.code} of lot {lot} in stock")
         lot_id = found_lot.id
-    candidates = store.pick_candidates(sku.id, lot_id, location.id if location else None, 200)
+    # The first expiry that is sellable on the day (domain/expiry.sellable), for the store.
+    candidates = store.pick_candidates(
+        sku.id,
+        lot_id,
+        location.id if location else None,
+        200,
+        expiring_from=ctx.day + timedelta(days=sku.min_shelf_days or 0),
+    )
     if avoid:
         candidates = [c for c in candidates if c.location.code not in avoid]
     # Read unlocked to choose, then lock in key order and allocate again from the locked rows.

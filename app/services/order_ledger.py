@@ -42,6 +42,7 @@ from app.services.ledger_steps import (
     check_approver,
     known_sku,
     move_line,
+    refuse_held,
     virtual_location,
     void_reservation,
 )
@@ -290,8 +291,11 @@ def _ship_staged(ctx: Context, staged: Sequence[Any]) -> None:
     keys = [QuantKey(row.location_id, row.sku_id, row.lot_id) for row in staged]
     keys += [QuantKey(customer.id, row.sku_id, row.lot_id) for row in staged]
     store.lock_quants(keys)
+    skus = {row.sku_id: store.sku_by_id(row.sku_id) for row in staged}
+    for row in staged:  # held outbound goods, or a held lot, stop the whole shipment
+        refuse_held(ctx, locations[row.location_id], skus[row.sku_id], lots.get(row.lot_id))
     for row in staged:
-        sku = store.sku_by_id(row.sku_id)
+        sku = skus[row.sku_id]
         serials = row.serials if row.serials and len(row.serials) == row.qty else ()
         move_line(
             ctx,

@@ -4,12 +4,15 @@ A suggestion samples bins with room from bounded index windows (the station's zo
 anywhere, then the roomiest bins), reads what the sampled bins hold, and ranks them with the
 pure policy in domain/stow.py. The first bin that can still be held is held for a short while,
 so a second worker asked at the same moment is sent elsewhere.
+
+A putaway's suggestion may split: when no bin takes the whole quantity, the bin that takes the
+most of it is suggested and held for that many units, and the station asks again for the rest.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,6 +34,7 @@ from app.domain.stow import (
     Suggestion,
     conflict,
     rank,
+    rank_part,
     velocity_classes,
 )
 from app.services.retry import DEFAULT_RETRY, RetryPolicy
@@ -42,7 +46,8 @@ class StowAnswer:
     qty: int
     suggestions: tuple[Suggestion, ...]
     held: Suggestion | None
-    """The suggestion whose space is held for this station, normally the first."""
+    """The suggestion whose space is held for this station, normally the first; its `units`
+    are the units held (fewer than `qty` when the quantity was split)."""
 
 
 def plan(
@@ -78,6 +83,29 @@ def plan(
     return ranked
 
 
+def plan_part(
+    store: LedgerStore,
+    sku: Sku,
+    lot_id: int,
+    qty: int,
+    near_zone: str | None,
+    policy: StowPolicy,
+    rng: random.Random,
+) -> list[Suggestion]:
+    """Ranked bins for part of `qty` when no bin takes all of it: bins with room for at least one
+    unit, from a random window and the roomiest bins (of the zone, then anywhere), those that
+    take the most first. Reads only bounded windows."""
+    one = Need.of(sku, 1)
+    k = policy.sample_size
+    zone_units = store.sku_zone_units(sku.id) if policy.cap_per_zone is not None else {}
+    request = StowRequest(sku, lot_id, qty, near_zone, sku.fast_mover, zone_units)
+    spaces: list[Space] = []
+    for zone in (near_zone, None) if near_zone is not None else (None,):
+        spaces += _window(store, one, zone, "rand", rng.randrange(RAND_SPACE), k)
+        spaces += store.roomiest_bins(one, zone=zone, limit=k)
+    return _ranked(store, spaces, request, policy, rng, (), rank_part)
+
+
 def _window(
     store: LedgerStore, need: Need, zone: str | None, order: str, start: int, k: int
 ) -> list[Space]:
@@ -94,11 +122,14 @@ def _ranked(
     policy: StowPolicy,
     rng: random.Random,
     exclude: Sequence[int],
+    ranking: Callable[
+        [list[Candidate], StowRequest, StowPolicy, random.Random], list[Suggestion]
+    ] = rank,
 ) -> list[Suggestion]:
     unique = {s.location_id: s for s in spaces if s.location_id not in exclude}
     held = store.contents(list(unique))
     candidates = [Candidate(s, tuple(held.get(i, ()))) for i, s in unique.items()]
-    return rank(candidates, request, policy, rng)
+    return ranking(candidates, request, policy, rng)
 
 
 def suggest(
@@ -148,8 +179,11 @@ def answer_in(
     policy: StowPolicy,
     rng: random.Random,
     hold: bool,
+    split: bool = False,
 ) -> StowAnswer:
-    """The suggestion inside an open transaction (a HoldBin transaction's, or `suggest`'s)."""
+    """The suggestion inside an open transaction (a HoldBin transaction's, or `suggest`'s).
+    With `split`, a quantity no bin takes (or no bin can still be held for) is answered with the
+    bins that take part of it, the first held for what it takes."""
     sku = store.sku(sku_code)
     if sku is None:
         raise Rejection(Reason.UNKNOWN_SKU, f"item {sku_code!r} is not in the catalogue")
@@ -165,10 +199,15 @@ def answer_in(
         station_id = found.id
         near_zone = near_zone or found.zone
     ranked = plan(store, sku, lot_id, qty, near_zone, policy, rng)
-    taken = None
-    if hold and ranked:
-        expires = store.database_now() + timedelta(seconds=policy.hold_seconds)
-        taken = _hold_first(store, ranked, sku, lot_id, qty, station_id, expires)
+    if not hold:
+        if split and not ranked:
+            ranked = plan_part(store, sku, lot_id, qty, near_zone, policy, rng)
+        return StowAnswer(sku.code, qty, tuple(ranked), None)
+    expires = store.database_now() + timedelta(seconds=policy.hold_seconds)
+    taken = _hold_first(store, ranked, sku, lot_id, station_id, expires)
+    if split and taken is None:
+        ranked = plan_part(store, sku, lot_id, qty, near_zone, policy, rng)
+        taken = _hold_first(store, ranked, sku, lot_id, station_id, expires)
     return StowAnswer(sku.code, qty, tuple(ranked), taken)
 
 
@@ -196,18 +235,18 @@ def _hold_first(
     ranked: Sequence[Suggestion],
     sku: Sku,
     lot_id: int,
-    qty: int,
     station_id: int | None,
     expires: datetime,
 ) -> Suggestion | None:
-    """Hold space in the first suggestion that still has it, checked under the bin's row lock.
+    """Hold space in the first suggestion that still has room for its `units` (all of the goods,
+    or the part of a split that bin takes), checked under the bin's row lock.
 
     Each try runs in a savepoint, and rolling one back releases its row lock, so a suggestion
     holds at most one bin's lock at a time and two suggestions cannot deadlock. Locking waits
     for any worker holding the same bin, so the fresh read of its contents sees their hold.
     """
-    need = Need.of(sku, qty)
     for suggestion in ranked:
+        need = Need.of(sku, suggestion.units)
         try:
             with store.savepoint():
                 space = store.lock_spaces([suggestion.location_id]).get(suggestion.location_id)

@@ -122,6 +122,9 @@ def _save_count(cmd: SaveCount, ctx: Context) -> tuple[str, dict[str, Any]]:
 
 
 def _hold_bin(cmd: HoldBin, ctx: Context) -> tuple[str, dict[str, Any]]:
+    """A putaway's bin suggestion, held for this station. When no bin takes all `qty`, the bin
+    that takes the most of it is held for that many ("units" in the result: the units held, 0 when
+    no bin has room for even one); the station puts those away and asks again for the rest."""
     if cmd.qty <= 0:
         raise Rejection(Reason.BAD_QUANTITY, f"quantity must be above 0, not {cmd.qty}")
     ctx.store.release_expired_holds(None)
@@ -135,6 +138,7 @@ def _hold_bin(cmd: HoldBin, ctx: Context) -> tuple[str, dict[str, Any]]:
         ctx.stow,
         random.Random(),
         hold=True,
+        split=True,
     )
     held = answer.held
     also = [s.code for s in answer.suggestions if held is None or s.code != held.code]
@@ -142,9 +146,16 @@ def _hold_bin(cmd: HoldBin, ctx: Context) -> tuple[str, dict[str, Any]]:
         "location": held.code if held else None,
         "why": held.why if held else None,
         "also": also,
+        "units": held.units if held else 0,
     }
     if held is None:
         return f"no bin has room for {cmd.qty} x {cmd.sku}", result
+    if held.units < cmd.qty:
+        return (
+            f"{held.code} held for {held.units} of {cmd.qty} x {cmd.sku}: no bin has room for all "
+            f"{cmd.qty}",
+            result,
+        )
     return f"{held.code} held for {cmd.qty} x {cmd.sku}", result
 
 

@@ -11,9 +11,11 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import Engine, func, select
 
+from app.adapters.db.catalogue import add_barcodes
 from app.adapters.db.schema import LocationRow, SkuRow, table
 from app.cli import main
 from app.config import CONFIG_ENV, DATABASE_ENV
+from app.domain.catalogue import BarcodeSpec
 from app.domain.scan import GS
 from tests.support.warehouse import Warehouse
 
@@ -31,6 +33,7 @@ KEYS = [
     "command",
     "error",
     "sku",
+    "pack",
 ]
 FULL = "]C101095060001343521726123110ABC123" + GS + "21SN42"
 PALLET = "]C10010614141234567890802095060001343523712" + GS + "15270101"
@@ -75,6 +78,7 @@ def test_syntax_alone_without_a_database(no_configured_database: Path) -> None:
         "command": None,
         "error": None,
         "sku": None,
+        "pack": 1,
     }
     assert (pallet["kind"], pallet["sscc"], pallet["content_gtin"]) == (
         "lpn",
@@ -175,8 +179,19 @@ def test_with_a_database_badges_labels_and_aliases_resolve(warehouse: Warehouse)
         ("item", None),
     ]
     assert "not a command, a badge, a location label" in rows[7]["error"]
+    assert {r["pack"] for r in rows} == {1}
     assert count(warehouse.engine, SkuRow) == skus_before
     assert warehouse.invariants().total == 0
+
+
+def test_a_case_barcode_says_how_many_units_one_scan_is(warehouse: Warehouse) -> None:
+    with warehouse.engine.begin() as c:
+        add_barcodes(c, [BarcodeSpec("WIDGET", "WIDGET-CASE", "alias", 12)])
+    url = warehouse.engine.url.render_as_string(hide_password=False)
+    [row] = records(perpetua("--db", url, "interpret", "--json", "WIDGET-CASE"))
+    assert (row["kind"], row["sku"], row["pack"]) == ("item", "WIDGET", 12)
+    line = perpetua("--db", url, "interpret", "WIDGET-CASE").output
+    assert 'sku="WIDGET"  pack=12' in line
 
 
 def test_the_environment_variable_names_the_database(

@@ -229,11 +229,21 @@ class LedgerModel:
         return {"moves": 1, "qty": qty}
 
     def take_and_move(
-        self, sku: str, qty: int, lot: str | None, serials: Sequence[str], source: str, target: str
+        self,
+        sku: str,
+        qty: int,
+        lot: str | None,
+        serials: Sequence[str],
+        source: str,
+        target: str,
+        held_too: bool = False,
     ) -> dict[str, Any]:
         tracking = self.sku(sku)
         self.check_serials(tracking, qty, serials)
-        return self.move(sku, self.lot_for_take(sku, tracking, lot, source), qty, source, target)
+        taken = self.lot_for_take(sku, tracking, lot, source)
+        if not held_too and KIND[source] is LocationKind.QUARANTINE:
+            raise Refused(Reason.HELD)  # quarantine holds its stock (the model places no holds)
+        return self.move(sku, taken, qty, source, target)
 
     def add_lot(self, sku: str, lot: str, expiry: date | None) -> None:
         self.lots.setdefault((sku, lot), expiry)
@@ -279,7 +289,9 @@ class LedgerModel:
                 self.add_lot(cmd.sku, cmd.lot, cmd.expiry)
             elif cmd.expiry is not None and known is not None and known != cmd.expiry:
                 raise Refused(Reason.EXPIRY_MISMATCH)
-        return self.move(cmd.sku, cmd.lot or None, cmd.qty, "VENDOR", cmd.to_location)
+        moved = self.move(cmd.sku, cmd.lot or None, cmd.qty, "VENDOR", cmd.to_location)
+        expiry = self.lots.get((cmd.sku, cmd.lot)) if cmd.lot else None
+        return {**moved, "expiry": expiry.isoformat()} if expiry else moved
 
     def _putaway(self, cmd: Putaway) -> dict[str, Any]:
         kinds = (LocationKind.DOCK, LocationKind.STAGING, LocationKind.RETURNS)
@@ -324,7 +336,7 @@ class LedgerModel:
             raise Refused(Reason.REASON_REQUIRED)
         self.location(cmd.from_location, REAL_KINDS)
         return self.take_and_move(
-            cmd.sku, cmd.qty, cmd.lot, cmd.serials, cmd.from_location, "SCRAP"
+            cmd.sku, cmd.qty, cmd.lot, cmd.serials, cmd.from_location, "SCRAP", held_too=True
         )
 
     def _adjust(self, cmd: Adjust) -> dict[str, Any]:

@@ -91,13 +91,13 @@ def test_receive_refusals_are_recorded_with_their_reason(
 
 def test_lot_expiry_is_kept_and_a_different_expiry_is_refused(warehouse: Warehouse) -> None:
     assert warehouse.run(
-        Receive, sku="MILK", qty=5, lot="L1", expiry=date(2027, 3, 1), to_location="DOCK-1"
+        Receive, sku="MILK", qty=5, lot="L1", expiry=date(2099, 3, 1), to_location="DOCK-1"
     ).ok
     again = warehouse.run(
-        Receive, sku="MILK", qty=5, lot="L1", expiry=date(2027, 4, 1), to_location="DOCK-1"
+        Receive, sku="MILK", qty=5, lot="L1", expiry=date(2099, 4, 1), to_location="DOCK-1"
     )
     assert again.reason == Reason.EXPIRY_MISMATCH.value
-    assert "expires 2027-03-01, the label says 2027-04-01" in again.message
+    assert "expires 2099-03-01, the label says 2099-04-01" in again.message
     assert warehouse.on_hand("DOCK-1", "MILK", "L1") == 5
 
 
@@ -187,8 +187,8 @@ def test_transfer_between_bins(warehouse: Warehouse) -> None:
 
 def test_reserve_allocates_first_expiry_first_then_pick_sequence(warehouse: Warehouse) -> None:
     for lot, expiry, bin_ in (
-        ("LATE", date(2027, 9, 1), "A-01-01"),
-        ("SOON", date(2027, 2, 1), "B-01-02"),
+        ("LATE", date(2099, 9, 1), "A-01-01"),
+        ("SOON", date(2099, 2, 1), "B-01-02"),
     ):
         assert warehouse.run(
             Receive, sku="MILK", qty=5, lot=lot, expiry=expiry, to_location="DOCK-1"
@@ -355,10 +355,10 @@ def test_an_undated_lot_learns_its_expiry_when_received_with_one(warehouse: Ware
     unexpected = {"approved_by": "S1"}  # a return of goods no order shipped, accepted
     assert warehouse.run(Return, sku="MILK", qty=1, lot="L9", to_location="RET-1", **unexpected).ok
     assert warehouse.run(
-        Receive, sku="MILK", qty=2, lot="L9", expiry=date(2027, 1, 5), to_location="DOCK-1"
+        Receive, sku="MILK", qty=2, lot="L9", expiry=date(2099, 1, 5), to_location="DOCK-1"
     ).ok
     mismatch = warehouse.run(
-        Receive, sku="MILK", qty=2, lot="L9", expiry=date(2027, 1, 6), to_location="DOCK-1"
+        Receive, sku="MILK", qty=2, lot="L9", expiry=date(2099, 1, 6), to_location="DOCK-1"
     )
     assert mismatch.reason == Reason.EXPIRY_MISMATCH.value
 

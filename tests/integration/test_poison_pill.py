@@ -403,23 +403,23 @@ def test_two_docks_disagreeing_on_a_new_lots_expiry_meet_the_usual_check(
     """The second dock's lot turned out to be made by the first with another expiry: its
     transaction runs again and is refused as if the lot had been there all along."""
     one = pg_warehouse.command(
-        Receive, sku="MILK", qty=2, lot="NEW-8", expiry=date(2027, 1, 1), to_location="DOCK-1"
+        Receive, sku="MILK", qty=2, lot="NEW-8", expiry=date(2099, 1, 1), to_location="DOCK-1"
     )
     two = pg_warehouse.command(
         Receive,
         sku="MILK",
         qty=3,
         lot="NEW-8",
-        expiry=date(2027, 2, 1),
+        expiry=date(2099, 2, 1),
         to_location="DOCK-2",
         station="ST-2",
     )
     outcomes = raced(pg_warehouse, one, two, "INSERT INTO lots")
     assert [(o.status, o.message) for o in outcomes] == [
-        (Status.CONFIRMED, "received 2 x MILK into DOCK-1"),
+        (Status.CONFIRMED, "received 2 x MILK lot NEW-8 (expires 2099-01-01) into DOCK-1"),
         (
             Status.REFUSED,
-            "lot NEW-8 of MILK expires 2027-01-01, the label says 2027-02-01; set the goods "
+            "lot NEW-8 of MILK expires 2099-01-01, the label says 2099-02-01; set the goods "
             "aside and call a supervisor",
         ),
     ]

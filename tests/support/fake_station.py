@@ -30,6 +30,7 @@ from app.domain.commands import (
     TakeList,
 )
 from app.domain.errors import Reason, Rejection
+from app.domain.holds import hold_text
 from app.domain.interpret import Interpretation, Kind
 from app.domain.ledger import Outcome, Status
 from app.domain.model import Operator, Role, Tracking
@@ -113,6 +114,10 @@ class FakeStationData:
     tasks: dict[str, CountTask] = field(default_factory=dict)
     task_log: list[CountTask] = field(default_factory=list)
     """Every count task state the ledger wrote, in order."""
+    held_locations: dict[str, str] = field(default_factory=dict)
+    """Locations on hold, with the hold's reason (a quarantine location is held by its kind)."""
+    held_lots: dict[tuple[str, str], str] = field(default_factory=dict)
+    """Lots on hold, by (SKU, lot), with the hold's reason."""
 
     def add_sku(
         self, code: str, gtin: str | None = None, tracking: Tracking = Tracking.NONE
@@ -164,6 +169,16 @@ class FakeStationData:
 
     def location_kind(self, code: str) -> str | None:
         return self.locations.get(code)
+
+    def held(self, location: str, sku: str | None = None, lot: str | None = None) -> str | None:
+        return hold_text(
+            location,
+            quarantine=self.locations.get(location) == "quarantine",
+            location_reason=self.held_locations.get(location),
+            sku=sku,
+            lot=lot,
+            lot_reason=self.held_lots.get((sku, lot)) if sku and lot else None,
+        )
 
     def open_receipts(self, limit: int) -> list[str]:
         return [c for c, r in self.receipts.items() if r.status == "open"][:limit]

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from app.domain.catalogue import (
+    BarcodeSpec,
     LocationSpec,
     OperatorSpec,
     OrderLineSpec,
@@ -60,7 +61,7 @@ def _pg(c: Connection) -> bool:
     return c.dialect.name == "postgresql"
 
 
-def _bulk(
+def bulk_insert(
     c: Connection,
     table: str,
     columns: Sequence[str],
@@ -130,7 +131,7 @@ def _copy(
     return n
 
 
-def _codes_cte(c: Connection, codes: Iterable[str]) -> tuple[str, dict[str, Any]]:
+def codes_cte(c: Connection, codes: Iterable[str]) -> tuple[str, dict[str, Any]]:
     """A CTE `wanted(code)` of these codes, sent as one parameter."""
     values = sorted(set(codes))
     if _pg(c):
@@ -138,9 +139,9 @@ def _codes_cte(c: Connection, codes: Iterable[str]) -> tuple[str, dict[str, Any]
     return "wanted(code) AS (SELECT value FROM json_each(:codes))", {"codes": json.dumps(values)}
 
 
-def _ids(c: Connection, table: str, column: str, codes: Iterable[str]) -> dict[str, int]:
+def ids_of(c: Connection, table: str, column: str, codes: Iterable[str]) -> dict[str, int]:
     """The ids of the rows of `table` whose `column` is one of `codes`, in one statement."""
-    cte, params = _codes_cte(c, codes)
+    cte, params = codes_cte(c, codes)
     rows = c.execute(
         text(
             f"WITH {cte} SELECT x.{column}, x.id FROM {table} x "
@@ -175,7 +176,7 @@ def holders(c: Connection, codes: Collection[str]) -> list[Holder]:
     SKU's code, GTIN or alias, a receipt, an order, a station), in one statement."""
     if not codes:
         return []
-    cte, params = _codes_cte(c, codes)
+    cte, params = codes_cte(c, codes)
     return [
         Holder(_KINDS[kind], str(code), sku, location_kind == LocationKind.VIRTUAL.value)
         for kind, code, sku, location_kind in c.execute(text(f"WITH {cte} {_HOLDERS}"), params)
@@ -194,7 +195,7 @@ def existing_codes(c: Connection, kind: str, codes: Iterable[str]) -> set[str]:
         "receipt": (ReceiptRow.__tablename__, "code"),
         "order": (OrderRow.__tablename__, "code"),
     }[kind]
-    return set(_ids(c, table, column, codes))
+    return set(ids_of(c, table, column, codes))
 
 
 # --- reference data ---------------------------------------------------------------------------
@@ -208,13 +209,14 @@ _SKU_COLUMNS = (
     "lookalike_group",
     "reorder_point",
     "lead_time_days",
+    "min_shelf_days",
     "active",
 )
 
 
 def add_skus(c: Connection, skus: Sequence[SkuSpec], progress: Progress | None = None) -> int:
     """Insert SKUs, then their GTINs and aliases (progress counts the SKUs)."""
-    n = _bulk(
+    n = bulk_insert(
         c,
         SkuRow.__tablename__,
         _SKU_COLUMNS,
@@ -228,6 +230,7 @@ def add_skus(c: Connection, skus: Sequence[SkuSpec], progress: Progress | None =
                 s.lookalike_group,
                 s.reorder_point,
                 s.lead_time_days,
+                s.min_shelf_days,
                 True,
             )
             for s in skus
@@ -236,14 +239,28 @@ def add_skus(c: Connection, skus: Sequence[SkuSpec], progress: Progress | None =
     )
     with_barcodes = [s for s in skus if s.barcodes]
     if with_barcodes:
-        ids = _ids(c, SkuRow.__tablename__, "code", (s.code for s in with_barcodes))
-        _bulk(
+        ids = ids_of(c, SkuRow.__tablename__, "code", (s.code for s in with_barcodes))
+        bulk_insert(
             c,
             BarcodeRow.__tablename__,
             ("code", "sku_id", "kind"),
             ((code, ids[s.code], kind) for s in with_barcodes for code, kind in s.barcodes),
         )
     return n
+
+
+def add_barcodes(
+    c: Connection, barcodes: Sequence[BarcodeSpec], progress: Progress | None = None
+) -> int:
+    """Insert barcodes of SKUs that exist, each with its pack quantity."""
+    ids = ids_of(c, SkuRow.__tablename__, "code", {b.sku for b in barcodes})
+    return bulk_insert(
+        c,
+        BarcodeRow.__tablename__,
+        ("code", "sku_id", "kind", "pack_qty"),
+        ((b.code, ids[b.sku], b.kind, b.pack_qty) for b in barcodes),
+        progress,
+    )
 
 
 _LOCATION_COLUMNS = (
@@ -284,7 +301,7 @@ def add_locations(
 ) -> int:
     """Insert locations; every bin also gets its capacity row (random key for sampling)."""
     rng = rng or random.Random()
-    n = _bulk(
+    n = bulk_insert(
         c,
         LocationRow.__tablename__,
         _LOCATION_COLUMNS,
@@ -308,10 +325,10 @@ def add_locations(
     )
     bins = [loc for loc in locations if loc.kind is LocationKind.BIN]
     if bins:
-        ids = _ids(c, LocationRow.__tablename__, "code", (b.code for b in bins))
+        ids = ids_of(c, LocationRow.__tablename__, "code", (b.code for b in bins))
         keys = [rng.randrange(RAND_SPACE) for _ in bins]
         rows = space.new_space_rows(((ids[b.code], b) for b in bins), keys, UNLIMITED)
-        _bulk(
+        bulk_insert(
             c,
             BinSpaceRow.__tablename__,
             _SPACE_COLUMNS,
@@ -323,7 +340,7 @@ def add_locations(
 def add_operators(
     c: Connection, operators: Sequence[OperatorSpec], progress: Progress | None = None
 ) -> int:
-    n = _bulk(
+    n = bulk_insert(
         c,
         OperatorRow.__tablename__,
         ("badge", "name", "role", "active"),
@@ -344,7 +361,7 @@ def store_pins(c: Connection, by_badge: Mapping[str, str]) -> None:
     from app.adapters import pins
     from app.adapters.db import authority
 
-    ids = _ids(c, OperatorRow.__tablename__, "badge", by_badge)
+    ids = ids_of(c, OperatorRow.__tablename__, "badge", by_badge)
     authority.set_pins(c, {ids[badge]: pins.prepare(pin, 1) for badge, pin in by_badge.items()})
 
 
@@ -354,7 +371,7 @@ def add_stations(
     """Insert stations. A dock must be a real location: a virtual one (VENDOR, CUSTOMER,
     SCRAP, ADJUSTMENT...) is refused with ValueError (the import says so by line before)."""
     docks = {s.dock for s in stations if s.dock}
-    cte, params = _codes_cte(c, docks)
+    cte, params = codes_cte(c, docks)
     found = {
         str(code): (int(i), str(kind))
         for code, i, kind in c.execute(
@@ -368,7 +385,7 @@ def add_stations(
     virtual = sorted(d for d in docks if found.get(d, (0, ""))[1] == LocationKind.VIRTUAL.value)
     if virtual:
         raise ValueError(f"a station's dock cannot be a virtual location: {', '.join(virtual)}")
-    return _bulk(
+    return bulk_insert(
         c,
         StationRow.__tablename__,
         ("code", "name", "zone", "dock_location_id"),
@@ -382,16 +399,16 @@ def add_receipts(
 ) -> int:
     """Insert receipt lines, and the receipts they belong to that do not exist yet."""
     codes = sorted({ln.receipt for ln in lines})
-    existing = _ids(c, ReceiptRow.__tablename__, "code", codes)
-    _bulk(
+    existing = ids_of(c, ReceiptRow.__tablename__, "code", codes)
+    bulk_insert(
         c,
         ReceiptRow.__tablename__,
         ("code", "status"),
         ((r, "open") for r in codes if r not in existing),
     )
-    receipt_ids = _ids(c, ReceiptRow.__tablename__, "code", codes)
-    sku_ids = _ids(c, SkuRow.__tablename__, "code", (ln.sku for ln in lines))
-    return _bulk(
+    receipt_ids = ids_of(c, ReceiptRow.__tablename__, "code", codes)
+    sku_ids = ids_of(c, SkuRow.__tablename__, "code", (ln.sku for ln in lines))
+    return bulk_insert(
         c,
         ReceiptLineRow.__tablename__,
         ("receipt_id", "line", "sku_id", "qty", "lot", "expiry"),
@@ -408,13 +425,13 @@ def add_orders(
 ) -> int:
     """Insert order lines, and the orders they belong to that do not exist yet."""
     codes = sorted({ln.order for ln in lines})
-    existing = _ids(c, OrderRow.__tablename__, "code", codes)
+    existing = ids_of(c, OrderRow.__tablename__, "code", codes)
     heads: dict[str, dict[str, Any]] = {o: {"priority": 0, "due_date": None} for o in codes}
     for ln in lines:  # an order's priority and due date, from whichever line gives them
         head = heads[ln.order]
         head["priority"] = ln.priority or head["priority"]
         head["due_date"] = ln.due_date or head["due_date"]
-    _bulk(
+    bulk_insert(
         c,
         OrderRow.__tablename__,
         ("code", "status", "priority", "due_date"),
@@ -424,9 +441,9 @@ def add_orders(
             if o not in existing
         ),
     )
-    order_ids = _ids(c, OrderRow.__tablename__, "code", codes)
-    sku_ids = _ids(c, SkuRow.__tablename__, "code", (ln.sku for ln in lines))
-    return _bulk(
+    order_ids = ids_of(c, OrderRow.__tablename__, "code", codes)
+    sku_ids = ids_of(c, SkuRow.__tablename__, "code", (ln.sku for ln in lines))
+    return bulk_insert(
         c,
         OrderLineRow.__tablename__,
         ("order_id", "line", "sku_id", "qty"),
@@ -447,6 +464,7 @@ def analyze(c: Connection, tables: Iterable[str] = ()) -> None:
 
 IMPORTED_TABLES: dict[str, tuple[str, ...]] = {
     "skus": (SkuRow.__tablename__, BarcodeRow.__tablename__),
+    "barcodes": (BarcodeRow.__tablename__,),
     "locations": (LocationRow.__tablename__, BinSpaceRow.__tablename__),
     "operators": (OperatorRow.__tablename__,),
     "stations": (StationRow.__tablename__,),

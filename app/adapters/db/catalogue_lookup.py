@@ -1,5 +1,5 @@
 """The scan interpreter's catalogue (domain/interpret.Catalogue) in SQL: badges, location labels,
-alias barcodes and GTINs, one statement per question.
+alias barcodes and GTINs with their pack quantities, one statement per question.
 
 Scanned text is hostile: it only ever travels as a bound parameter of a prepared statement, and
 text that no column could hold (longer than a code, NUL, not encodable) is answered without a
@@ -9,7 +9,7 @@ lock), so a station's lookups neither block writers nor see a stale snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,8 +17,10 @@ from sqlalchemy import (
     Connection,
     Engine,
     Executable,
+    Integer,
     String,
     bindparam,
+    cast,
     literal,
     null,
     select,
@@ -26,7 +28,7 @@ from sqlalchemy import (
 )
 
 from app.domain.commands import MAX_CODE_LENGTH
-from app.domain.interpret import NO_MATCH, CodeMatch
+from app.domain.interpret import NO_MATCH, Barcode, CodeMatch
 from app.domain.model import LocationKind
 
 from .engine import READONLY
@@ -35,24 +37,26 @@ from .schema import BarcodeRow, LocationRow, OperatorRow, OrderRow, ReceiptRow, 
 _B, _L, _O, _S = table(BarcodeRow), table(LocationRow), table(OperatorRow), table(SkuRow)
 _R, _ORD = table(ReceiptRow), table(OrderRow)
 _CODE = bindparam("code", type_=String())
+_CODES = bindparam("codes", type_=String(), expanding=True)
 _BADGE, _LOCATION, _ALIAS, _RECEIPT, _ORDER = 1, 2, 3, 4, 5
+_NO_PACK = cast(null(), Integer)  # typed: PostgreSQL will not unite untyped NULLs with integers
 
 # One statement answers all the questions about a code, each part on a unique index.
 _IDENTIFY = union_all(
-    select(literal(_RECEIPT), null()).where(_R.c.code == _CODE),
-    select(literal(_ORDER), null()).where(_ORD.c.code == _CODE),
-    select(literal(_BADGE), null()).where(_O.c.badge == _CODE),
-    select(literal(_LOCATION), null()).where(
+    select(literal(_RECEIPT), null(), _NO_PACK).where(_R.c.code == _CODE),
+    select(literal(_ORDER), null(), _NO_PACK).where(_ORD.c.code == _CODE),
+    select(literal(_BADGE), null(), _NO_PACK).where(_O.c.badge == _CODE),
+    select(literal(_LOCATION), null(), _NO_PACK).where(
         _L.c.code == _CODE, _L.c.kind != LocationKind.VIRTUAL.value
     ),
-    select(literal(_ALIAS), _S.c.code)
+    select(literal(_ALIAS), _S.c.code, _B.c.pack_qty)
     .select_from(_B.join(_S, _S.c.id == _B.c.sku_id))
     .where(_B.c.code == _CODE, _B.c.kind == "alias"),
 )
-_GTIN = (
-    select(_S.c.code)
+_BARCODES = (
+    select(_B.c.code, _S.c.code, _B.c.pack_qty, _B.c.kind)
     .select_from(_B.join(_S, _S.c.id == _B.c.sku_id))
-    .where(_B.c.code == _CODE, _B.c.kind == "gtin")
+    .where(_B.c.code.in_(_CODES))
 )
 
 
@@ -65,27 +69,38 @@ class SqlCatalogue:
     def identify(self, code: str) -> CodeMatch:
         if not _storable(code):
             return NO_MATCH
-        found = {row[0]: row[1] for row in self._read(_IDENTIFY, code)}
+        found = {row[0]: row[1:] for row in self._read(_IDENTIFY, {"code": code})}
         alias = found.get(_ALIAS)
         return CodeMatch(
             badge=_BADGE in found,
             location=_LOCATION in found,
             receipt=_RECEIPT in found,
             order=_ORDER in found,
-            alias_sku=None if alias is None else str(alias),
+            alias_sku=None if alias is None else str(alias[0]),
+            alias_pack=1 if alias is None else int(alias[1]),
         )
 
-    def gtin_sku(self, gtin: str) -> str | None:
-        if not _storable(gtin):
+    def barcode(self, codes: Sequence[str]) -> Barcode | None:
+        wanted = list(dict.fromkeys(c for c in codes if _storable(c)))
+        if not wanted:
             return None
-        rows = self._read(_GTIN, gtin)
-        return str(rows[0][0]) if rows else None
+        found = {row[0]: row for row in self._read(_BARCODES, {"codes": wanted})}
+        return next((_barcode(found[c]) for c in wanted if c in found), None)
 
-    def _read(self, statement: Executable, code: str) -> list[tuple[Any, ...]]:
+    def gtin_sku(self, gtin: str) -> str | None:
+        """The SKU of the GTIN barcode `gtin` (14 digits), aliases aside."""
+        found = self.barcode((gtin,))
+        return found.sku if found is not None and found.kind == "gtin" else None
+
+    def _read(self, statement: Executable, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         try:
-            return [tuple(row) for row in self._c.execute(statement, {"code": code})]
+            return [tuple(row) for row in self._c.execute(statement, params)]
         finally:
             self._c.rollback()
+
+
+def _barcode(row: tuple[Any, ...]) -> Barcode:
+    return Barcode(str(row[0]), str(row[1]), int(row[2]), str(row[3]))
 
 
 def _storable(code: str) -> bool:
@@ -119,8 +134,8 @@ class EngineCatalogue:
         with open_catalogue(self._engine) as catalogue:
             return catalogue.identify(code)
 
-    def gtin_sku(self, gtin: str) -> str | None:
-        if not _storable(gtin):
+    def barcode(self, codes: Sequence[str]) -> Barcode | None:
+        if not any(_storable(c) for c in codes):
             return None
         with open_catalogue(self._engine) as catalogue:
-            return catalogue.gtin_sku(gtin)
+            return catalogue.barcode(codes)

@@ -1,8 +1,10 @@
-"""Read-only reports: stock on hand and the move history, as plain dicts ready for JSON."""
+"""Read-only reports: stock on hand, the move history, receipts and the master-data audit, as
+plain dicts ready for JSON."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, select
@@ -11,17 +13,21 @@ from sqlalchemy.orm import aliased
 from .schema import (
     LocationRow,
     LotRow,
+    MasterChangeRow,
     MoveRow,
     OperatorRow,
     OrderLineRow,
     OrderRow,
     QuantRow,
+    ReceiptLineRow,
+    ReceiptRow,
     ReservationRow,
     SkuRow,
     StationRow,
     TransactionRow,
     table,
 )
+from .work_items import received, received_units
 
 
 def stock(
@@ -241,19 +247,151 @@ def order_lines(c: Connection, state: str | None = None) -> list[dict[str, Any]]
     ]
 
 
-def supervisor_pin_hash(c: Connection, badge: str) -> str | None:
-    """The PIN hash of an active supervisor's badge (None for any other badge)."""
-    op = table(OperatorRow)
-    hashed = c.execute(
-        select(op.c.pin_hash).where(
-            op.c.badge == badge, op.c.role == "supervisor", op.c.active.is_(True)
-        )
-    ).scalar()
-    return str(hashed) if hashed else None
-
-
 def stored_payload(c: Connection, tx_id: uuid.UUID) -> dict[str, Any] | None:
     """What a transaction id was first used for (its payload), if it was used."""
     t = table(TransactionRow)
     payload = c.execute(select(t.c.payload).where(t.c.id == tx_id)).scalar()
     return dict(payload) if payload is not None else None
+
+
+# --- master data audit ------------------------------------------------------------------------
+
+
+def audit(
+    c: Connection,
+    since: datetime | None = None,
+    kind: str | None = None,
+    code: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Master-data changes in the order they were made; with a limit, the most recent ones."""
+    mc = table(MasterChangeRow)
+    stmt = select(mc).order_by(mc.c.id.desc())
+    if since is not None:
+        stmt = stmt.where(mc.c.at >= since)
+    if kind:
+        stmt = stmt.where(mc.c.kind == kind)
+    if code:
+        stmt = stmt.where(mc.c.code == code)
+    if limit:
+        stmt = stmt.limit(limit)
+    rows = [
+        {
+            "at": r.at.isoformat(),
+            "actor": r.actor,
+            "actor_kind": r.actor_kind,
+            "kind": r.kind,
+            "code": r.code,
+            "action": r.action,
+            "changes": r.changes,
+        }
+        for r in c.execute(stmt)
+    ]
+    rows.reverse()
+    return rows
+
+
+# --- receipts ---------------------------------------------------------------------------------
+
+
+def _receipt_row(r: Any, lines: int, expected: int, received: int) -> dict[str, Any]:
+    return {
+        "receipt": r.code,
+        "state": r.status,
+        "lines": lines,
+        "expected": expected,
+        "received": received,
+        "closed_at": r.closed_at.isoformat() if r.closed_at else None,
+        "closed_by": r.closed_by,
+        "approved_by": r.approved_by,
+        "discrepancies": len(r.discrepancies or []),
+    }
+
+
+def _receipt_heads(state: str | None = None, code: str | None = None) -> Any:
+    rc, closer, approver = table(ReceiptRow), aliased(OperatorRow), aliased(OperatorRow)
+    stmt = (
+        select(
+            rc.c.id,
+            rc.c.code,
+            rc.c.status,
+            rc.c.closed_at,
+            rc.c.discrepancies,
+            closer.badge.label("closed_by"),
+            approver.badge.label("approved_by"),
+        )
+        .select_from(
+            rc.outerjoin(closer, closer.id == rc.c.closed_by_id).outerjoin(
+                approver, approver.id == rc.c.close_approved_by_id
+            )
+        )
+        .order_by(rc.c.id)
+    )
+    if state:
+        stmt = stmt.where(rc.c.status == state)
+    if code is not None:
+        stmt = stmt.where(rc.c.code == code)
+    return stmt
+
+
+def receipts(c: Connection, state: str | None = None) -> list[dict[str, Any]]:
+    """Every receipt with its lines, units expected and received (confirmed receives against
+    it), and when closed: when, by whom, the approver of a short close, its discrepancy count."""
+    rl = table(ReceiptLineRow)
+    heads = c.execute(_receipt_heads(state)).all()
+    if not heads:
+        return []
+    figures = {
+        int(r.receipt_id): (int(r.lines), int(r.expected))
+        for r in c.execute(
+            select(
+                rl.c.receipt_id,
+                func.count().label("lines"),
+                func.sum(rl.c.qty).label("expected"),
+            ).group_by(rl.c.receipt_id)
+        )
+    }
+    codes = {r.code for r in heads}
+    got: dict[str, int] = {}
+    wanted = codes if state else None
+    for receipt, _, qty in c.execute(
+        received(lambda ref: ref.is_not(None) if wanted is None else ref.in_(wanted))
+    ):
+        got[str(receipt)] = got.get(str(receipt), 0) + int(qty)
+    return [_receipt_row(r, *figures.get(r.id, (0, 0)), got.get(r.code, 0)) for r in heads]
+
+
+def receipt(c: Connection, code: str) -> dict[str, Any] | None:
+    """One receipt: its head (as `receipts`), its lines with the lot and expiry they expect,
+    units received per SKU, and the discrepancy lines stored when it was closed."""
+    head = c.execute(_receipt_heads(code=code)).first()
+    if head is None:
+        return None
+    rl, s = table(ReceiptLineRow), table(SkuRow)
+    lines = [
+        {
+            "line": r.line,
+            "sku": r.sku,
+            "expected": r.qty,
+            "lot": r.lot,
+            "expiry": r.expiry.isoformat() if r.expiry else None,
+        }
+        for r in c.execute(
+            select(rl.c.line, s.c.code.label("sku"), rl.c.qty, rl.c.lot, rl.c.expiry)
+            .join(s, s.c.id == rl.c.sku_id)
+            .where(rl.c.receipt_id == head.id)
+            .order_by(rl.c.line)
+        )
+    ]
+    got = {str(sku): int(qty) for _, sku, qty in c.execute(received_units(code))}
+    expected: dict[str, int] = {}
+    for line in lines:
+        expected[line["sku"]] = expected.get(line["sku"], 0) + line["expected"]
+    skus = [*expected, *sorted(s for s in got if s not in expected)]
+    row = _receipt_row(head, len(lines), sum(expected.values()), sum(got.values()))
+    row["lines_detail"] = lines
+    row["received_per_sku"] = [
+        {"sku": sku, "expected": expected.get(sku, 0), "received": got.get(sku, 0)} for sku in skus
+    ]
+    row["discrepancy_lines"] = list(head.discrepancies or [])
+    return row

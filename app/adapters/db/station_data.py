@@ -26,6 +26,7 @@ from sqlalchemy import (
     text,
 )
 
+from app.domain.gs1 import gtin_forms
 from app.domain.holds import hold_text
 from app.domain.model import NO_LOT_ID, LocationKind, Operator, Role, Tracking
 from app.domain.orders import PICKABLE, Claim, OrderState
@@ -247,18 +248,28 @@ class SqlStationData:
         return _sku_info(r)
 
     def sku_by_gtin(self, gtin: str) -> SkuInfo | None:
-        if not _storable(gtin):
+        """The SKU of the 14-digit `gtin`: its GTIN barcode, else an alias under one of its
+        forms (old data), as the scan interpreter finds it."""
+        forms = gtin_forms(gtin)
+        if not forms:
             return None
         stmt = (
             select(
-                _S.c.code, _S.c.name, _S.c.tracking, _B.c.code.label("gtin"), _S.c.min_shelf_days
+                _B.c.code.label("barcode"),
+                _S.c.code,
+                _S.c.name,
+                _S.c.tracking,
+                _S.c.min_shelf_days,
             )
             .select_from(_B.join(_S, _S.c.id == _B.c.sku_id))
-            .where(_B.c.code == gtin, _B.c.kind == "gtin")
+            .where(_B.c.code.in_(forms))
         )
         with self._reading() as c:
-            r = c.execute(stmt).first()
-        return _sku_info(r)
+            found = {r.barcode: r for r in c.execute(stmt)}
+        r = next((found[code] for code in forms if code in found), None)
+        if r is None:
+            return None
+        return SkuInfo(r.code, r.name, Tracking(r.tracking), gtin, r.min_shelf_days)
 
     # --- receipts and orders --------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     exc,
+    exists,
     func,
     insert,
     literal,
@@ -51,6 +52,8 @@ from app.domain.orders import LineRecord, OrderHead, OrderState, Person, Staged
 from app.domain.policy import WarehousePolicy
 from app.domain.ports import (
     CountTaskRecord,
+    ExpectedLot,
+    HoldRecord,
     ReceiptFigure,
     ReceiptHead,
     SerialState,
@@ -62,14 +65,16 @@ from app.domain.quantities import balance_in_range, beyond_range
 from app.domain.rules import PinCheck
 from app.domain.stow import Content, Need, Space
 
-from . import authority, orders, space, work_items
+from . import authority, holds, orders, space, work_items
 from .errors import as_refusal
 from .schema import (
+    HoldRow,
     LocationRow,
     LotRow,
     MoveRow,
     OperatorRow,
     QuantRow,
+    ReceiptLineRow,
     ReservationRow,
     SerialRow,
     SkuRow,
@@ -473,9 +478,19 @@ class SqlLedgerStore:
         return [_quant(r) for r in rows]
 
     def pick_candidates(
-        self, sku_id: int, lot_id: int | None, location_id: int | None, limit: int
+        self,
+        sku_id: int,
+        lot_id: int | None,
+        location_id: int | None,
+        limit: int,
+        *,
+        expiring_from: date,
     ) -> list[Candidate]:
-        loc, lot = table(LocationRow), table(LotRow)
+        loc, lot, h = table(LocationRow), table(LotRow), table(HoldRow)
+        # Two lookups, each on its one-active-hold index (an OR of both would scan the holds).
+        active = h.c.released_at.is_(None)
+        held_location = exists().where(h.c.location_id == Q.c.location_id, active)
+        held_lot = exists().where(h.c.lot_id == Q.c.lot_id, active)
         stmt = (
             select(Q, loc, lot.c.code.label("lot_code"), lot.c.expiry)
             .join(loc, loc.c.id == Q.c.location_id)
@@ -485,6 +500,9 @@ class SqlLedgerStore:
                 Q.c.on_hand - Q.c.reserved > 0,
                 loc.c.kind == LocationKind.BIN.value,
                 loc.c.active.is_(True),
+                lot.c.expiry.is_(None) | (lot.c.expiry >= expiring_from),
+                ~held_location,
+                ~held_lot,
             )
             .order_by(
                 lot.c.expiry.is_(None), lot.c.expiry, loc.c.pick_sequence, loc.c.code, lot.c.code
@@ -693,6 +711,38 @@ class SqlLedgerStore:
 
     def receipt_figures(self, head: ReceiptHead) -> list[ReceiptFigure]:
         return work_items.receipt_figures(self._c, head)
+
+    def receipt_lots(self, head: ReceiptHead, sku_id: int) -> list[ExpectedLot]:
+        rl = table(ReceiptLineRow)
+        rows = self._c.execute(
+            select(rl.c.lot, rl.c.expiry)
+            .where(rl.c.receipt_id == head.id, rl.c.sku_id == sku_id)
+            .order_by(rl.c.line)
+        )
+        return [ExpectedLot(r.lot or None, r.expiry) for r in rows]
+
+    # --- holds (see holds.py) -------------------------------------------------------------------
+
+    def active_holds(self, location_ids: Iterable[int], lot_ids: Iterable[int]) -> list[HoldRecord]:
+        return holds.active_holds(self._c, location_ids, lot_ids)
+
+    def lock_active_hold(self, location_id: int | None, lot_id: int | None) -> HoldRecord | None:
+        return holds.lock_active_hold(self._c, location_id, lot_id)
+
+    def add_hold(
+        self,
+        location_id: int | None,
+        lot_id: int | None,
+        reason: str,
+        placed_by_id: int,
+        tx_id: uuid.UUID,
+    ) -> HoldRecord | None:
+        return holds.add_hold(self._c, location_id, lot_id, reason, placed_by_id, tx_id)
+
+    def release_hold(
+        self, hold_id: int, released_by_id: int, tx_id: uuid.UUID, reason: str
+    ) -> None:
+        holds.release_hold(self._c, hold_id, released_by_id, tx_id, reason)
 
     def close_receipt(
         self,

@@ -1,5 +1,11 @@
-"""Pieces every workflow uses: naming what was scanned, resolving an item scan to a SKU, the
-quantity for the next item, and the answer to an input a step does not take."""
+"""Pieces every workflow uses: naming what was scanned, resolving an item scan to a SKU and its
+pack, the quantity for the next item in units, and the answer to an input a step does not take.
+
+Packs: every barcode stands for `pack` units of its SKU (a case GTIN of 12: 12; a unit's own
+barcode: 1). A count on the label (GS1 (37)) or a quantity set by QTY or the keypad counts packs
+of the barcode scanned next, so QTY 3 and a case of 12 is 36 units; a bare scan of a case is one
+case; a bare scan of a unit barcode is the step's own default (1, or what putaway suggests).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from app.domain.commands import Command, new_tx_id
 from app.domain.interpret import Interpretation, Kind
 from app.domain.ledger import Outcome
 from app.domain.model import Tracking
+from app.domain.quantities import MAX_QUANTITY
 from app.domain.workflow import (
     Feedback,
     Level,
@@ -41,7 +48,9 @@ def describe(scan: Interpretation) -> str:
     if scan.kind is Kind.LPN:
         return f"licence plate {scan.sscc}"
     if scan.kind is Kind.ITEM:
-        parts = [f"item {scan.sku or scan.gtin or scan.code}"]
+        parts = [f"item {scan.sku or scan.gtin or scan.content_gtin or scan.code}"]
+        if scan.pack > 1:
+            parts.append(f"(case of {scan.pack})")
         if scan.lot:
             parts.append(f"lot {scan.lot}")
         if scan.serial:
@@ -59,17 +68,27 @@ def unexpected(scan: Interpretation, expecting: str) -> Feedback:
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """An item scan resolved to its SKU, with what its label says."""
+    """An item scan resolved to its SKU, with what its label says: `count` packs (GS1 (37)), each
+    of `pack` units (the pack quantity of the barcode scanned)."""
 
     sku: SkuInfo
     lot: str | None
     serial: str | None
     count: int | None
     expiry_iso: str | None
+    pack: int = 1
+
+    def packs(self, units: int) -> str:
+        """`units` of this item in cases, for a banner: " (3 cases of 12)"; "" for single units."""
+        if self.pack <= 1 or units % self.pack:
+            return ""
+        cases = units // self.pack
+        return f" ({cases} case{'' if cases == 1 else 's'} of {self.pack})"
 
 
 def resolve_item(ctx: WorkContext, scan: Interpretation) -> Item | Feedback:
-    """The SKU an item scan (or a licence plate that says what it holds) stands for."""
+    """The SKU an item scan (a content label (02)+(37), or a licence plate that says what it
+    holds) stands for, with the pack of the barcode scanned."""
     if scan.kind is Kind.LPN:
         if not scan.content_gtin:
             return error(
@@ -78,7 +97,7 @@ def resolve_item(ctx: WorkContext, scan: Interpretation) -> Item | Feedback:
             )
         gtin: str | None = scan.content_gtin
     elif scan.kind is Kind.ITEM:
-        gtin = scan.gtin
+        gtin = scan.gtin or scan.content_gtin
     else:
         return unexpected(scan, "an item barcode")
     sku = ctx.data.sku(scan.sku) if scan.sku else None
@@ -91,11 +110,17 @@ def resolve_item(ctx: WorkContext, scan: Interpretation) -> Item | Feedback:
             "to register it."
         )
     expiry = scan.expiry.isoformat() if scan.expiry else None
-    return Item(sku, scan.lot, scan.serial, scan.count, expiry)
+    return Item(sku, scan.lot, scan.serial, scan.count, expiry, max(scan.pack, 1))
 
 
 def tracking_problem(item: Item, qty: int) -> Feedback | None:
-    """What is missing from the label of a lot- or serial-tracked item, if anything."""
+    """What is missing from the label of a lot- or serial-tracked item, if anything; or a
+    quantity (`qty` units) beyond what the ledger keeps (a big count of big cases)."""
+    if qty > MAX_QUANTITY:
+        return error(
+            f"{qty} x {item.sku.code}{item.packs(qty)} is more than the ledger can take in one "
+            f"transaction ({MAX_QUANTITY}). Check the count or QTY, and scan a smaller quantity."
+        )
     if item.sku.tracking is Tracking.LOT and not item.lot:
         return error(
             f"{item.sku.code} is tracked by lot, and this label has no lot (10). Scan the GS1 "
@@ -113,8 +138,10 @@ def tracking_problem(item: Item, qty: int) -> Feedback | None:
 
 
 class Quantity:
-    """The quantity for the next item scan: `@CMD:QTY:n` or the keypad set it, a GS1 count on
-    the label overrides it, and it goes back to the default after each use."""
+    """The quantity for the next item scan, in units: `@CMD:QTY:n` or the keypad set how many
+    packs, a GS1 count on the label overrides it, and it goes back to the default after each use.
+    A pack is what the scanned barcode stands for (`Item.pack`): QTY 3 and a case of 12 is 36;
+    a case scanned bare is its 12; a unit barcode scanned bare is the step's `default`."""
 
     def __init__(self) -> None:
         self.pending: int | None = None
@@ -125,10 +152,13 @@ class Quantity:
     def peek(self, item: Item, default: int = 1) -> int:
         """The quantity `take` would give, without using it up: a step checks it first and
         keeps the pending quantity when the scan is refused."""
-        return item.count or self.pending or default
+        packs = item.count or self.pending
+        if packs is not None:
+            return packs * item.pack
+        return item.pack if item.pack > 1 else default
 
     def take(self, item: Item, default: int = 1) -> int:
-        qty = item.count or self.pending or default
+        qty = self.peek(item, default)
         self.pending = None
         return qty
 

@@ -243,7 +243,7 @@ class CountWorkflow:
         key = (item.sku.code, item.lot if item.sku.tracking is not Tracking.NONE else None)
         expiry = date.fromisoformat(item.expiry_iso) if item.expiry_iso else None
         total = count.add(key, qty, serial, expiry)
-        return self._reply(ok(f"Counted {qty} x {label(key)}: {total} so far."))
+        return self._reply(ok(f"Counted {qty} x {label(key)}{item.packs(qty)}: {total} so far."))
 
     def _undo(self, count: Count) -> Reply:
         if not count.scans:

@@ -47,6 +47,7 @@ from app.domain.workflow import (
 )
 from app.domain.workflows.common import (
     Answers,
+    Item,
     Quantity,
     combine,
     describe,
@@ -323,14 +324,16 @@ class PickWorkflow:
         self.qty.take(item)
         if walk.picked + qty > line.qty:
             return self._error(
-                f"Scanned {describe(scan)}: that makes {walk.picked + qty} x {line.sku}, and the "
-                f"line needs {line.qty}. Put the extra {walk.picked + qty - line.qty} back."
+                f"Scanned {describe(scan)}: {over_pick(line, walk.picked, item, qty)}"
             )
         walk.add(item, qty)
+        cases = f"Picked {qty} x {line.sku}{item.packs(qty)}" if item.pack > 1 else ""
         if walk.picked < line.qty:
-            return self._reply(ok(f"Picked {walk.picked} of {what(line)}."))
+            so_far = f"{cases}: {walk.picked} of {line.qty} so far." if cases else ""
+            return self._reply(ok(so_far or f"Picked {walk.picked} of {what(line)}."))
         command = self._post(line, walk.picked)
-        return self._after(ok(f"Line done: {what(line)} from {line.location}."), (command,))
+        done = ok(f"{cases + '. ' if cases else ''}Line done: {what(line)} from {line.location}.")
+        return self._after(done, (command,))
 
     # --- skip, short, done, cancel ---
 
@@ -543,6 +546,26 @@ class PickWorkflow:
         if line is not None and self.step is not Step.RESERVING:
             lines.extend(walk.progress(line))
         return tuple(lines)
+
+
+def over_pick(line: PickLine, picked: int, item: Item, qty: int) -> str:
+    """Why a scan of `qty` units would pick more than the line needs (nothing is picked)."""
+    left = line.qty - picked
+    if item.pack > 1:
+        cases, units = divmod(left, item.pack)
+        ways = [f"{cases} case{'s' if cases > 1 else ''} of {item.pack}"] if cases else []
+        ways += (
+            [f"{units} single unit{'s' if units > 1 else ''} by their own barcode"] if units else []
+        )
+        return (
+            f"that is {qty} x {line.sku}{item.packs(qty)}, and only {left} more are needed for "
+            f"{what(line)}. Nothing was picked: put the {'cases' if qty > item.pack else 'case'} "
+            f"back, and pick the {left} left as {' and '.join(ways)}."
+        )
+    return (
+        f"that makes {picked + qty} x {line.sku}, and the line needs {line.qty}. "
+        f"Put the extra {picked + qty - line.qty} back."
+    )
 
 
 def released(command: ReleaseList, outcome: Outcome | None) -> Feedback:

@@ -1,11 +1,13 @@
 """A receipt's figures, as pure functions: what was expected and received per SKU, the progress
-lines a dock worker sees, and the discrepancies reported when the receipt is closed."""
+lines a dock worker sees, the discrepancies reported when the receipt is closed, and the lots
+(with their expiry) its lines expect."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from app.domain.workflow import Receipt, Tolerance
 
@@ -69,3 +71,37 @@ def discrepancy_lines(checks: Sequence[LineCheck], names: Mapping[str, str]) -> 
 
 def named(sku: str, names: Mapping[str, str]) -> str:
     return f"{sku} {names[sku]}" if names.get(sku) else sku
+
+
+def lot_problem(receipt: Receipt, sku: str, lot: str) -> str | None:
+    """Why `lot` of `sku` may not be received against `receipt`: the receipt's lines for the
+    SKU all name their lots, and this is none of them (None: it may, or the receipt names no
+    lot for the SKU)."""
+    lots = [line.lot for line in receipt.lines if line.sku == sku]
+    if not lots or None in lots or lot in lots:
+        return None
+    expected = ", ".join(dict.fromkeys(code for code in lots if code))
+    scanned = f"Lot {lot}" if lot else "A label without a lot"
+    return (
+        f"{scanned} of {sku} is not expected on receipt {receipt.code}: it expects lot {expected}"
+    )
+
+
+def expected_expiry(receipt: Receipt, sku: str, lot: str) -> date | None:
+    """The expiry the receipt gives `lot` of `sku` (for a label that carries none)."""
+    for line in receipt.lines:
+        if line.sku == sku and line.lot == lot and line.expiry:
+            return line.expiry
+    return None
+
+
+def expiry_mismatch(receipt: Receipt, sku: str, lot: str, label: date | None) -> str | None:
+    """Why a label's expiry does not fit the one the receipt gives its lot (None: it fits, or
+    either is not given)."""
+    listed = expected_expiry(receipt, sku, lot)
+    if listed is None or label is None or label == listed:
+        return None
+    return (
+        f"the label of lot {lot} of {sku} says it expires {label.isoformat()}, and receipt "
+        f"{receipt.code} says {listed.isoformat()}"
+    )

@@ -2,6 +2,13 @@
 order) or blind, one item scan or one RFID burst at a time; damaged goods go to quarantine;
 receiving beyond the receipt's tolerance, and closing a receipt short beyond it, need a
 supervisor. Receiving is safe offline: a receive left queued in the outbox counts as received.
+
+A lot the receipt does not expect or dates otherwise, and a lot expired or short of its SKU's
+shelf life, are refused at once (receive_lines.py); a supervisor (badge + PIN) may accept them,
+an expired or short-dated lot into the station's quarantine location only. When the ledger
+refuses a receive for one of these reasons the station did not know of (a lot whose expiry only
+the ledger has), the same approval is offered. A refused item scan drops the quantity set for
+it, as leaving or closing a receipt does.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from app.domain.approval import Approval, Approved
-from app.domain.commands import CloseReceipt, Command, Receive
+from app.domain.commands import CloseReceipt, Command, Receive, new_tx_id
 from app.domain.interpret import CommandName, Interpretation, Kind, StationMode
 from app.domain.ledger import Outcome
 from app.domain.model import Tracking
@@ -45,13 +52,15 @@ from app.domain.workflows.receipts import (
     progress_lines,
     short_beyond,
 )
-
-
-def _what(cmd: Receive) -> str:
-    lot = f" lot {cmd.lot}" if cmd.lot else ""
-    serial = f" serial {cmd.serials[0]}" if len(cmd.serials) == 1 else ""
-    return f"{cmd.qty} x {cmd.sku}{lot}{serial}"
-
+from app.domain.workflows.receive_lines import (
+    SUPERVISOR_MAY,
+    Line,
+    check_label,
+    dated,
+    scan_day,
+    sentence,
+    what,
+)
 
 # --- the state machine -------------------------------------------------------------------------
 
@@ -63,15 +72,6 @@ class _Tag:
     read: TagRead
     sku: SkuInfo | None
     problem: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Line:
-    """A receive on its way: its tags (RFID) and whether it needs a supervisor."""
-
-    command: Receive
-    epcs: frozenset[str] = frozenset()
-    over: bool = False
 
 
 class ReceiveWorkflow:
@@ -86,11 +86,11 @@ class ReceiveWorkflow:
         self._receipt: Receipt | None = None
         self._tally: Counter[str] = Counter()
         """Units this session received against the open receipt since it was loaded."""
-        self._in_flight: dict[uuid.UUID, _Line] = {}
+        self._in_flight: dict[uuid.UUID, Line] = {}
         self._tags: dict[str, _Tag] = {}
         self._received_epcs: set[str] = set()
         self._approval: Approval | None = None
-        self._held: tuple[_Line, ...] = ()
+        self._held: tuple[Line, ...] = ()
         self._closing: tuple[LineCheck, ...] = ()
         self._report: tuple[str, ...] = ()
         """The discrepancy report of the receipt just closed, kept on screen after the ledger
@@ -172,21 +172,53 @@ class ReceiveWorkflow:
             return self._reply(None, self._report)
         if not isinstance(command, Receive):
             return self._reply()
-        damaged = command.to_location == self.ctx.station.quarantine
-        where = f"quarantine {command.to_location} (damaged)" if damaged else command.to_location
+        where = command.to_location
+        if command.to_location == self.ctx.station.quarantine:
+            marks = ["damaged"] if line is None or line.damaged else []
+            marks += [line.expired] if line is not None and line.expired else []
+            where = f"quarantine {where} ({', '.join(marks)})" if marks else f"quarantine {where}"
         if outcome is not None and not outcome.ok:
             if line is not None:
                 self._received_epcs -= line.epcs
+            refused = f"Receiving {what(command)} was refused: {outcome.message}."
+            retry = self._overrule(command, line, outcome)
+            if retry is not None:
+                return retry
             return self._fail(
-                f"Receiving {_what(command)} was refused: {outcome.message}. Nothing was "
-                "received; set the goods aside and scan them again, or call a supervisor."
+                f"{refused} Nothing was received; set the goods aside and scan them again, or "
+                "call a supervisor."
             )
         if line is not None and self._receipt and command.receipt == self._receipt.code:
             self._tally[command.sku] += command.qty
         if outcome is None:
-            return self._reply(queued(f"Receiving {_what(command)} into {where}"))
+            return self._reply(queued(f"Receiving {dated(command)} into {where}"))
         by = f", approved by {command.approved_by}" if command.approved_by else ""
-        return self._ok(f"Received {_what(command)} into {where}{by}.")
+        return self._ok(f"Received {dated(command, outcome)} into {where}{by}.")
+
+    def _overrule(self, command: Receive, line: Line | None, outcome: Outcome) -> Reply | None:
+        """A refusal a supervisor may overrule (a lot whose expiry only the ledger knew, a
+        receipt changed since the station's copy): the same approval as had the station known.
+        None when it is not one of those, or an approval is under way already."""
+        into = SUPERVISOR_MAY.get(outcome.reason or "")
+        if into is None or line is None or command.approved_by or self._approval is not None:
+            return None
+        refused = f"Receiving {what(command)} was refused: {outcome.message.rstrip('.')}."
+        quarantine = self.ctx.station.quarantine
+        if into:
+            if not quarantine:
+                return self._fail(
+                    f"{refused} Set the goods aside and call a supervisor: station "
+                    f"{self.ctx.station.code} has no quarantine location to accept them into."
+                )
+            again = replace(command, tx_id=new_tx_id(), to_location=quarantine)
+            retry = replace(line, command=again, expired="not sellable by its expiry")
+        else:
+            again = replace(command, tx_id=new_tx_id())
+            retry = replace(line, command=again, unlisted="not as the receipt lists it")
+        reply = self._submit((retry,), refused)
+        where = f" {into} {quarantine}" if into else ""
+        asked = f"Supervisor: scan your badge to accept it{where}; CANCEL to drop it."
+        return replace(reply, feedback=error(f"{refused} {asked}"))
 
     # --- commands ---
 
@@ -236,7 +268,7 @@ class ReceiveWorkflow:
             return self._ok(f"Quantity and damaged mark dropped.{more}")
         if self._receipt is not None:
             code = self._receipt.code
-            self._leave()
+            self._leave()  # nothing is set: the first CANCEL dropped it
             return self._reply(
                 ok(f"Left receipt {code}; it stays open. Scan it again to go on receiving.")
             )
@@ -280,9 +312,22 @@ class ReceiveWorkflow:
                 info = self.ctx.data.sku(sku)
                 self._names[sku] = info.name if info else ""
 
-    def _leave(self) -> None:
+    def _leave(self) -> str:
+        """Forget the open receipt, and the quantity or damaged mark set while it was open (it
+        would otherwise apply to the next item, of another receipt). Says what was dropped."""
+        dropped = self._drop_marks()
         self._receipt = None
         self._tally.clear()
+        return f" The {dropped} set before was dropped." if dropped else ""
+
+    def _drop_marks(self) -> str:
+        """Clear the quantity and damaged mark set for the next item: what they were, in words
+        ("" when none was set)."""
+        dropped = [f"quantity {self._qty.pending}"] if self._qty.pending is not None else []
+        dropped += ["damaged mark"] if self._damaged else []
+        self._qty.clear()
+        self._damaged = False
+        return " and the ".join(dropped)
 
     def _done(self) -> Reply:
         if self._receipt is None:
@@ -294,8 +339,8 @@ class ReceiveWorkflow:
             )
         receipt = self.ctx.data.receipt(code)
         if receipt is None or receipt.status != "open":
-            self._leave()
-            return self._warn(f"Receipt {code} is already closed; nothing to close.")
+            dropped = self._leave()
+            return self._warn(f"Receipt {code} is already closed; nothing to close.{dropped}")
         self._load(receipt)  # the database's figures win from here on
         checks = check_receipt(receipt)
         short = short_beyond(checks, self.ctx.policy.receipt_under)
@@ -321,18 +366,21 @@ class ReceiveWorkflow:
             approved_by=approved_by,
             approver_pin=approved.pin if approved else None,
         )
-        self._leave()
+        dropped = self._leave()
         lines = discrepancy_lines(checks, self._names)
         self._report = lines
         short = sum(1 for c in checks if c.short)
         over = sum(1 for c in checks if c.over)
         if not short and not over:
             return self._reply(
-                ok(f"Receipt {code} closed: everything as expected."), lines, (close,)
+                ok(f"Receipt {code} closed: everything as expected.{dropped}"), lines, (close,)
             )
         by = f", approved by {approved_by}" if approved_by else ""
         return self._reply(
-            warning(f"Receipt {code} closed with discrepancies{by}: {short} short, {over} over."),
+            warning(
+                f"Receipt {code} closed with discrepancies{by}: {short} short, {over} over."
+                f"{dropped}"
+            ),
             lines,
             (close,),
         )
@@ -345,24 +393,43 @@ class ReceiveWorkflow:
             return self._fail(self._no_dock())
         item = resolve_item(self.ctx, scan)
         if isinstance(item, Feedback):
-            return self._reply(item)
+            return self._refuse(item.text)
         sku = item.sku.code
         self._names[sku] = item.sku.name
         problem = tracking_problem(item, self._qty.peek(item))
         if problem is not None:
-            return self._reply(problem)
+            return self._refuse(problem.text)
         if self._receipt is not None and not self._receipt.expected(sku):
-            return self._fail(
+            return self._refuse(
                 f"Scanned {describe(scan)}: {sku} is not on receipt {self._receipt.code}. "
                 "Set it aside for a supervisor, or CANCEL the receipt and receive it blind."
             )
-        target = self.ctx.station.quarantine if self._damaged else dock
+        label = scan.expiry or scan.best_before
+        check = check_label(self._receipt, item.sku, item.lot, label, scan_day(scan))
+        quarantine = self.ctx.station.quarantine
+        if check.shelf is not None and not quarantine:
+            return self._refuse(
+                f"{sentence(check.shelf)}. Set it aside and call a supervisor: station "
+                f"{self.ctx.station.code} has no quarantine location, so it cannot take this lot "
+                "in."
+            )
+        target = quarantine if self._damaged or check.shelf is not None else dock
         assert target is not None  # DAMAGED is refused at a station without quarantine
         serials = (item.serial,) if item.serial else ()
-        expiry = scan.expiry or scan.best_before
-        command = self._receive(sku, self._qty.take(item), target, item.lot, serials, expiry)
+        qty = self._qty.take(item)
+        command = self._receive(sku, qty, target, item.lot, serials, check.expiry)
+        line = Line(command, damaged=self._damaged, expired=check.expired, unlisted=check.unlisted)
         self._damaged = False
-        return self._submit((_Line(command),))
+        return self._submit((line,), check.problem)
+
+    def _refuse(self, text: str) -> Reply:
+        """An item scan refused: the quantity and damaged mark set for it go with it, so that
+        they never apply to whatever is scanned next."""
+        dropped = self._drop_marks()
+        if dropped:
+            was = "were" if " and " in dropped else "was"
+            text += f" The {dropped} {was} dropped with it: set it again for the next item."
+        return self._fail(text)
 
     def _classify(self, tag: TagRead) -> _Tag:
         if not tag.gtin:
@@ -403,7 +470,7 @@ class ReceiveWorkflow:
             by_serial = tags[0].sku is not None and tags[0].sku.tracking is Tracking.SERIAL
             serials = tuple(str(t.read.serial) for t in tags) if by_serial else ()
             command = self._receive(code, len(tags), dock, None, serials, None)
-            lines.append(_Line(command, frozenset(t.read.epc for t in tags)))
+            lines.append(Line(command, frozenset(t.read.epc for t in tags)))
         left = len(self._tags) - sum(len(tags) for tags in groups.values())
         self._tags.clear()
         reply = self._submit(tuple(lines))
@@ -432,11 +499,36 @@ class ReceiveWorkflow:
             receipt=self._receipt.code if self._receipt else None,
         )
 
-    def _submit(self, lines: Sequence[_Line]) -> Reply:
-        """Send the receives, or hold them for a supervisor when they go beyond the receipt."""
+    def _submit(self, lines: Sequence[Line], problem: str | None = None) -> Reply:
+        """Send the receives, or hold them for a supervisor: beyond the receipt's tolerance, or
+        an exception (`problem` says which: a lot not sellable, which goes to quarantine if
+        accepted, or not as the receipt lists it)."""
+        checked, overs = self._overs(lines)
+        if not overs and problem is None:
+            return self._emit(lines)
+        self._held = tuple(checked)
+        code = self._receipt.code if self._receipt else ""
+        asks = [f"accepting {line.accepting()}" for line in checked if line.exception]
+        asks += ["receiving " + " and ".join(overs)] if overs else []
+        self._approval = self._approval_for(" and ".join(asks), self._lines())
+        if problem is not None:
+            into = " into quarantine" if any(line.expired for line in checked) else ""
+            also = f" It is also {' and '.join(overs)} on receipt {code}." if overs else ""
+            return self._fail(
+                f"{problem}. Set it aside; a supervisor may accept it{into}: supervisor, scan "
+                f"your badge; CANCEL to drop it.{also}"
+            )
+        return self._warn(
+            f"That is {' and '.join(overs)} on receipt {code}, beyond the tolerance: "
+            "a supervisor must approve. CANCEL drops this scan."
+        )
+
+    def _overs(self, lines: Sequence[Line]) -> tuple[list[Line], list[str]]:
+        """The lines, marked when they go beyond the open receipt's tolerance, and those
+        excesses in words."""
         receipt = self._receipt
         if receipt is None:
-            return self._emit(lines)
+            return list(lines), []
         so_far = Counter(receipt.received) + self._tally
         for sent in self._in_flight.values():
             if sent.command.receipt == receipt.code:
@@ -452,17 +544,9 @@ class ReceiveWorkflow:
                 overs.append(
                     f"{total - expected} over the expected {expected} of {line.command.sku}"
                 )
-        if not overs:
-            return self._emit(lines)
-        self._held = tuple(checked)
-        what = "receiving " + " and ".join(overs)
-        self._approval = self._approval_for(what, self._lines())
-        return self._warn(
-            f"That is {' and '.join(overs)} on receipt {receipt.code}, beyond the tolerance: "
-            "a supervisor must approve. CANCEL drops this scan."
-        )
+        return checked, overs
 
-    def _emit(self, lines: Sequence[_Line]) -> Reply:
+    def _emit(self, lines: Sequence[Line]) -> Reply:
         for line in lines:
             self._in_flight[line.command.tx_id] = line
             self._received_epcs |= line.epcs
@@ -488,7 +572,7 @@ class ReceiveWorkflow:
                     line.command, approved_by=result.supervisor, approver_pin=result.pin
                 ),
             )
-            if line.over
+            if line.over or line.exception
             else line
             for line in held
         )
@@ -496,8 +580,9 @@ class ReceiveWorkflow:
 
     def _drop_approval(self) -> Reply:
         what = self._approval.what if self._approval else ""
+        aside = " Set the goods aside." if any(line.exception for line in self._held) else ""
         self._approval, self._held, self._closing = None, (), ()
-        return self._ok(f"Cancelled {what}; nothing was sent.")
+        return self._ok(f"Cancelled {what}; nothing was sent.{aside}")
 
     def _approval_text(self) -> str:
         return (

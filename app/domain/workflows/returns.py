@@ -212,7 +212,8 @@ class ReturnWorkflow:
                 )
             )
         self.step = Step.REASON
-        return self._reply(ok(f"{self.goods} for order {self.order}: scan the reason code."))
+        goods = f"{self.goods}{item.packs(qty)}"
+        return self._reply(ok(f"{goods} for order {self.order}: scan the reason code."))
 
     def _reason(self, scan: Interpretation) -> Reply:
         reason = return_reason(scan)

@@ -5,6 +5,7 @@ refusal its reason and a message that quotes the scan safely and says what to do
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 
 from app.domain.gs1 import Gs1Problem, shown
 from app.domain.interpret import (
+    Barcode,
     CodeMatch,
     CommandName,
     Interpretation,
@@ -43,14 +45,24 @@ class Codes:
     locations: set[str] = field(default_factory=lambda: {"A-01-01", "DOCK-1", "Büro-1"})
     aliases: dict[str, str] = field(default_factory=lambda: {"BOLT-ALIAS": "BOLT"})
     gtins: dict[str, str] = field(default_factory=lambda: {"05901234123457": "WIDGET"})
+    packs: dict[str, int] = field(default_factory=dict)
+    """Barcodes (GTINs or aliases) that stand for more than one unit."""
     asked: list[str] = field(default_factory=list)
 
     def identify(self, code: str) -> CodeMatch:
         self.asked.append(code)
-        return CodeMatch(code in self.badges, code in self.locations, self.aliases.get(code))
+        pack = self.packs.get(code, 1) if code in self.aliases else 1
+        return CodeMatch(
+            code in self.badges, code in self.locations, self.aliases.get(code), alias_pack=pack
+        )
 
-    def gtin_sku(self, gtin: str) -> str | None:
-        return self.gtins.get(gtin)
+    def barcode(self, codes: Sequence[str]) -> Barcode | None:
+        for code in codes:
+            if code in self.gtins:
+                return Barcode(code, self.gtins[code], self.packs.get(code, 1))
+            if code in self.aliases:
+                return Barcode(code, self.aliases[code], self.packs.get(code, 1), "alias")
+        return None
 
 
 def scan(text: str, catalogue: Codes | None = None, **options: Any) -> Interpretation:
@@ -416,8 +428,8 @@ def test_the_order_badge_location_gs1_alias() -> None:
     alias = scan("5901234123458", both)  # not a GTIN (check digit), but a registered alias
     assert (alias.kind, alias.sku) == (Kind.ITEM, "W")
     plain = Codes(aliases={"5901234123457": "OTHER"}, gtins={})
-    gtin = scan("5901234123457", plain)  # a valid GTIN is a GTIN, not an alias
-    assert (gtin.kind, gtin.gtin, gtin.sku) == (Kind.ITEM, "05901234123457", None)
+    gtin = scan("5901234123457", plain)  # a valid GTIN is a GTIN; old data has it as an alias
+    assert (gtin.kind, gtin.gtin, gtin.sku) == (Kind.ITEM, "05901234123457", "OTHER")
 
 
 def test_gtins_are_resolved_to_skus_when_known() -> None:

@@ -3,11 +3,13 @@ role, refused scans, and logout that needs a supervisor while transactions are q
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
-from app.domain.commands import Command
+from app.domain.commands import Command, Hold
 from app.domain.interpret import CommandName, Interpretation, Kind, StationMode
-from app.domain.ledger import Outcome
+from app.domain.ledger import Outcome, Status
 from app.domain.scan import Scan, Source
 from app.domain.shift import LOGIN_PROMPT, Shift
 from app.domain.workflow import Level, Reply, StationPolicy, TagRead, WorkContext, ok
@@ -40,12 +42,16 @@ class EchoWorkflow:
         return Reply("answered")
 
 
-def make_shift(policy: StationPolicy | None = None, now: list[float] | None = None) -> Shift:
+def make_shift(
+    policy: StationPolicy | None = None,
+    now: list[float] | None = None,
+    data: FakeStationData | None = None,
+) -> Shift:
     clock = now or [0.0]
     workflows = {mode: (lambda ctx, m=mode: EchoWorkflow(ctx, m)) for mode in StationMode}
     policy = policy or StationPolicy()
     # The fake database keeps the lockout, as the real one does, on the same clock.
-    data = FakeStationData(station_policy=policy, pin_clock=lambda: clock[0])
+    data = data or FakeStationData(station_policy=policy, pin_clock=lambda: clock[0])
     return Shift(STATION, data, policy, workflows, lambda: clock[0])
 
 
@@ -176,3 +182,72 @@ def test_cancelling_a_logout_returns_to_the_work() -> None:
     assert shift.operator is not None
     assert back.prompt == "receive: got item"
     assert back.feedback is not None and "Logout cancelled" in back.feedback.text
+
+
+# --- an operator deactivated while logged in ---------------------------------------------------
+
+
+def deactivate(data: FakeStationData, badge_code: str) -> None:
+    """What the station's copy holds after a supervisor ran `perpetua deactivate operator`."""
+    data.operators[badge_code] = replace(data.operators[badge_code], active=False)
+
+
+def test_a_deactivated_operator_is_logged_out_at_their_next_scan() -> None:
+    data = FakeStationData()
+    shift = make_shift(data=data)
+    shift.on_scan(badge("D001"), 0)
+    shift.on_scan(meaning(Kind.ITEM, gtin="05901234123457"), 0)  # a task under way
+    deactivate(data, "D001")
+    reply = shift.on_scan(meaning(Kind.LOCATION, code="A-01"), 0)
+    assert shift.operator is None and shift.workflow is None
+    assert reply.prompt == LOGIN_PROMPT and not reply.commands
+    assert reply.feedback is not None and reply.feedback.level is Level.ERROR
+    assert reply.feedback.text == (
+        "Badge D001 was deactivated: logged out. Ask a supervisor. The unfinished task was "
+        "abandoned; nothing of it was sent."
+    )
+    again = shift.on_scan(badge("D001"), 0)
+    assert shift.operator is None
+    assert again.feedback is not None and "not an active operator" in again.feedback.text
+
+
+def test_any_input_of_a_deactivated_operator_logs_them_out() -> None:
+    bad = Interpretation(Scan("???", Source.WEDGE), Kind.INVALID, error="Scanned ???: unknown")
+    inputs: list[Callable[[Shift], Reply]] = [
+        lambda shift: shift.on_entry("5"),
+        lambda shift: shift.on_tags([TagRead("E1")]),
+        lambda shift: shift.refuse(bad),
+        lambda shift: shift.on_scan(command(CommandName.HOLD), 0),
+    ]
+    for give in inputs:
+        data = FakeStationData()
+        shift = make_shift(data=data)
+        shift.on_scan(badge("P001"), 0)
+        deactivate(data, "P001")
+        reply = give(shift)
+        assert shift.operator is None and reply.prompt == LOGIN_PROMPT
+        assert reply.feedback is not None
+        assert reply.feedback.text == "Badge P001 was deactivated: logged out. Ask a supervisor."
+
+
+def test_a_transaction_refused_for_an_inactive_operator_logs_them_out() -> None:
+    shift = make_shift()
+    shift.on_scan(badge("D001"), 0)
+    sent = Hold(tx_id=uuid.uuid4(), station="ST-1", operator="D001", reason="x", location="A")
+    refused = Outcome(
+        sent.tx_id, "hold", Status.REFUSED, "badge 'D001' is disabled", "inactive_operator"
+    )
+    reply = shift.on_outcome(sent, refused)
+    assert shift.operator is None and reply.prompt == LOGIN_PROMPT
+    assert reply.feedback is not None and reply.feedback.level is Level.ERROR
+    assert reply.feedback.text == (
+        "The hold was refused: badge 'D001' is disabled. Badge D001 was deactivated: logged "
+        "out. Ask a supervisor."
+    )
+
+
+def test_an_active_operator_works_on() -> None:
+    shift = make_shift()
+    shift.on_scan(badge("D001"), 0)
+    reply = shift.on_scan(meaning(Kind.LOCATION, code="A-01"), 0)
+    assert shift.operator is not None and reply.prompt == "receive: got location"

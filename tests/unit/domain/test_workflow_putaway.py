@@ -80,6 +80,8 @@ def text(reply: Reply) -> str:
 
 
 IDLE = "Scan an item or licence plate on DOCK-1 to put it away."
+ASK = "; QTY or the keypad changes how many."
+"""The end of the bin step's prompt when the dock holds more than one unit: it asks how many."""
 
 
 def test_start_asks_for_goods_on_the_dock(wf: PutawayWorkflow) -> None:
@@ -91,7 +93,7 @@ def test_start_asks_for_goods_on_the_dock(wf: PutawayWorkflow) -> None:
 
 def test_put_everything_of_the_sku_into_the_suggested_bin(wf: PutawayWorkflow) -> None:
     taken = take(wf, item("SKU-1"))
-    assert taken.prompt == "Put 8 x SKU-1 into A-01 (suggested). Scan the bin."
+    assert taken.prompt == f"Put 8 x SKU-1 into A-01 (suggested). Scan the bin{ASK}"
     assert taken.feedback is None and not taken.commands and wf.busy
     assert taken.lines == ("A-01: room for it",)
 
@@ -165,7 +167,7 @@ def test_several_lots_on_the_dock_need_the_lot_label(wf: PutawayWorkflow) -> Non
     assert level(wrong) is Level.ERROR and "SKU-L lot L9 is not on DOCK-1" in text(wrong)
 
     taken = take(wf, item("SKU-L", lot="L2"))
-    assert taken.prompt == "Put 4 x SKU-L lot L2 into A-01 (suggested). Scan the bin."
+    assert taken.prompt == f"Put 4 x SKU-L lot L2 into A-01 (suggested). Scan the bin{ASK}"
     command = only(wf.on_scan(location("A-01")))
     assert (command.sku, command.lot, command.qty) == ("SKU-L", "L2", 4)
 
@@ -183,7 +185,7 @@ def test_no_bin_with_room_lets_the_worker_choose(
     taken = take(wf, item("SKU-1"))
     assert level(taken) is Level.WARNING
     assert "No bin suggestion: no bin has room for 8 x SKU-1" in text(taken)
-    assert taken.prompt == "Put 8 x SKU-1 into any bin with room. Scan the bin."
+    assert taken.prompt == f"Put 8 x SKU-1 into any bin with room. Scan the bin{ASK}"
     command = only(wf.on_scan(location("C-03")))
     assert (command.to_location, command.suggested) == ("C-03", None)
     assert text(wf.on_outcome(command, outcome(command))) == "Put 8 x SKU-1 into C-03."
@@ -204,7 +206,7 @@ def test_the_suggestion_names_the_other_bins_with_room(wf: PutawayWorkflow) -> N
         return outcome(command, message="B-02 held for 8 x SKU-1", result=result)
 
     taken = take(wf, item("SKU-1"), near)
-    assert taken.prompt == "Put 8 x SKU-1 into B-02 (suggested). Scan the bin."
+    assert taken.prompt == f"Put 8 x SKU-1 into B-02 (suggested). Scan the bin{ASK}"
     assert taken.lines == ("B-02: in your zone (also: C-03, A-01)",)
 
 
@@ -224,7 +226,7 @@ def test_without_a_suggestion_any_bin_with_room_will_do(
         "No bin suggestion: the database is out of reach. Put the goods into any bin with room "
         "and scan its label."
     )
-    assert taken.prompt == "Put 8 x SKU-1 into any bin with room. Scan the bin."
+    assert taken.prompt == f"Put 8 x SKU-1 into any bin with room. Scan the bin{ASK}"
     command = only(wf.on_scan(location("C-03")))
     assert (command.to_location, command.suggested) == ("C-03", None)
 
@@ -240,7 +242,7 @@ def test_offline_a_bin_the_station_knows_is_full_is_refused(
         "A-01 has room for at most 10 units; it would hold 12. Take 8 x SKU-1 to another bin "
         "and scan its label."
     )
-    assert full.prompt == "Put 8 x SKU-1 into any bin with room. Scan the bin." and wf.busy
+    assert full.prompt == f"Put 8 x SKU-1 into any bin with room. Scan the bin{ASK}" and wf.busy
     command = only(wf.on_scan(location("B-02")))
     assert (command.to_location, command.qty) == ("B-02", 8)
 
@@ -261,7 +263,7 @@ def test_full_bin_keeps_the_worker_at_the_bin_step(wf: PutawayWorkflow) -> None:
     reply = wf.on_outcome(command, full)
     assert level(reply) is Level.ERROR and message in text(reply)
     assert "Scan another bin" in text(reply)
-    assert reply.prompt == "Put 8 x SKU-1 into B-02 (suggested). Scan the bin."
+    assert reply.prompt == f"Put 8 x SKU-1 into B-02 (suggested). Scan the bin{ASK}"
     assert wf.busy
 
     retry = only(wf.on_scan(location("B-02")))
@@ -360,11 +362,11 @@ def test_cancel_and_undo(wf: PutawayWorkflow) -> None:
     assert level(nothing) is Level.ERROR and "Nothing to undo" in text(nothing)
 
 
-def test_quantity_after_the_item_scan_is_refused(wf: PutawayWorkflow) -> None:
+def test_quantity_after_the_item_scan_changes_the_task(wf: PutawayWorkflow) -> None:
     take(wf, item("SKU-1"))
-    for reply in (wf.on_scan(cmd(CommandName.QTY, "2")), wf.on_entry("2")):
-        assert level(reply) is Level.ERROR and "before the item scan" in text(reply)
-    assert only(wf.on_scan(location("A-01"))).qty == 8
+    for reply in (wf.on_scan(cmd(CommandName.QTY, "2")), wf.on_entry("3")):
+        assert level(reply) is Level.OK and reply.prompt.startswith("Put ")
+    assert only(wf.on_scan(location("A-01"))).qty == 3
 
 
 @pytest.mark.parametrize(
@@ -436,7 +438,7 @@ def test_put_back_a_cancelled_orders_goods(data: FakeStationData) -> None:
     )
     assert reply.prompt == "Scan an item in OUT-1 to put it back into a bin; DONE to stop."
     taken = take(wf, item("SKU-1"))
-    assert taken.prompt == "Put 3 x SKU-1 into A-01 (suggested). Scan the bin."
+    assert taken.prompt == f"Put 3 x SKU-1 into A-01 (suggested). Scan the bin{ASK}"
     assert "OUT-1" in text(wf.on_scan(location("OUT-1"))) and wf.busy
     command = only(wf.on_scan(location("A-01")))
     assert (command.sku, command.qty, command.order) == ("SKU-1", 3, "SO-7")

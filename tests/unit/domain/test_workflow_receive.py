@@ -3,7 +3,7 @@ commands it submits, against the in-memory station (no database, no Qt)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -172,8 +172,9 @@ def test_another_receipt_waits_until_the_open_one_is_left(wf: ReceiveWorkflow) -
 def test_gs1_lot_expiry_serial_and_count(wf: ReceiveWorkflow) -> None:
     lot = only(wf.on_scan(item("SKU-L", lot="L7", expiry=date(2027, 3, 31), count=12)))
     assert (lot.sku, lot.qty, lot.lot, lot.expiry) == ("SKU-L", 12, "L7", date(2027, 3, 31))
-    best_before = only(wf.on_scan(item("SKU-L", lot="L8", best_before=date(2026, 1, 2))))
-    assert best_before.expiry == date(2026, 1, 2)
+    later = date.today() + timedelta(days=400)
+    best_before = only(wf.on_scan(item("SKU-L", lot="L8", best_before=later)))
+    assert best_before.expiry == later
     serial = only(wf.on_scan(item("SKU-S", serial="SN-1")))
     assert (serial.qty, serial.serials) == (1, ("SN-1",))
 
@@ -199,8 +200,10 @@ def test_labels_missing_what_tracking_needs_are_refused(wf: ReceiveWorkflow) -> 
     wf.on_scan(cmd(CommandName.QTY, "2"))
     two = wf.on_scan(item("SKU-S", serial="SN-1"))
     assert level(two) is Level.ERROR and "each unit alone" in text(two) and not two.commands
+    # The quantity went with the refusal, and the refusal says so: nothing is left to undo.
+    assert "The quantity 2 was dropped with it" in text(two)
     undo = wf.on_scan(cmd(CommandName.UNDO))
-    assert level(undo) is Level.OK and "quantity 2" in text(undo)
+    assert level(undo) is Level.ERROR and "Nothing to undo" in text(undo)
     assert only(wf.on_scan(item("SKU-S", serial="SN-1"))).qty == 1
 
 
