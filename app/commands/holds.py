@@ -10,8 +10,6 @@ the supervisor's PIN, verified by the database in the same transaction: asked on
 from __future__ import annotations
 
 import json
-import os
-import sys
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -21,10 +19,9 @@ from sqlalchemy import Connection
 
 from app.adapters.db import holds as held_stock
 from app.adapters.db.schema import LocationRow, table
-from app.commands.replay import PIN_ENV
+from app.commands.common import report, supervisor_pin
 from app.domain.commands import Command, Hold, ReleaseHold, ReleaseReason
 from app.domain.errors import Rejection
-from app.domain.ledger import Outcome
 from app.services.holds import when
 from app.services.ledger import submit
 
@@ -68,26 +65,6 @@ def _lot_target(c: Connection, lot: str, sku: str | None) -> str:
     return skus[0]
 
 
-def _read_pin(badge: str) -> str:
-    pin = os.environ.get(PIN_ENV)
-    if pin is not None:
-        return pin
-    if sys.stdin.isatty():
-        return str(click.prompt(f"PIN of supervisor {badge}", hide_input=True))
-    return sys.stdin.readline().strip()
-
-
-def _report(outcome: Outcome, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(outcome.as_dict(), ensure_ascii=False, default=str))
-    elif outcome.ok:
-        click.echo(outcome.message)
-    else:
-        click.echo(f"refused: {outcome.message}", err=True)
-    if not outcome.ok:
-        sys.exit(1)
-
-
 def _make(cls: type[Command], **fields: Any) -> Command:
     try:
         return cls(tx_id=uuid.uuid4(), **fields)
@@ -124,7 +101,7 @@ def hold_command(
                 fields = {"lot": target, "sku": _lot_target(c, target, sku)}
         command = _make(Hold, station=at, operator=badge, reason=reason, **fields)
         outcome = submit(command, rt.ledger)
-    _report(outcome, as_json)
+    report(outcome, as_json)
 
 
 @click.command("release")
@@ -180,7 +157,7 @@ def release_command(
                 else:
                     fields |= {"lot": target, "sku": _lot_target(c, target, sku)}
         # Asked after every check that needs no PIN: a typo costs no attempt.
-        pin = _read_pin(badge)
+        pin = supervisor_pin(badge)
         command = _make(
             ReleaseHold,
             station=at,
@@ -190,7 +167,7 @@ def release_command(
             **fields,
         )
         outcome = submit(command, rt.ledger)
-    _report(outcome, as_json)
+    report(outcome, as_json)
 
 
 @click.command("holds")

@@ -9,7 +9,6 @@ command line, for a supervisor's terminal, an ERP or a carrier system.
 from __future__ import annotations
 
 import json
-import sys
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from app.adapters.db import queries
+from app.commands.common import report, supervisor_pin
 from app.domain.commands import CancelOrder, OrderCommand, ShipOrder, utc_now
 from app.domain.errors import Rejection
 from app.domain.ledger import Outcome
@@ -146,7 +146,7 @@ def ship_command(
         operator,
         approved_by,
     )
-    _report(outcome, as_json)
+    report(outcome, as_json)
 
 
 @click.group("order")
@@ -175,7 +175,7 @@ def order_cancel(
     outcome = _submit(
         obj, CancelOrder, {"order": order, "reason": reason}, tx_id, station, operator, approved_by
     )
-    _report(outcome, as_json)
+    report(outcome, as_json)
     putaway = outcome.result.get("putaway") or []
     if outcome.ok and putaway and not as_json:
         click.echo("to put back to stock (the station's putaway screen offers them):")
@@ -202,7 +202,7 @@ def _submit(
     tx = tx_id or uuid.uuid4()
     with obj.runtime() as rt:
         # The PIN goes with the command: the database verifies it in the same transaction.
-        pin = _read_pin(approved_by) if approved_by is not None else None
+        pin = supervisor_pin(approved_by) if approved_by is not None else None
         try:
             command = cls(
                 tx_id=tx,
@@ -227,26 +227,3 @@ def _first_used_at(rt: Runtime, tx_id: uuid.UUID) -> datetime | None:
     if payload is None or not isinstance(payload.get("station_time"), str):
         return None
     return datetime.fromisoformat(payload["station_time"])
-
-
-def _read_pin(badge: str) -> str:
-    if sys.stdin.isatty():
-        return str(click.prompt(f"PIN of supervisor {badge}", hide_input=True))
-    return sys.stdin.readline().strip()
-
-
-def _report(outcome: Outcome, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(outcome.as_dict(), ensure_ascii=False, default=str))
-    elif outcome.ok:
-        click.echo(outcome.message)
-    else:
-        click.echo(f"refused: {outcome.message}", err=True)
-    if outcome.replayed and not as_json:
-        click.echo(
-            f"(transaction {outcome.tx_id} was already done: this is its stored outcome; "
-            "nothing was done again)",
-            err=True,
-        )
-    if not outcome.ok:
-        sys.exit(1)

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from app.adapters import pins
 from app.adapters.db import authority
 from app.adapters.db.schema import OperatorRow, WarehousePolicyRow, table
+from app.commands.common import PIN_ENV, read_secret, supervisor_pin
 from app.domain.commands import SetPolicy
 from app.domain.errors import Rejection
 from app.domain.policy import KEYS, PolicyError, parse
@@ -28,14 +29,6 @@ from app.services.ledger import submit
 
 if TYPE_CHECKING:
     from app.cli import Context
-
-
-def _read_secret(prompt: str, confirm: bool = False) -> str:
-    """A PIN from the terminal, hidden (never an argument: `ps` shows those), or one line of
-    standard input when it is not a terminal."""
-    if sys.stdin.isatty():
-        return str(click.prompt(prompt, hide_input=True, confirmation_prompt=confirm))
-    return sys.stdin.readline().strip()
 
 
 @click.group("policy")
@@ -86,7 +79,7 @@ def policy_set(obj: Context, key: str, value: str, badge: str, station: str | No
     station = station or settings.station
     if station is None:
         raise click.ClickException("no station to do it at: pass --station CODE")
-    pin = _read_secret(f"PIN of supervisor {badge}")
+    pin = supervisor_pin(badge)
     try:
         command = SetPolicy(
             tx_id=uuid.uuid4(),
@@ -104,10 +97,6 @@ def policy_set(obj: Context, key: str, value: str, badge: str, station: str | No
         click.echo(f"refused: {outcome.message}", err=True)
         sys.exit(1)
     click.echo(outcome.message)
-
-
-PIN_ENV = "PERPETUA_PIN"
-"""A script's way to give the new PIN (never an argument: `ps` shows those to every user)."""
 
 
 @click.group("operators")
@@ -147,7 +136,7 @@ def operators_set_pin(obj: Context, badge: str, by: str | None) -> None:
             raise click.ClickException(f"badge {badge!r} is not an operator's")
         # Asked and made into verifiers before the write: on SQLite a write transaction holds
         # every station, and neither a person typing nor the slow verifier should.
-        pin = os.environ.get(PIN_ENV) or _read_secret(f"new PIN for {badge}", confirm=True)
+        pin = os.environ.get(PIN_ENV) or read_secret(f"new PIN for {badge}", confirm=True)
         problem = pin_problem(pin, least)
         if problem:
             raise click.ClickException(f"{problem}; nothing was changed")

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from app.bootstrap import SchemaOutOfDate, StationNotRegistered, StationOffline, open_station
+from app.commands.common import PIN_ENV
 from app.domain.interpret import CommandName, StationMode
 from app.domain.scan import Scan, Source
 from app.services.station import StationSession
@@ -32,10 +33,6 @@ if TYPE_CHECKING:
     from app.cli import Context
 
 KEY_PREFIX = "@KEY:"
-
-
-PIN_ENV = "PERPETUA_PIN"
-"""Where `replay` finds a supervisor's PIN when no terminal can ask it."""
 
 
 @click.command("replay")
