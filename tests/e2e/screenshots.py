@@ -80,6 +80,8 @@ SHOTS = (
     "station-return",
     "station-refused",
     "station-ship",
+    "station-putaway-split",
+    "station-expired",
     "station-offline",
 )
 """The files written, without .png, in the order they are taken."""
@@ -90,6 +92,11 @@ SETTLE_MS = 300
 LOCAL_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 """The PostgreSQL server tried when PERPETUA_TEST_DATABASE_URL is not set."""
 OFFLINE = "station-offline"
+CASE_OF_CHAIRS = "CHAIR-CASE"
+"""The demo's case barcode of 12 CHAIRs (app/services/demo.walkthrough_skus)."""
+EXPIRED_MILK = "(01)02000009000030(17)250101(10)OLD1"
+"""The label of a lot of the demo's MILK that expired on 2025-01-01."""
+SPLIT = re.compile(r"Put \d+ of 12 x CHAIR into \S+ \(suggested\)")
 
 
 # --- the demo database -------------------------------------------------------------------------
@@ -482,6 +489,24 @@ def tour(
         raise RuntimeError(f"the ship screen shows no staged order: {view.prompt} {view.lines}")
     shots.shoot("station-ship")
     shots.scan("@CMD:CANCEL")  # left on screen only: nothing is shipped
+
+    # The README's first shift, steps 6 to 8: a case of 12 by one scan, put away bin by bin
+    # (no demo bin takes twelve boxed chairs), and an expired lot refused at the dock.
+    shots.scan("@CMD:MODE:RECEIVE")
+    shots.scan(CASE_OF_CHAIRS)
+    shots.scan("@CMD:MODE:PUTAWAY")
+    view = shots.scan("CHAIR", expect=None)
+    if SPLIT.match(view.prompt) is None:
+        raise RuntimeError(f"a case of twelve chairs was not split: {view.prompt}")
+    shots.shoot("station-putaway-split")
+    shots.scan("@CMD:CANCEL")
+    shots.scan("@CMD:MODE:RECEIVE")
+    view = shots.scan(EXPIRED_MILK, expect=Level.ERROR)
+    refusal = view.feedback.text if view.feedback is not None else ""
+    if "expired on 2025-01-01" not in refusal:
+        raise RuntimeError(f"the expired lot was not refused with its date: {refusal}")
+    shots.shoot("station-expired")
+    shots.scan("@CMD:CANCEL")
 
     shots.scan("@CMD:MODE:RECEIVE")
     if network is None:
