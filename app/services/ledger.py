@@ -76,6 +76,7 @@ from app.services.ledger_steps import (
     allocate_line,
     check_approver,
     check_serials,
+    held_text,
     known_location,
     known_sku,
     lot_for_take,
@@ -356,8 +357,8 @@ def _take_and_move(
     held_too: bool = False,
 ) -> tuple[Sku, list[Move], str | None]:
     """Move from a real location; with `fit`, into a bin with room. Held stock is refused
-    unless `held_too` (scrapping). Returns a look-alike note when the target bin already holds
-    something that could be mistaken for this SKU."""
+    unless `held_too` (scrapping). Returns a note when the target bin already holds something
+    that could be mistaken for this SKU, or when the goods are held where they go."""
     sku = known_sku(ctx.store, cmd_sku)
     check_serials(sku, qty, serials)
     line_id = order_ledger.putback_line(ctx, order, sku, source.id, qty) if order else None
@@ -365,6 +366,9 @@ def _take_and_move(
     if not held_too:
         refuse_held(ctx, source, sku, lot)
     note = _lookalike_note(ctx, sku, lot, target) if target.kind is LocationKind.BIN else None
+    if not target.is_virtual and (held := held_text(ctx, target, sku, lot)) is not None:
+        # Allowed (damaged goods go where they are held), but said: they cannot be picked there.
+        note = _noted(f"{held}: these goods are held there too", note)
     moves = move_line(
         ctx,
         sku,

@@ -53,7 +53,7 @@ def test_one_scan_of_a_case_receives_12_onto_the_dock(
     assert station.shown_states()[0] == "confirmed"
     assert view.feedback is not None and view.feedback.level is Level.OK
     assert window.banner.level is Level.OK and window.banner.text() == view.feedback.text
-    assert "12 x WIDGET" in window.banner.text()
+    assert window.banner.text() == "Received 12 x WIDGET (1 case of 12) into DOCK-1."
     assert station.sounds.played[-1] is Level.OK and Level.ERROR not in station.sounds.played
     # ... and the ledger: 12 on the dock from one scan.
     assert warehouse.on_hand("DOCK-1", "WIDGET") == 12

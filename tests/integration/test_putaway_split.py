@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from app.adapters.db.uow import SqlLedger
-from app.domain.commands import HoldBin, Putaway, Receive
+from app.domain.commands import Hold, HoldBin, Putaway, Receive, ReleaseHold, ReleaseReason
 from app.domain.ledger import Outcome
 from app.domain.stow import UNLIMITED
 from tests.support.stow import (
@@ -24,7 +24,7 @@ from tests.support.stow import (
     rooms,
     stow_warehouse,
 )
-from tests.support.warehouse import Warehouse
+from tests.support.warehouse import SEED_PINS, Warehouse
 
 # A widget takes 100 cm3 and weighs 50 g (tests/support/warehouse.py).
 BINS_OF_150 = {
@@ -153,4 +153,32 @@ def test_a_split_never_suggests_a_deactivated_bin_or_mixes_lots(
     assert hold(wh, 40, sku="MILK", lot="L2", station="ST-3")["location"] is None
     assert rooms(engine)["HUGE"].held == (0, 0, 0)
     assert rooms(engine)["HUGE"].max == (UNLIMITED,) * 3
+    assert counter_drift(engine) == []
+
+
+def test_a_bin_on_hold_is_never_suggested_and_is_again_once_released(
+    engine: Engine, ledger: SqlLedger
+) -> None:
+    """Goods put into a held bin could not be picked: neither a whole suggestion nor part of a
+    split sends them there; lifting the hold makes the bin a suggestion again."""
+    bins = [bin_spec("BIG", "A", 1, units=500), bin_spec("SMALL", "A", 2, units=100)]
+    wh = stow_warehouse(engine, ledger, bins)
+    ok(wh.run(Hold, location="BIG", reason="water damage"))
+    receive(wh, 300)
+
+    whole = hold(wh, 50)
+    assert whole["location"] == "SMALL" and "BIG" not in whole["also"]
+    part = hold(wh, 300, station="ST-2")
+    assert (part["location"], part["units"]) == ("SMALL", 50)  # 50 of SMALL's 100 are held
+
+    ok(
+        wh.run(
+            ReleaseHold,
+            location="BIG",
+            reason=ReleaseReason.INSPECTED_OK,
+            approved_by="S1",
+            approver_pin=SEED_PINS["S1"],
+        )
+    )
+    assert hold(wh, 300, station="ST-3")["location"] == "BIG"
     assert counter_drift(engine) == []

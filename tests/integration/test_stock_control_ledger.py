@@ -760,3 +760,24 @@ def test_holds_and_releases_work_as_the_stations_role(
     ok(release(app, location="QUAR-1", sku="WIDGET", qty=2, reason=ReleaseReason.SCRAPPED))
     assert owner.on_hand("QUAR-1", "WIDGET") == 3
     assert hold_rows(owner) == [("water damage", "D1", True, "S1", "inspected_ok")]
+
+
+def test_goods_moved_into_a_held_location_go_and_are_said_to_be_held_there(
+    warehouse: Warehouse,
+) -> None:
+    """Moving goods into a held bin is not refused (damaged goods go where they are held), but
+    the answer says they cannot be picked there."""
+    ok(run(warehouse, Hold, location="A-01-01", reason="water damage"))
+    ok(run(warehouse, Receive, sku="WIDGET", qty=3, to_location="DOCK-1"))
+    put = ok(
+        run(warehouse, Putaway, sku="WIDGET", qty=3, from_location="DOCK-1", to_location="A-01-01")
+    )
+    assert put.message == (
+        "put 3 x WIDGET into A-01-01; A-01-01 is on hold (water damage): these goods are held "
+        "there too"
+    )
+    moved_on = run(
+        warehouse, Transfer, sku="WIDGET", qty=1, from_location="A-01-01", to_location="A-01-02"
+    )
+    assert refused(moved_on, Reason.HELD).startswith("A-01-01 is on hold (water damage)")
+    assert warehouse.on_hand("A-01-01", "WIDGET") == 3

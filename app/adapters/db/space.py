@@ -252,6 +252,13 @@ def sku_zone_units(c: Connection, sku_id: int) -> dict[str, int]:
     return {zone: int(units) for zone, units in rows}
 
 
+_NOT_HELD = (
+    "NOT EXISTS (SELECT 1 FROM holds h WHERE h.location_id = l.id AND h.released_at IS NULL)"
+)
+"""A bin on hold is never suggested: goods put there could not be picked (one probe of the
+partial index of active holds per bin)."""
+
+
 def sample(
     c: Connection,
     need: Need,
@@ -282,7 +289,7 @@ def sample(
         ) w JOIN bin_space b ON b.location_id = w.location_id
         JOIN locations l ON l.id = b.location_id
         WHERE l.active AND b.free_units >= :u AND b.free_volume_cm3 >= :v
-            AND b.free_weight_g >= :w
+            AND b.free_weight_g >= :w AND {_NOT_HELD}
         LIMIT :limit
         """
     )
@@ -308,7 +315,7 @@ def roomiest(c: Connection, need: Need, *, zone: str | None, limit: int) -> list
             WHERE {where_zone}free_volume_cm3 >= :v
             ORDER BY free_volume_cm3 DESC LIMIT {WINDOW}
         ) w JOIN locations l ON l.id = w.location_id
-        WHERE l.active AND w.free_units >= :u AND w.free_weight_g >= :w
+        WHERE l.active AND w.free_units >= :u AND w.free_weight_g >= :w AND {_NOT_HELD}
         LIMIT :limit
         """
     )

@@ -190,10 +190,11 @@ class ReceiveWorkflow:
             )
         if line is not None and self._receipt and command.receipt == self._receipt.code:
             self._tally[command.sku] += command.qty
+        packs = line.packs if line is not None else ""
         if outcome is None:
-            return self._reply(queued(f"Receiving {dated(command)} into {where}"))
+            return self._reply(queued(f"Receiving {dated(command, None, packs)} into {where}"))
         by = f", approved by {command.approved_by}" if command.approved_by else ""
-        return self._ok(f"Received {dated(command, outcome)} into {where}{by}.")
+        return self._ok(f"Received {dated(command, outcome, packs)} into {where}{by}.")
 
     def _overrule(self, command: Receive, line: Line | None, outcome: Outcome) -> Reply | None:
         """A refusal a supervisor may overrule (a lot whose expiry only the ledger knew, a
@@ -418,7 +419,13 @@ class ReceiveWorkflow:
         serials = (item.serial,) if item.serial else ()
         qty = self._qty.take(item)
         command = self._receive(sku, qty, target, item.lot, serials, check.expiry)
-        line = Line(command, damaged=self._damaged, expired=check.expired, unlisted=check.unlisted)
+        line = Line(
+            command,
+            damaged=self._damaged,
+            expired=check.expired,
+            unlisted=check.unlisted,
+            packs=item.packs(qty),
+        )
         self._damaged = False
         return self._submit((line,), check.problem)
 

@@ -28,19 +28,20 @@ SUPERVISOR_MAY = {
 goods go then."""
 
 
-def what(cmd: Receive) -> str:
-    """'6 x MILK lot L1', '1 x PHONE serial SN-1'."""
+def what(cmd: Receive, packs: str = "") -> str:
+    """'6 x MILK lot L1', '1 x PHONE serial SN-1', '12 x CHAIR (1 case of 12)' (`packs`: the
+    cases the units were scanned as, Item.packs)."""
     lot = f" lot {cmd.lot}" if cmd.lot else ""
     serial = f" serial {cmd.serials[0]}" if len(cmd.serials) == 1 else ""
-    return f"{cmd.qty} x {cmd.sku}{lot}{serial}"
+    return f"{cmd.qty} x {cmd.sku}{packs}{lot}{serial}"
 
 
-def dated(cmd: Receive, outcome: Outcome | None = None) -> str:
+def dated(cmd: Receive, outcome: Outcome | None = None, packs: str = "") -> str:
     """`what`, with the lot's expiry when it has one (the label's, else the one the ledger
     knows): '6 x MILK lot L1, expires 2027-03-01,'."""
     known = outcome.result.get("expiry") if outcome is not None else None
     expiry = cmd.expiry.isoformat() if cmd.expiry else known
-    return what(cmd) + (f", expires {expiry}," if expiry else "")
+    return what(cmd, packs) + (f", expires {expiry}," if expiry else "")
 
 
 def scan_day(scan: Interpretation) -> date:
@@ -67,6 +68,8 @@ class Line:
     unlisted: str | None = None
     """How the lot differs from the open receipt ('not on receipt ASN-1'): a supervisor
     accepts it."""
+    packs: str = ""
+    """The cases the units were scanned as, for the banner: ' (1 case of 12)'."""
 
     @property
     def exception(self) -> bool:
