@@ -525,7 +525,8 @@ def _shown(value: Any) -> str:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_obj
 def stock(obj: Context, sku: str | None, location: str | None, limit: int, as_json: bool) -> None:
-    """Stock on hand per location, SKU and lot (real locations only)."""
+    """Stock on hand per location, SKU and lot (real locations only). Held stock (in quarantine,
+    or on a location or lot on hold) shows 0 available and why it is held."""
     with obj.runtime() as rt, rt.engine.connect() as c:
         rows = queries.stock(c, sku, location, limit or None)
         more = queries.stock_count(c, sku, location) - len(rows) if limit else 0
@@ -533,7 +534,8 @@ def stock(obj: Context, sku: str | None, location: str | None, limit: int, as_js
         for row in rows:
             _echo_json(row)
         return
-    _table(rows, ["location", "sku", "lot", "expiry", "on_hand", "reserved", "available", "name"])
+    columns = ["location", "sku", "lot", "expiry", "on_hand", "reserved", "available", "held"]
+    _table(rows, [*columns, "name"])
     if more > 0:
         click.echo(f"... {more} more rows (use --limit 0 for all)")
 

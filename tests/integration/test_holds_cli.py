@@ -228,3 +228,35 @@ def test_expired_says_so_when_nothing_is(db_url: str, wh: Warehouse) -> None:
     result = perpetua(db_url, "expired")
     assert result.exit_code == 0
     assert result.output.startswith("(no expired or short-dated lots in stock on ")
+
+
+def test_stock_shows_held_stock_as_not_available(db_url: str, wh: Warehouse) -> None:
+    """`perpetua stock` says which stock is held (quarantine, a location or a lot on hold) and
+    counts none of it as available to pick."""
+    assert (
+        perpetua(
+            db_url, "hold", "L1", "--sku", "MILK", "--reason", "recall", "--badge", "S1", *AT
+        ).exit_code
+        == 0
+    )
+    rows = {(r["location"], r["sku"]): r for r in lines(perpetua(db_url, "stock", "--json"))}
+    assert (rows["QUAR-1", "WIDGET"]["held"], rows["QUAR-1", "WIDGET"]["available"]) == (
+        "quarantine",
+        0,
+    )
+    assert (rows["A-01-02", "MILK"]["held"], rows["A-01-02", "MILK"]["available"]) == ("lot", 0)
+    assert (rows["A-01-01", "WIDGET"]["held"], rows["A-01-01", "WIDGET"]["available"]) == (None, 5)
+    perpetua(db_url, "hold", "A-01-01", "--reason", "water damage", "--badge", "D1", *AT)
+    text = perpetua(db_url, "stock", "--location", "A-01-01").output
+    assert text.splitlines()[0].split() == [
+        "location",
+        "sku",
+        "lot",
+        "expiry",
+        "on_hand",
+        "reserved",
+        "available",
+        "held",
+        "name",
+    ]
+    assert text.splitlines()[1].split()[:6] == ["A-01-01", "WIDGET", "5", "0", "0", "location"]

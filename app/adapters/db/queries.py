@@ -10,7 +10,10 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, func, select
 from sqlalchemy.orm import aliased
 
+from app.domain.model import LocationKind
+
 from .schema import (
+    HoldRow,
     LocationRow,
     LotRow,
     MasterChangeRow,
@@ -34,6 +37,8 @@ def stock(
     c: Connection, sku: str | None = None, location: str | None = None, limit: int | None = None
 ) -> list[dict[str, Any]]:
     q, loc, s, lot = table(QuantRow), table(LocationRow), table(SkuRow), table(LotRow)
+    h = table(HoldRow)
+    active = h.c.released_at.is_(None)
     stmt = (
         select(
             loc.c.code.label("location"),
@@ -44,6 +49,8 @@ def stock(
             lot.c.expiry,
             q.c.on_hand,
             q.c.reserved,
+            select(h.c.id).where(h.c.location_id == loc.c.id, active).exists().label("held_loc"),
+            select(h.c.id).where(h.c.lot_id == q.c.lot_id, active).exists().label("held_lot"),
         )
         .select_from(
             q.join(loc, loc.c.id == q.c.location_id)
@@ -69,10 +76,19 @@ def stock(
             "expiry": r.expiry.isoformat() if r.expiry else None,
             "on_hand": r.on_hand,
             "reserved": r.reserved,
-            "available": r.on_hand - r.reserved,
+            "available": 0 if held else r.on_hand - r.reserved,
+            "held": held,
         }
         for r in c.execute(stmt)
+        for held in [_held(r.kind, r.held_loc, r.held_lot)]
     ]
+
+
+def _held(kind: str, on_location: bool, on_lot: bool) -> str | None:
+    """Why stock is held, in one word for a report: none of it is available to pick."""
+    if kind == LocationKind.QUARANTINE.value:
+        return "quarantine"
+    return "location" if on_location else "lot" if on_lot else None
 
 
 def stock_count(c: Connection, sku: str | None = None, location: str | None = None) -> int:
