@@ -274,7 +274,10 @@ def demo(obj: Context, bins: int, skus: int, seed: int, if_empty: bool) -> None:
             f"{len(plan.opening)} stocked bins, {len({r.receipt for r in plan.receipts})} expected "
             f"receipts, {len({o.order for o in plan.orders})} open orders"
         )
-        click.echo("badges: D001 dock, P001 picker, C001 counter, S001 supervisor (PIN 123456)")
+        click.echo(
+            "badges: D001 dock, P001 picker, C001 counter, S001 supervisor (PIN 123456), "
+            "S002 supervisor (PIN 567890)"
+        )
 
 
 @contextmanager
@@ -396,7 +399,8 @@ def import_(obj: Context, kind: str, file: Path, update: bool, by: str | None) -
     if update and done.plan is not None:
         _report_update(file, done.plan)
     else:
-        click.echo(f"imported {done.count} {kind} from {file}")
+        noun = {"receipts": "receipt lines", "orders": "order lines"}.get(kind, kind)
+        click.echo(f"imported {done.count} {noun} from {file}")
 
 
 def _import_file(rt: Runtime, kind: str, text: str, update: bool, by: str | None) -> _Imported:
@@ -521,7 +525,13 @@ def _shown(value: Any) -> str:
 @main.command()
 @click.option("--sku", help="Only this SKU.")
 @click.option("--location", help="Only this location.")
-@click.option("--limit", default=1000, show_default=True, help="Rows at most (0: all).")
+@click.option(
+    "--limit",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Rows at most (0: all).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_obj
 def stock(obj: Context, sku: str | None, location: str | None, limit: int, as_json: bool) -> None:
@@ -543,7 +553,13 @@ def stock(obj: Context, sku: str | None, location: str | None, limit: int, as_js
 @main.command()
 @click.option("--sku", help="Only moves of this SKU.")
 @click.option("--location", help="Only moves from or to this location.")
-@click.option("--limit", default=100, show_default=True, help="The most recent N (0: all).")
+@click.option(
+    "--limit",
+    default=100,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="The most recent N (0: all).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_obj
 def moves(obj: Context, sku: str | None, location: str | None, limit: int, as_json: bool) -> None:

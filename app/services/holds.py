@@ -213,7 +213,8 @@ def _move_out(
         if cmd.to_location is None:
             raise Rejection(
                 Reason.BAD_INPUT,
-                "goods inspected ok are released to a location: scan where they go",
+                "goods inspected ok are released to a location: name where they go (at a "
+                "station, the target scanned; perpetua release --to)",
             )
         target = known_location(store, cmd.to_location, REAL_KINDS, "release target")
         if target.id == source.id:

@@ -230,7 +230,11 @@ def _apply(command: Command, store: LedgerStore, handler: Handler, stow: StowPol
                 f"badge {command.operator!r} is not known; scan your own badge or ask a supervisor",
             )
         if not operator.active:
-            raise Rejection(Reason.INACTIVE_OPERATOR, f"badge {command.operator!r} is disabled")
+            raise Rejection(
+                Reason.INACTIVE_OPERATOR,
+                f"badge {command.operator} is deactivated: nothing is done with it; ask a "
+                f"supervisor (perpetua activate operator {command.operator})",
+            )
         authorise(command, operator, store)
         with store.savepoint():
             message, result = handler(
@@ -275,7 +279,9 @@ def authorise(command: Command, operator: Operator, store: Who) -> None:
     if badge is None:
         return
     if not command.self_approved:  # approving their own work is refused by the handler
-        refusal = supervisor_refusal(store.operator(badge), badge, command.kind.value)
+        refusal = supervisor_refusal(
+            store.operator(badge), badge, command.kind.value.replace("_", " ")
+        )
         if refusal:
             raise Rejection(Reason.NOT_ALLOWED, refusal)
     if not command.approver_pin:

@@ -76,7 +76,11 @@ def known_sku(store: LedgerStore, code: str) -> Sku:
     if sku is None:
         raise Rejection(Reason.UNKNOWN_SKU, f"item {code!r} is not in the catalogue")
     if not sku.active:
-        raise Rejection(Reason.INACTIVE_SKU, f"item {code} is discontinued")
+        raise Rejection(
+            Reason.INACTIVE_SKU,
+            f"item {code} is deactivated: nothing of it is received, moved or picked; ask a "
+            f"supervisor (perpetua activate sku {code})",
+        )
     return sku
 
 
@@ -87,7 +91,11 @@ def known_location(
     if location is None:
         raise Rejection(Reason.UNKNOWN_LOCATION, f"location {code!r} does not exist")
     if not location.active:
-        raise Rejection(Reason.INACTIVE_LOCATION, f"location {code} is blocked; choose another")
+        raise Rejection(
+            Reason.INACTIVE_LOCATION,
+            f"location {code} is deactivated; choose another (a supervisor may activate it: "
+            f"perpetua activate location {code})",
+        )
     if location.kind not in kinds:
         wanted = " or ".join(k.value for k in kinds)
         raise Rejection(

@@ -150,7 +150,7 @@ def test_putaway_into_a_blocked_bin_is_refused(warehouse: Warehouse) -> None:
         Putaway, sku="WIDGET", qty=1, from_location="DOCK-1", to_location="BLOCKED"
     )
     assert blocked.reason == Reason.INACTIVE_LOCATION.value
-    assert "BLOCKED is blocked; choose another" in blocked.message
+    assert "BLOCKED is deactivated; choose another" in blocked.message
 
 
 def test_the_only_lot_on_the_dock_is_taken_and_two_lots_need_a_scan(warehouse: Warehouse) -> None:

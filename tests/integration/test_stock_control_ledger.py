@@ -573,7 +573,7 @@ def test_goods_released_from_quarantine_go_to_a_bin_the_vendor_or_scrap(
     )
     assert refused(into_held, Reason.HELD).startswith("A-01-03 is on hold (racking inspection)")
     no_target = release(warehouse, qty=1, reason=ReleaseReason.INSPECTED_OK, **line)
-    assert "scan where they go" in refused(no_target, Reason.BAD_INPUT)
+    assert "name where they go" in refused(no_target, Reason.BAD_INPUT)
     free = release(
         warehouse,
         location="A-01-02",

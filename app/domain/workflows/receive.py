@@ -303,7 +303,8 @@ class ReceiveWorkflow:
                 "an item to receive it blind."
             )
         self._load(receipt)
-        return self._ok(f"Receiving against receipt {code} ({len(receipt.lines)} lines).")
+        n = len(receipt.lines)
+        return self._ok(f"Receiving against receipt {code} ({n} line{'' if n == 1 else 's'}).")
 
     def _load(self, receipt: Receipt) -> None:
         self._receipt = receipt
