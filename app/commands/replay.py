@@ -26,6 +26,7 @@ from app.bootstrap import SchemaOutOfDate, StationNotRegistered, StationOffline,
 from app.commands.common import PIN_ENV
 from app.domain.interpret import CommandName, StationMode
 from app.domain.scan import Scan, Source
+from app.domain.workflow import Entry
 from app.services.station import StationSession
 from app.services.station_view import StationView
 
@@ -72,18 +73,48 @@ def replay_command(
     try:
         _login(session, badge, StationMode(mode))
         refused = 0
-        for number, text in lines:
+        waiting: StationView | None = None
+        for at, (number, text) in enumerate(lines):
             view = _feed(session, text)
-            record = _record(number, text, view)
-            refused += record["state"] in ("refused", "rejected")
-            click.echo(json.dumps(record, sort_keys=True))
+            refused += _echo(_record(number, text, view))
+            keyed = at + 1 < len(lines) and lines[at + 1][1].startswith(KEY_PREFIX)
+            if view.entry is Entry.PIN and not keyed:
+                # A supervisor's badge in the file, its PIN not: asked as at login.
+                pin = _pin(view.prompt)
+                if pin is not None:
+                    view = session.handle_entry(pin)
+                    refused += _echo(_record(number, "(PIN)", view))
+            waiting = view if view.entry is Entry.PIN else None
         final = session.drain()
         if final is not None and final.queue_depth:
             click.echo(f"{final.queue_depth} transaction(s) stay queued in the outbox", err=True)
     finally:
         session.close()
-    if refused:
+    if waiting is not None:
+        click.echo(
+            f"the file ended while the station still asks for a PIN ({waiting.prompt}): set "
+            f"{PIN_ENV}, or run it on a terminal; what waited for it was not done",
+            err=True,
+        )
+    if refused or waiting is not None:
         sys.exit(1)
+
+
+def _echo(record: dict[str, Any]) -> bool:
+    """Print one line's record; True when it was refused (a scan, a transaction, or a keypad
+    entry such as a wrong PIN)."""
+    click.echo(json.dumps(record, sort_keys=True))
+    feedback = record["feedback"]
+    entry_refused = record["state"] == "entry" and feedback and feedback["level"] == "error"
+    return record["state"] in ("refused", "rejected") or bool(entry_refused)
+
+
+def _pin(prompt: str) -> str | None:
+    """A PIN the station asks for: PERPETUA_PIN, or asked on the terminal (hidden)."""
+    pin = os.environ.get(PIN_ENV)
+    if pin is None and sys.stdin.isatty():
+        pin = str(click.prompt(prompt, hide_input=True, err=True))
+    return pin
 
 
 def _read(file: str) -> list[tuple[int, str]]:
@@ -100,9 +131,7 @@ def _read(file: str) -> list[tuple[int, str]]:
 def _login(session: StationSession, badge: str, mode: StationMode) -> None:
     view = session.handle_scan(Scan(badge, Source.MANUAL, device="replay"))
     if view.operator is None and view.entry is not None:
-        pin = os.environ.get(PIN_ENV)
-        if pin is None and sys.stdin.isatty():
-            pin = str(click.prompt(f"PIN of supervisor {badge}", hide_input=True))
+        pin = _pin(f"PIN of supervisor {badge}")
         if pin is None:
             raise click.ClickException(
                 f"{badge} is a supervisor's badge: set {PIN_ENV}, or run it on a terminal to "

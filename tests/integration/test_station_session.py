@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from app.adapters.db.catalogue import add_barcodes
 from app.adapters.outbox import Outbox
 from app.cli import main
+from app.domain.catalogue import BarcodeSpec
 from app.services.station import StationSession
 from app.services.station_view import ScanState
 from tests.support.scenarios import PICK, SCENARIOS, WIDGET_GTIN, Scenario
@@ -165,3 +167,36 @@ def test_digits_sent_as_a_scan_while_a_pin_is_asked_are_the_pin_and_never_shown(
     shown = [row.text for row in view.scans] + [row.meaning for row in view.scans]
     assert all("123456" not in text for text in shown)
     assert view.feedback is None or "123456" not in view.feedback.text
+
+
+def test_replay_takes_an_approving_supervisors_pin_from_the_environment(
+    db_url: str, warehouse: Warehouse, tmp_path: Path
+) -> None:
+    """A supervisor's badge inside the file (accepting an expired lot into quarantine) asks its
+    PIN as at login: PERPETUA_PIN, or the terminal. A file that ends while the station still asks
+    for it, or a wrong PIN in it, exits 1: what waited was not done."""
+    with warehouse.engine.begin() as c:
+        add_barcodes(c, [BarcodeSpec("MILK", "09506000134352", "gtin")])
+    scans = tmp_path / "scans.txt"
+    scans.write_text("(01)09506000134352(17)250101(10)OLD1\nS1\n", encoding="utf-8")
+    args = ["--db", db_url, "replay", "--station", "ST-1", "--operator", "D1", "--mode"]
+    args += ["receive", "--outbox", str(tmp_path / "o.sqlite"), str(scans)]
+
+    stuck = CliRunner().invoke(main, args)
+    assert stuck.exit_code == 1
+    assert "the file ended while the station still asks for a PIN" in stuck.output
+    assert warehouse.on_hand("QUAR-1", "MILK", "OLD1") == 0
+
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text(scans.read_text() + "@KEY:000000\n", encoding="utf-8")
+    refused = CliRunner().invoke(main, [*args[:-1], str(wrong)])
+    assert refused.exit_code == 1 and "Wrong PIN" in refused.output
+
+    done = CliRunner().invoke(main, args, env={"PERPETUA_PIN": "123456"})
+    # Still 1: the label itself was refused (and then accepted by the supervisor).
+    assert done.exit_code == 1 and "still asks for a PIN" not in done.output, done.output
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert records[0]["state"] == "refused" and "expired on 2025-01-01" in str(records[0])
+    assert records[-1]["scan"] == "(PIN)" and "123456" not in done.output
+    assert "into quarantine QUAR-1 (expired), approved by S1" in records[-1]["feedback"]["text"]
+    assert warehouse.on_hand("QUAR-1", "MILK", "OLD1") == 1
