@@ -18,6 +18,7 @@ import click
 
 from app.adapters.db import master_data as master_db
 from app.adapters.db import queries
+from app.domain.import_rules import scan_forms
 from app.domain.master_data import KIND_NAMES, MasterDataRefused, MasterKind
 
 if TYPE_CHECKING:
@@ -129,8 +130,14 @@ def audit_command(
     """Master-data changes: who added, changed, deactivated or activated what, and when; every
     PIN set (never the PIN). Times are this computer's local time (UTC in --json)."""
     start = _since(since)
+    # A code that reads as a GTIN is stored as its 14 digits (a barcode) or as written (a
+    # SKU code): each of its forms is looked for.
+    forms = scan_forms(code) if code else (None,)
     with obj.runtime() as rt, rt.engine.connect() as c:
-        rows = queries.audit(c, start, kind, code, limit or None)
+        rows = [r for form in forms for r in queries.audit(c, start, kind, form, limit or None)]
+    if len(forms) > 1:
+        rows.sort(key=lambda r: datetime.fromisoformat(r["at"]))
+        rows = rows[-limit:] if limit else rows
     if as_json:
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))

@@ -133,7 +133,10 @@ def operators_set_pin(obj: Context, badge: str, by: str | None) -> None:
             except MasterDataRefused as refused:
                 raise click.ClickException(refused.message) from None
         if found is None:
-            raise click.ClickException(f"badge {badge!r} is not an operator's")
+            raise click.ClickException(
+                f"no operator has the badge {badge}; check the badge (codes are exact). "
+                "Nothing was changed."
+            )
         # Asked and made into verifiers before the write: on SQLite a write transaction holds
         # every station, and neither a person typing nor the slow verifier should.
         pin = os.environ.get(PIN_ENV) or read_secret(f"new PIN for {badge}", confirm=True)

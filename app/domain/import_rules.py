@@ -58,12 +58,17 @@ _SEPARATE = frozenset({CodeKind.STATION})
 class Holder(NamedTuple):
     """A code and what holds it: a kind, and for a SKU's code, GTIN or alias the SKU it stands
     for. `virtual` marks a built-in location (VENDOR, CUSTOMER, SCRAP, ADJUSTMENT...).
-    (Named tuples: an import makes one per code, hundreds of thousands.)"""
+    `active` is the operator's, location's or SKU's flag (a barcode's: its SKU's), `place` a
+    location's kind, `tracking` a SKU's (a barcode's: its SKU's), for the checks of imports
+    that refer to them. (Named tuples: an import makes one per code, hundreds of thousands.)"""
 
     kind: CodeKind
     code: str
     sku: str | None = None
     virtual: bool = False
+    active: bool = True
+    place: str | None = None
+    tracking: str | None = None
 
     @property
     def thing(self) -> tuple[str, str]:
@@ -300,18 +305,27 @@ def clashes(
         if message is None or n.line in exists or (n.line, key[1]) in told:
             continue
         told.add((n.line, key[1]))
-        if message.endswith(_EXISTS):
+        if _EXISTS in message:
             exists.add(n.line)
         problems.append((n.line, f"line {n.line}: {message}"))
     return problems
 
 
-_EXISTS = " already exists"
+_EXISTS = " already exists; "
+_DOCUMENTS = frozenset({CodeKind.RECEIPT, CodeKind.ORDER})
+
+
+def _exists_remedy(h: Holder) -> str:
+    """What to do about a row that exists already: master data is changed with --update, a
+    receipt or order (a document) never is."""
+    if h.kind in _DOCUMENTS:
+        return f"{h.kind.value}s are not changed by an import: give the new one another code"
+    return "to change it, import the file with --update"
 
 
 def _clash_in_database(new: Holder, found: list[Holder]) -> str:
     if any(h.kind == new.kind and h.code == new.code and h.thing == new.thing for h in found):
-        return f"{_what(new)}{_EXISTS}"
+        return f"{_what(new)}{_EXISTS}{_exists_remedy(new)}"
     order = list(CodeKind)
     found = sorted(found, key=lambda h: (order.index(h.kind), h.code))
     descriptions = " and ".join(dict.fromkeys(_as(h, new.code) for h in found))

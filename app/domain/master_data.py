@@ -9,7 +9,7 @@ master_data.py reads the facts they need and writes the plan in one transaction.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum, StrEnum
@@ -205,9 +205,9 @@ class ImportPlan(Generic[T]):
     """Operators that exist: badge -> new PIN (never shown, never in the audit)."""
     new_barcodes: list[BarcodeSpec] = field(default_factory=list)
     """SKUs that exist: barcodes the file gives them that they do not have yet."""
-    renamed_barcodes: list[tuple[int, BarcodeSpec]] = field(default_factory=list)
+    renamed_barcodes: list[tuple[int, BarcodeSpec, BarcodeSpec]] = field(default_factory=list)
     """SKUs that exist: a barcode they hold, stored again in its normal form (a 13-digit GTIN
-    imported as an alias before: its 14 digits, kind gtin), by id."""
+    imported as an alias before: its 14 digits, kind gtin): (id, before, after)."""
     resized: list[int] = field(default_factory=list)
     """SKUs (ids) whose unit volume or weight changes: the bins holding them are recomputed."""
 
@@ -219,18 +219,34 @@ class ImportPlan(Generic[T]):
         return bool(self.added or self.changed or self.pins)
 
     def audit(self) -> Iterator[MasterChange]:
-        """The audit rows of this plan: added and changed rows, and every PIN set."""
+        """The audit rows of this plan: added and changed rows, every PIN set, and each barcode
+        a skus file adds or stores again, under kind barcodes with its code too (as an import
+        of barcodes records it), so that `perpetua audit --code BARCODE` finds it."""
         for spec in self.added:
             code = key_of(self.kind, spec)
             yield MasterChange(self.kind, code, Action.ADDED, added_changes(self.kind, spec))
             if self.kind is MasterKind.OPERATORS and getattr(spec, "pin", None):
                 yield MasterChange(self.kind, code, Action.PIN_SET, {})
+            if isinstance(spec, SkuSpec):
+                for code_, kind in spec.barcodes:
+                    yield _barcode_added(BarcodeSpec(spec.code, code_, kind))
         for row in self.changed:
             code = key_of(self.kind, row.before)
             if row.changes:
                 yield MasterChange(self.kind, code, Action.CHANGED, row.changes)
             if code in self.pins:
                 yield MasterChange(self.kind, code, Action.PIN_SET, {})
+        for barcode in self.new_barcodes:
+            yield _barcode_added(barcode)
+        for _, before, after in self.renamed_barcodes:
+            diff = changes(before, after, ("code", "kind"))
+            yield MasterChange(MasterKind.BARCODES, after.code, Action.CHANGED, diff)
+
+
+def _barcode_added(spec: BarcodeSpec) -> MasterChange:
+    return MasterChange(
+        MasterKind.BARCODES, spec.code, Action.ADDED, added_changes(MasterKind.BARCODES, spec)
+    )
 
 
 # --- what a change may not do -----------------------------------------------------------------
@@ -267,6 +283,100 @@ def sku_problem(code: str, before: SkuSpec, after: SkuSpec, has_history: bool) -
             "stock is gone)"
         )
     return None
+
+
+@dataclass(frozen=True)
+class BinLoad:
+    """A bin holding SKUs whose unit size an import changes: its volume and weight limits (None:
+    no limit), what it uses now, and how many units of each of those SKUs it holds."""
+
+    code: str
+    max_volume_cm3: int | None
+    max_weight_g: int | None
+    volume_cm3: int
+    weight_g: int
+    units: tuple[tuple[str, int], ...]  # (sku, on hand)
+
+
+BINS_NAMED = 3
+"""The bins an overfill message names; the rest are counted."""
+
+_SIZES = (
+    ("unit_volume_cm3", "max_volume_cm3", "volume_cm3", "cm3"),
+    ("unit_weight_g", "max_weight_g", "weight_g", "g"),
+)
+
+
+def overfills(
+    bins: Sequence[BinLoad], before: Mapping[str, SkuSpec], after: Mapping[str, SkuSpec]
+) -> dict[str, list[tuple[str, list[tuple[int, int, str]]]]]:
+    """Per SKU whose unit grows: the bins its new size would overfill, each with (used after,
+    limit, unit) of the figures it would exceed. A bin's use after is what it uses now changed
+    by every resized SKU in it (`before` and `after` hold the SKUs whose size changes), so two
+    SKUs of a file in one bin count together; a SKU that shrinks or keeps its size is never
+    refused, nor a bin whose use does not grow."""
+    found: dict[str, list[tuple[str, list[tuple[int, int, str]]]]] = {}
+    for load in sorted(bins, key=lambda b: b.code):
+        over: list[tuple[str, int, int, str]] = []  # (size field, used after, limit, unit)
+        for size, limit_field, used_field, unit in _SIZES:
+            limit = getattr(load, limit_field)
+            used = getattr(load, used_field)
+            grown = used + sum(
+                qty * (getattr(after[sku], size) - getattr(before[sku], size))
+                for sku, qty in load.units
+                if sku in after and sku in before
+            )
+            if limit is not None and grown > limit and grown > used:
+                over.append((size, grown, limit, unit))
+        if not over:
+            continue
+        for sku, _ in load.units:
+            if sku not in after or sku not in before:
+                continue
+            figures = [
+                (used, limit, unit)
+                for size, used, limit, unit in over
+                if getattr(after[sku], size) > getattr(before[sku], size)
+            ]
+            if figures:
+                found.setdefault(sku, []).append((load.code, figures))
+    return found
+
+
+def overfill_problem(
+    code: str, after: SkuSpec, bins: Sequence[tuple[str, list[tuple[int, int, str]]]]
+) -> str:
+    """Why a SKU's new unit size is refused: the bins it would overfill (the first few, and
+    how many more), and what to do."""
+    units = {unit for _, figures in bins for _, _, unit in figures}
+    sizes = [f"{getattr(after, size)} {unit}" for size, _, _, unit in _SIZES if unit in units]
+    named = [
+        f"bin {bin_code} ("
+        + "; ".join(f"{used} of {limit} {unit}" for used, limit, unit in figures)
+        + ")"
+        for bin_code, figures in bins[:BINS_NAMED]
+    ]
+    more = len(bins) - BINS_NAMED
+    listed = ", ".join(named) + (
+        f" and {more} more bin{'s' if more > 1 else ''}" if more > 0 else ""
+    )
+    them = "the bin" if len(bins) == 1 else "those bins"
+    return (
+        f"{code} at {' and '.join(sizes)} a unit would overfill {listed}: move some out of "
+        f"{them} first, or give {them} more room with perpetua import locations --update"
+    )
+
+
+def serial_pack_problem(code: str, packs: Sequence[BarcodeSpec]) -> str:
+    """Why a SKU cannot become serial-tracked while barcodes of several units stand for it."""
+    named = ", ".join(f"{b.code} ({b.pack_qty} units)" for b in packs[:BINS_NAMED])
+    more = len(packs) - BINS_NAMED
+    named += f" and {more} more" if more > 0 else ""
+    return (
+        f"SKU {code} cannot be tracked by serial number while barcodes stand for several of "
+        f"its units ({named}): each serial-tracked unit is scanned alone; give those barcodes "
+        "pack_qty 1 first (perpetua import barcodes FILE --update)"
+    )
 
 
 _LIMITS = (
@@ -336,18 +446,37 @@ def location_deactivation_problem(
     kind: LocationKind,
     stock: Sequence[tuple[str, str | None, int]],
     dock_of: Sequence[str],
+    held: bool = False,
 ) -> str | None:
     """Why a location may not be deactivated, or None: stock in an inactive location could
     never be moved out (the ledger refuses it as a source), and a station's dock is where it
-    receives."""
+    receives. Stock in a quarantine location or a location on hold (`held`) is not transferred:
+    a supervisor releases it."""
     if kind is LocationKind.VIRTUAL:
         return f"{code} is a built-in location; it cannot be deactivated"
     if stock:
         units = sum(qty for _, _, qty in stock)
-        return (
-            f"location {code} holds {units} units ({describe_stock(stock)}): move them out "
-            "first (a transfer or putaway), then deactivate it"
+        holds = f"location {code} holds {units} units ({describe_stock(stock)})"
+        sku, lot, qty = stock[0]
+        release = (
+            f"perpetua release {code} --sku {sku} --qty {qty}"
+            + (f" --lot {lot}" if lot else "")
+            + " --reason inspected_ok --to BIN --badge SUPERVISOR, or --reason "
+            "returned_to_vendor or scrapped"
         )
+        if kind is LocationKind.QUARANTINE:
+            return (
+                f"{holds}, and stock in quarantine cannot be transferred: a supervisor releases "
+                f"it, item by item ({release}), then deactivate it"
+            )
+        if held:
+            return (
+                f"{holds}, and it is on hold, so its stock cannot be transferred: a supervisor "
+                f"lifts the hold (perpetua release {code} --reason inspected_ok --badge "
+                f"SUPERVISOR) or releases the goods item by item ({release}); move the rest "
+                "out (a transfer or putaway), then deactivate it"
+            )
+        return f"{holds}: move them out first (a transfer or putaway), then deactivate it"
     if dock_of:
         stations = ", ".join(dock_of)
         return (

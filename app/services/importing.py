@@ -436,6 +436,14 @@ def parse_barcodes(
     mine = same_barcode if rules.update else own_sku_code
     found = _check_codes(result, new, lookup, {s.sku for s in result.rows}, mine)
     _check_skus(result, found)
+    serial = {h.code for h in found if h.kind is CodeKind.SKU and h.tracking == Tracking.SERIAL}
+    for line, spec in zip(result.lines, result.rows, strict=True):
+        if spec.sku in serial and spec.pack_qty > 1:
+            result.refuse(
+                line,
+                f"{spec.sku} is tracked by serial number: each unit is scanned alone, so a "
+                f"barcode of it stands for 1 unit, not {spec.pack_qty}",
+            )
     return result
 
 
@@ -492,6 +500,11 @@ def parse_operators(
     return result
 
 
+DOCK_KINDS = frozenset({LocationKind.DOCK.value, LocationKind.QUARANTINE.value})
+"""What a station's dock may be: a location goods are received into (the ledger receives into
+a dock or a quarantine location only)."""
+
+
 def parse_stations(
     text: str, lookup: Lookup, rules: ImportRules = DEFAULT_RULES, progress: Progress | None = None
 ) -> ImportResult[StationSpec]:
@@ -519,6 +532,18 @@ def parse_stations(
                 line,
                 f"dock {spec.dock} is a virtual location (it stands for a partner or a "
                 "correction, not a place); give the station the code of its dock location",
+            )
+        elif not dock.active:
+            result.refuse(
+                line,
+                f"dock {spec.dock} is deactivated: give the station an active dock, or "
+                f"activate it first (perpetua activate location {spec.dock})",
+            )
+        elif dock.place is not None and dock.place not in DOCK_KINDS:
+            result.refuse(
+                line,
+                f"dock {spec.dock} is a {dock.place} location, where goods are not received; give "
+                "the station the code of its dock location (a location of kind dock)",
             )
     return result
 
@@ -550,7 +575,7 @@ def parse_receipts(
         text, "receipts", build, lambda s: f"receipt {s.receipt} line {s.line}", rules, progress
     )
     new = _new_codes(result, CodeKind.RECEIPT, lambda s: s.receipt)
-    _check_skus(result, _check_codes(result, new, lookup, {s.sku for s in result.rows}))
+    _check_skus(result, _check_codes(result, new, lookup, {s.sku for s in result.rows}), True)
     return result
 
 
@@ -571,7 +596,7 @@ def parse_orders(
         text, "orders", build, lambda s: f"order {s.order} line {s.line}", rules, progress
     )
     new = _new_codes(result, CodeKind.ORDER, lambda s: s.order)
-    _check_skus(result, _check_codes(result, new, lookup, {s.sku for s in result.rows}))
+    _check_skus(result, _check_codes(result, new, lookup, {s.sku for s in result.rows}), True)
     _same_per_order(result)
     return result
 
@@ -592,11 +617,20 @@ def _same_per_order(result: ImportResult[OrderLineSpec]) -> None:
                 )
 
 
-def _check_skus(result: ImportResult[Any], found: list[Holder]) -> None:
-    present = {h.code for h in found if h.kind is CodeKind.SKU}
+def _check_skus(result: ImportResult[Any], found: list[Holder], active: bool = False) -> None:
+    """Each row's SKU exists; with `active` (a receipt's or order's line) it is active too: an
+    inactive SKU cannot be received or picked, and `deactivate sku` keeps it off open work."""
+    present = {h.code: h for h in found if h.kind is CodeKind.SKU}
     for line, spec in zip(result.lines, result.rows, strict=True):
-        if spec.sku not in present:
+        sku = present.get(spec.sku)
+        if sku is None:
             result.refuse(line, f"SKU {spec.sku} is not in the catalogue (import skus first)")
+        elif active and not sku.active:
+            result.refuse(
+                line,
+                f"SKU {spec.sku} is deactivated: activate it first (perpetua activate sku "
+                f"{spec.sku}), or leave it out",
+            )
 
 
 Parser = Callable[[str, Lookup, ImportRules, Progress | None], ImportResult[Any]]

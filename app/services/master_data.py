@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from app.domain.catalogue import BarcodeSpec, LocationSpec, OperatorSpec, SkuSpec
 from app.domain.import_rules import scan_key
 from app.domain.master_data import (
+    BinLoad,
     Changed,
     Current,
     Holding,
@@ -28,10 +29,13 @@ from app.domain.master_data import (
     last_supervisor_problem,
     location_problem,
     merged,
+    overfill_problem,
+    overfills,
+    serial_pack_problem,
     sku_problem,
     supervisor_pin_problem,
 )
-from app.domain.model import LocationKind, Role
+from app.domain.model import LocationKind, Role, Tracking
 from app.services.importing import ImportResult
 
 
@@ -49,6 +53,10 @@ class Existing(Protocol):
 
     def holdings(self, bins: Collection[str]) -> Mapping[str, Holding]:
         """What these bins hold now, their space locked against putaways until the commit."""
+
+    def bin_loads(self, skus: Collection[str]) -> Sequence[BinLoad]:
+        """Every bin holding any of these SKUs: its limits, what it uses, and its units of
+        each of them (its space locked against putaways until the commit)."""
 
     def active_supervisors(self) -> set[str]:
         """The badges of every active supervisor (locked until the commit)."""
@@ -140,14 +148,63 @@ def _skus(
         staged.append((line, after, found, diff))
     retracked = [f.spec.code for _, after, f, _ in staged if after.tracking is not f.spec.tracking]
     history = existing.with_history(retracked) if retracked else set()
+    overfilled = _overfilled(staged, existing)
+    packs = _packs_of_serial(staged, existing)
     for line, after, found, diff in staged:
         problem = sku_problem(after.code, found.spec, after, after.code in history)
+        if problem is None and after.code in packs:
+            problem = serial_pack_problem(after.code, packs[after.code])
+        if problem is None and after.code in overfilled:
+            problem = overfill_problem(after.code, after, overfilled[after.code])
         if problem:
             plan.refuse(line, problem)
             continue
         if "unit_volume_cm3" in diff or "unit_weight_g" in diff:
             plan.resized.append(found.id)
         _keep(plan, line, found, after, diff)
+
+
+def _overfilled(
+    staged: Sequence[tuple[int, SkuSpec, Current[SkuSpec], dict[str, list[Any]]]],
+    existing: Existing,
+) -> dict[str, list[tuple[str, list[tuple[int, int, str]]]]]:
+    """The bins each SKU whose unit grows would overfill (all the file's new sizes at once)."""
+    before = {f.spec.code: f.spec for _, after, f, _ in staged if _resized(f.spec, after)}
+    after = {a.code: a for _, a, f, _ in staged if a.code in before}
+    grows = [
+        code
+        for code, a in after.items()
+        if a.unit_volume_cm3 > before[code].unit_volume_cm3
+        or a.unit_weight_g > before[code].unit_weight_g
+    ]
+    if not grows:
+        return {}
+    return overfills(existing.bin_loads(list(before)), before, after)
+
+
+def _packs_of_serial(
+    staged: Sequence[tuple[int, SkuSpec, Current[SkuSpec], dict[str, list[Any]]]],
+    existing: Existing,
+) -> dict[str, list[BarcodeSpec]]:
+    """The barcodes of more than one unit of each SKU the file makes serial-tracked: a serial
+    is scanned unit by unit, so such a barcode could never be scanned again."""
+    serial = [
+        a.code
+        for _, a, f, _ in staged
+        if a.tracking is Tracking.SERIAL and f.spec.tracking is not Tracking.SERIAL
+    ]
+    if not serial:
+        return {}
+    held = existing.sku_barcodes(serial)
+    found = {sku: [b.spec for b in held.get(sku, ()) if b.spec.pack_qty > 1] for sku in serial}
+    return {sku: packs for sku, packs in found.items() if packs}
+
+
+def _resized(before: SkuSpec, after: SkuSpec) -> bool:
+    return (before.unit_volume_cm3, before.unit_weight_g) != (
+        after.unit_volume_cm3,
+        after.unit_weight_g,
+    )
 
 
 def _barcodes(
@@ -165,7 +222,7 @@ def _barcodes(
             plan.new_barcodes.append(BarcodeSpec(spec.code, code, kind))
         elif (found.spec.code, found.spec.kind) != (code, kind):
             plan.renamed_barcodes.append(
-                (found.id, dataclasses.replace(found.spec, code=code, kind=kind))
+                (found.id, found.spec, dataclasses.replace(found.spec, code=code, kind=kind))
             )
             after.discard(found.spec.code)
         else:

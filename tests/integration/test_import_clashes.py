@@ -177,7 +177,7 @@ AGAINST_THE_DATABASE = [
     pytest.param(
         "skus",
         "sku,name,gtin,aliases\nSKU-1,Blue widget,96385074,SKU-1|SUP-1\n",
-        "line 2: SKU SKU-1 already exists",  # and not once more for each of its barcodes
+        "line 2: SKU SKU-1 already exists; to change it, import the file with --update",  # not once more for each barcode
         id="sku-again",
     ),
 ]
@@ -221,7 +221,14 @@ def test_a_station_may_share_its_dock_code(seeded: str, tmp_path: Path) -> None:
     result, _ = imported(seeded, tmp_path, "stations", "code,name,dock\nDOCK-1,Dock one,DOCK-1\n")
     assert result.exit_code == 0, result.output
     again, path = imported(seeded, tmp_path, "stations", "code,name\nST-1,Dock one again\n")
-    assert_refused(seeded, again, path, "stations", 2, "line 2: station ST-1 already exists")
+    assert_refused(
+        seeded,
+        again,
+        path,
+        "stations",
+        2,
+        "line 2: station ST-1 already exists; to change it, import the file with --update",
+    )
 
 
 def test_a_virtual_location_is_never_a_station_dock(seeded: str, tmp_path: Path) -> None:

@@ -461,3 +461,171 @@ def test_station_replicas_copy_what_the_import_and_deactivate_changed(
         assert found is not None and (found.sku, found.pack) == ("WIDGET", 12)
     finally:
         replica.close()
+
+
+# --- defects of the user trial (issue 12, point 5) --------------------------------------------
+
+
+def bin_used(wh: Warehouse, code: str) -> list[tuple[Any, ...]]:
+    return query(
+        wh,
+        "SELECT b.used_volume_cm3, b.used_weight_g, b.free_volume_cm3 FROM bin_space b "
+        "JOIN locations l ON l.id = b.location_id WHERE l.code = :code",
+        code=code,
+    )
+
+
+def test_a_unit_size_that_would_overfill_a_bin_is_refused_whole(
+    db_url: str, stocked: Warehouse, tmp_path: Path
+) -> None:
+    """A-01-01 holds 10 x WIDGET (100 cm3) and 20 x BOLT (5 cm3): 1100 of 2000 cm3."""
+    room, _ = imported(
+        db_url, tmp_path, "locations", "code,kind,max_volume_cm3\nA-01-01,bin,2000\n", "--update"
+    )
+    assert room.exit_code == 0, room.output
+    result, path = imported(
+        db_url,
+        tmp_path,
+        "skus",
+        "sku,name,unit_volume_cm3\nSCREW-4,Screw 4 mm,2\nWIDGET,Blue widget,200\n",
+        "--update",
+    )
+    assert result.exit_code == 1
+    assert (
+        f"{path}: line 3: WIDGET at 200 cm3 a unit would overfill bin A-01-01 (2100 of 2000 "
+        "cm3): move some out of the bin first, or give the bin more room with perpetua import "
+        "locations --update"
+    ) in result.output
+    assert query(stocked, "SELECT code, unit_volume_cm3 FROM skus WHERE code LIKE 'SCREW-4'") == [
+        ("SCREW-4", 1)
+    ]  # all or nothing
+    assert query(stocked, "SELECT unit_volume_cm3 FROM skus WHERE code = 'WIDGET'") == [(100,)]
+    assert bin_used(stocked, "A-01-01") == [(1100, 10 * 50 + 20 * 10, 900)]
+    assert [r["kind"] for r in audit(db_url)] == ["locations"]
+    fits, _ = imported(
+        db_url, tmp_path, "skus", "sku,name,unit_volume_cm3\nWIDGET,Blue widget,190\n", "--update"
+    )
+    assert fits.exit_code == 0, fits.output
+    assert bin_used(stocked, "A-01-01") == [(2000, 700, 0)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "content"),
+    [
+        ("receipts", "receipt,sku,qty\nASN-9,BOLT,5\nASN-9,SCREW-4,5\n"),
+        ("orders", "order,line,sku,qty\nSO-9,1,BOLT,1\nSO-9,2,SCREW-4,1\n"),
+    ],
+)
+def test_receipts_and_orders_of_a_deactivated_sku_are_refused(
+    db_url: str, warehouse: Warehouse, tmp_path: Path, kind: str, content: str
+) -> None:
+    assert perpetua(db_url, "deactivate", "sku", "SCREW-4").exit_code == 0
+    result, path = imported(db_url, tmp_path, kind, content)
+    assert result.exit_code == 1
+    assert (
+        f"{path}: line 3: SKU SCREW-4 is deactivated: activate it first (perpetua activate sku "
+        "SCREW-4), or leave it out"
+    ) in result.output
+    assert query(warehouse, f"SELECT count(*) FROM {kind}") == [(0,)]
+    assert perpetua(db_url, "activate", "sku", "SCREW-4").exit_code == 0
+    again, _ = imported(db_url, tmp_path, kind, content)
+    assert again.exit_code == 0, again.output
+
+
+@pytest.mark.parametrize("update", [False, True])
+def test_a_station_dock_is_an_active_dock_not_a_bin(
+    db_url: str, warehouse: Warehouse, tmp_path: Path, update: bool
+) -> None:
+    dock, _ = imported(db_url, tmp_path, "locations", "code,kind\nDOCK-3,dock\n")
+    assert dock.exit_code == 0, dock.output
+    assert perpetua(db_url, "deactivate", "location", "DOCK-3").exit_code == 0
+    codes = ("ST-1", "ST-2") if update else ("ST-8", "ST-9")
+    content = f"code,name,dock\n{codes[0]},Dock,DOCK-3\n{codes[1]},Desk,A-01-01\n"
+    result, path = imported(db_url, tmp_path, "stations", content, *(["--update"] * update))
+    assert result.exit_code == 1
+    assert (
+        f"{path}: line 2: dock DOCK-3 is deactivated: give the station an active dock, or "
+        "activate it first (perpetua activate location DOCK-3)"
+    ) in result.output
+    assert (
+        f"{path}: line 3: dock A-01-01 is a bin location, where goods are not received; give "
+        "the station the code of its dock location (a location of kind dock)"
+    ) in result.output
+    assert query(warehouse, "SELECT count(*) FROM stations") == [(2,)]
+    assert query(
+        warehouse,
+        "SELECT l.code FROM stations s JOIN locations l ON l.id = s.dock_location_id "
+        "WHERE s.code = 'ST-1'",
+    ) == [("DOCK-1",)]
+
+
+def test_a_quarantine_location_with_stock_is_released_not_transferred(
+    db_url: str, warehouse: Warehouse
+) -> None:
+    assert warehouse.run(Receive, sku="BOLT", qty=3, to_location="QUAR-1").ok
+    refused = perpetua(db_url, "deactivate", "location", "QUAR-1")
+    assert refused.exit_code == 1
+    assert (
+        "location QUAR-1 holds 3 units (3 x BOLT), and stock in quarantine cannot be "
+        "transferred: a supervisor releases it, item by item (perpetua release QUAR-1 --sku "
+        "BOLT --qty 3 --reason inspected_ok --to BIN --badge SUPERVISOR, or --reason "
+        "returned_to_vendor or scrapped), then deactivate it. Nothing was changed."
+    ) in refused.output
+    assert "a transfer or putaway" not in refused.output
+
+
+def test_the_audit_finds_a_gtin_by_any_of_its_forms_and_barcodes_a_sku_file_adds(
+    db_url: str, warehouse: Warehouse, tmp_path: Path
+) -> None:
+    added, _ = imported(
+        db_url, tmp_path, "skus", "sku,name,gtin,aliases\nNUT,Hex nut,4006381333979,NUT-BOX\n"
+    )
+    assert added.exit_code == 0, added.output
+    more, _ = imported(
+        db_url,
+        tmp_path,
+        "skus",
+        "sku,name,aliases\nBOLT,Hex bolt M8,4006381333962|BOLT-ALIAS\n",
+        "--update",
+    )
+    assert more.exit_code == 0, more.output
+    for code in ("4006381333979", "04006381333979"):
+        rows = audit(db_url, "--code", code)
+        assert [(r["kind"], r["code"], r["action"], r["changes"]) for r in rows] == [
+            ("barcodes", "04006381333979", "added",
+             {"sku": [None, "NUT"], "kind": [None, "gtin"], "pack_qty": [None, 1]}),
+        ]  # fmt: skip
+    assert [(r["kind"], r["changes"]["sku"]) for r in audit(db_url, "--code", "NUT-BOX")] == [
+        ("barcodes", [None, "NUT"])
+    ]
+    assert [r["changes"]["sku"] for r in audit(db_url, "--code", "4006381333962")] == [
+        [None, "BOLT"]
+    ]
+    assert [r["kind"] for r in audit(db_url, "--code", "BOLT")] == ["skus"]
+
+
+def test_a_case_barcode_of_a_serial_tracked_sku_is_refused(
+    db_url: str, warehouse: Warehouse, tmp_path: Path
+) -> None:
+    result, path = imported(
+        db_url, tmp_path, "barcodes", "sku,barcode,pack_qty\nPHONE,PHONE-1,1\nPHONE,PHONE-12,12\n"
+    )
+    assert result.exit_code == 1
+    assert (
+        f"{path}: line 3: PHONE is tracked by serial number: each unit is scanned alone, so a "
+        "barcode of it stands for 1 unit, not 12"
+    ) in result.output
+    assert query(warehouse, "SELECT count(*) FROM barcodes WHERE code LIKE 'PHONE%'") == [(0,)]
+
+
+def test_messages_say_what_to_do(db_url: str, warehouse: Warehouse, tmp_path: Path) -> None:
+    exists, path = imported(db_url, tmp_path, "skus", "sku,name\nWIDGET,Blue widget\n")
+    assert exists.exit_code == 1
+    assert (
+        f"{path}: line 2: SKU WIDGET already exists; to change it, import the file with --update"
+    ) in exists.output
+    nobody = perpetua(db_url, "operator", "set-pin", "NOPE", env={"PERPETUA_PIN": "864200"})
+    assert nobody.exit_code == 1
+    assert (
+        "no operator has the badge NOPE; check the badge (codes are exact). Nothing was changed."
+    ) in nobody.output

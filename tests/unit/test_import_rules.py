@@ -232,7 +232,7 @@ def test_against_the_database_every_holder_is_named() -> None:
         "line 4: badge VENDOR is already a built-in location's code; choose another badge",
         "line 5: location 96385074 is already the GTIN of SKU SKU-000001 (00000096385074); "
         "choose another location code",
-        "line 6: badge D001 already exists",
+        "line 6: badge D001 already exists; to change it, import the file with --update",
     ]
 
 
@@ -240,7 +240,9 @@ def test_stations_have_their_own_namespace() -> None:
     """A station is never scanned and is often named after its dock."""
     held = [Holder(CodeKind.LOCATION, "DOCK-1"), Holder(CodeKind.STATION, "ST-1")]
     codes = [new(CodeKind.STATION, "DOCK-1", 2), new(CodeKind.STATION, "ST-1", 3)]
-    assert [m for _, m in clashes(codes, held)] == ["line 3: station ST-1 already exists"]
+    assert [m for _, m in clashes(codes, held)] == [
+        "line 3: station ST-1 already exists; to change it, import the file with --update"
+    ]
 
 
 def test_the_database_is_asked_every_form_of_a_gtin_once() -> None:

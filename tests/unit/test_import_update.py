@@ -15,6 +15,7 @@ from app.domain.catalogue import BarcodeSpec, LocationSpec, OperatorSpec, SkuSpe
 from app.domain.import_rules import CodeKind, Holder
 from app.domain.master_data import (
     Action,
+    BinLoad,
     Current,
     Holding,
     ImportPlan,
@@ -30,7 +31,10 @@ from app.services.importing import (
     parse_barcodes,
     parse_locations,
     parse_operators,
+    parse_orders,
+    parse_receipts,
     parse_skus,
+    parse_stations,
 )
 from app.services.master_data import plan_import
 
@@ -59,6 +63,8 @@ class Warehouse:
     supervisors: set[str] = field(default_factory=set)
     pins: set[str] = field(default_factory=set)
     asked_holdings: list[list[str]] = field(default_factory=list)
+    loads: list[BinLoad] = field(default_factory=list)
+    asked_loads: list[list[str]] = field(default_factory=list)
 
     def current(self, kind: MasterKind, keys: Collection[str]) -> Mapping[str, Current[Any]]:
         held = self.rows.get(kind, {})
@@ -73,6 +79,10 @@ class Warehouse:
     def holdings(self, bins: Collection[str]) -> Mapping[str, Holding]:
         self.asked_holdings.append(sorted(bins))
         return {b: self.bins[b] for b in bins if b in self.bins}
+
+    def bin_loads(self, skus: Collection[str]) -> Sequence[BinLoad]:
+        self.asked_loads.append(sorted(skus))
+        return [b for b in self.loads if any(sku in skus for sku, _ in b.units)]
 
     def active_supervisors(self) -> set[str]:
         return set(self.supervisors)
@@ -189,7 +199,7 @@ def test_with_update_a_row_that_exists_is_matched_and_a_clash_is_still_a_clash()
     )
     text = "sku,name,aliases\nA,Apple,4006381333962\nB,Bean,SUP-9\n"
     assert parse_skus(text, lookup).errors == [
-        "line 2: SKU A already exists",
+        "line 2: SKU A already exists; to change it, import the file with --update",
         "line 3: alias SUP-9 of SKU B is already an alias of SKU Z; choose another alias",
     ]
     assert parse_skus(text, lookup, UPDATE).errors == [
@@ -256,6 +266,66 @@ def test_a_new_unit_size_marks_the_sku_for_its_bins_to_be_recomputed() -> None:
     assert plan.changed[0].changes == {"unit_volume_cm3": [100, 120]}
 
 
+def load(code: str, limit: int | None, used: int, *units: tuple[str, int]) -> BinLoad:
+    """A bin of `limit` cm3 (and 10 kg) using `used` cm3 (and 1 kg)."""
+    return BinLoad(code, limit, 10_000, used, 1_000, units)
+
+
+def test_a_unit_size_that_would_overfill_a_bin_is_refused_naming_the_bins() -> None:
+    """A-1 holds 30 x A (100 cm3 each) and 10 x B: at 200 cm3 a unit A needs 3000 more. B
+    shrinking by 50 cm3 frees 500 of it in A-1, but not enough; A-2 has no volume limit."""
+    wh = Warehouse(
+        rows={
+            MasterKind.SKUS: {
+                "A": Current(1, SKU_A),
+                "B": Current(2, SkuSpec("B", "Bean", 100, 50)),
+            }
+        },
+        loads=[
+            load("A-1", 5_000, 4_000, ("A", 30), ("B", 10)),
+            load("A-2", None, 9_000, ("A", 90)),
+            *(load(f"C-{i}", 1_000, 100, ("A", 1)) for i in range(1, 4)),
+        ],
+    )
+    text = "sku,name,unit_volume_cm3\nA,Apple,200\nB,Bean,50\n"
+    plan = planned(MasterKind.SKUS, parse_skus(text, nothing, UPDATE), wh)
+    assert wh.asked_loads == [["A", "B"]]
+    assert [m for _, m in plan.problems] == [
+        "line 2: A at 200 cm3 a unit would overfill bin A-1 (6500 of 5000 cm3): move some out "
+        "of the bin first, or give the bin more room with perpetua import locations --update"
+    ]
+    assert [c.after.code for c in plan.changed] == ["B"]  # the file is refused whole (cli)
+    many = Warehouse(
+        rows={MasterKind.SKUS: {"A": Current(1, SKU_A)}},
+        loads=[load(f"C-{i}", 1_000, 900, ("A", 9)) for i in range(1, 6)],
+    )
+    text = "sku,name,unit_volume_cm3,unit_weight_g\nA,Apple,120,200\n"  # weight still fits
+    plan = planned(MasterKind.SKUS, parse_skus(text, nothing, UPDATE), many)
+    assert [m for _, m in plan.problems] == [
+        "line 2: A at 120 cm3 a unit would overfill bin C-1 (1080 of 1000 cm3), bin C-2 "
+        "(1080 of 1000 cm3), bin C-3 (1080 of 1000 cm3) and 2 more bins: move some out of "
+        "those bins first, or give those bins more room with perpetua import locations --update"
+    ]
+    heavy = "sku,name,unit_weight_g\nA,Apple,1200\n"  # 1000 + 9 x 1150 g, over 10 kg
+    plan = planned(MasterKind.SKUS, parse_skus(heavy, nothing, UPDATE), many)
+    assert plan.problems[0][1].startswith(
+        "line 2: A at 1200 g a unit would overfill bin C-1 (11350 of 10000 g), bin C-2 "
+    )
+
+
+def test_a_unit_that_shrinks_or_fits_is_never_refused_for_room() -> None:
+    wh = Warehouse(
+        rows={MasterKind.SKUS: {"A": Current(1, SKU_A)}},
+        loads=[load("A-1", 1_000, 1_100, ("A", 11))],  # overfull already (an old import)
+    )
+    shrink = "sku,name,unit_volume_cm3\nA,Apple,90\n"
+    assert not planned(MasterKind.SKUS, parse_skus(shrink, nothing, UPDATE), wh).problems
+    assert wh.asked_loads == []  # nothing grows: nothing asked
+    wh.loads = [load("A-1", 1_000, 500, ("A", 5))]
+    grow = "sku,name,unit_volume_cm3\nA,Apple,200\n"
+    assert not planned(MasterKind.SKUS, parse_skus(grow, nothing, UPDATE), wh).problems
+
+
 def test_barcodes_of_a_sku_are_added_and_an_old_alias_form_stored_as_a_gtin() -> None:
     wh = Warehouse(
         rows={MasterKind.SKUS: {"A": Current(1, SKU_A)}},
@@ -270,13 +340,27 @@ def test_barcodes_of_a_sku_are_added_and_an_old_alias_form_stored_as_a_gtin() ->
     text = "sku,name,aliases\nA,Apple,4006381333962|SUP-1|SUP-2\n"
     plan = planned(MasterKind.SKUS, parse_skus(text, nothing, UPDATE), wh)
     assert plan.new_barcodes == [BarcodeSpec("A", "SUP-2", "alias")]
-    assert plan.renamed_barcodes == [(10, BarcodeSpec("A", "04006381333962", "gtin", 12))]
+    assert plan.renamed_barcodes == [
+        (
+            10,
+            BarcodeSpec("A", "4006381333962", "alias", 12),
+            BarcodeSpec("A", "04006381333962", "gtin", 12),
+        )
+    ]
     assert plan.changed[0].changes == {
         "barcodes": [
             ["4006381333962", "KEEP", "SUP-1"],
             ["04006381333962", "KEEP", "SUP-1", "SUP-2"],
         ]
     }
+    # Each barcode added or stored again is in the audit under its own code too.
+    assert [(a.kind, a.code, a.action, a.changes) for a in plan.audit()] == [
+        (MasterKind.SKUS, "A", Action.CHANGED, plan.changed[0].changes),
+        (MasterKind.BARCODES, "SUP-2", Action.ADDED,
+         {"sku": [None, "A"], "kind": [None, "alias"], "pack_qty": [None, 1]}),
+        (MasterKind.BARCODES, "04006381333962", Action.CHANGED,
+         {"code": ["4006381333962", "04006381333962"], "kind": ["alias", "gtin"]}),
+    ]  # fmt: skip
 
 
 BIN = LocationSpec("A-1", LocationKind.BIN, "A", pick_sequence=3, max_units=100)
@@ -461,3 +545,89 @@ def test_a_sku_with_stock_or_open_work_needs_force() -> None:
     )
     assert sku_deactivation_problem("WIDGET", stock, [], [], force=True) is None
     assert sku_deactivation_problem("BOLT", [], [], [], force=False) is None
+
+
+def test_a_quarantine_or_held_location_with_stock_says_to_release_it() -> None:
+    stock = [("WIDGET", None, 5), ("MILK", "L1", 2)]
+    assert location_deactivation_problem("QUAR-1", LocationKind.QUARANTINE, stock, []) == (
+        "location QUAR-1 holds 7 units (5 x WIDGET, 2 x MILK lot L1), and stock in quarantine "
+        "cannot be transferred: a supervisor releases it, item by item (perpetua release QUAR-1 "
+        "--sku WIDGET --qty 5 --reason inspected_ok --to BIN --badge SUPERVISOR, or --reason "
+        "returned_to_vendor or scrapped), then deactivate it"
+    )
+    held = location_deactivation_problem("A-1", LocationKind.BIN, stock[1:], [], held=True)
+    assert held == (
+        "location A-1 holds 2 units (2 x MILK lot L1), and it is on hold, so its stock cannot "
+        "be transferred: a supervisor lifts the hold (perpetua release A-1 --reason inspected_ok "
+        "--badge SUPERVISOR) or releases the goods item by item (perpetua release A-1 --sku MILK "
+        "--qty 2 --lot L1 --reason inspected_ok --to BIN --badge SUPERVISOR, or --reason "
+        "returned_to_vendor or scrapped); move the rest out (a transfer or putaway), then "
+        "deactivate it"
+    )
+
+
+# --- what imports refer to: active SKUs, real docks, packs a station can scan -------------------
+
+
+def test_receipt_and_order_lines_of_a_deactivated_sku_are_refused() -> None:
+    lookup = holding(
+        Holder(CodeKind.SKU, "A", "A"), Holder(CodeKind.SKU, "OLD", "OLD", active=False)
+    )
+    receipts = parse_receipts("receipt,sku,qty\nASN-1,A,5\nASN-1,OLD,5\n", lookup)
+    orders = parse_orders("order,line,sku,qty\nSO-1,1,A,1\nSO-1,2,OLD,1\n", lookup)
+    refused = (
+        "line 3: SKU OLD is deactivated: activate it first (perpetua activate sku OLD), or "
+        "leave it out"
+    )
+    assert receipts.errors == [refused] and orders.errors == [refused]
+
+
+def test_a_station_dock_is_an_active_receiving_location() -> None:
+    lookup = holding(
+        Holder(CodeKind.LOCATION, "DOCK-1", place="dock"),
+        Holder(CodeKind.LOCATION, "QUAR-1", place="quarantine"),
+        Holder(CodeKind.LOCATION, "DOCK-9", place="dock", active=False),
+        Holder(CodeKind.LOCATION, "A-01-01", place="bin"),
+        Holder(CodeKind.LOCATION, "STAGE-1", place="staging"),
+    )
+    text = (
+        "code,name,dock\nST-1,One,DOCK-1\nST-2,Two,QUAR-1\nST-3,Three,DOCK-9\n"
+        "ST-4,Four,A-01-01\nST-5,Five,STAGE-1\n"
+    )
+    for rules in (ImportRules(), UPDATE):
+        assert parse_stations(text, lookup, rules).errors == [
+            "line 4: dock DOCK-9 is deactivated: give the station an active dock, or activate "
+            "it first (perpetua activate location DOCK-9)",
+            "line 5: dock A-01-01 is a bin location, where goods are not received; give the "
+            "station the code of its dock location (a location of kind dock)",
+            "line 6: dock STAGE-1 is a staging location, where goods are not received; give the "
+            "station the code of its dock location (a location of kind dock)",
+        ]
+
+
+def test_a_barcode_of_several_units_of_a_serial_tracked_sku_is_refused() -> None:
+    lookup = holding(
+        Holder(CodeKind.SKU, "PHONE", "PHONE", tracking="serial"),
+        Holder(CodeKind.SKU, "A", "A", tracking="none"),
+    )
+    text = "sku,barcode,pack_qty\nPHONE,PHONE-BOX,1\nPHONE,PHONE-CASE,12\nA,A-CASE,12\n"
+    for rules in (ImportRules(), UPDATE):
+        assert parse_barcodes(text, lookup, rules).errors == [
+            "line 3: PHONE is tracked by serial number: each unit is scanned alone, so a "
+            "barcode of it stands for 1 unit, not 12"
+        ]
+
+
+def test_a_sku_with_case_barcodes_does_not_become_serial_tracked() -> None:
+    wh = Warehouse(
+        rows={MasterKind.SKUS: {"A": Current(1, SKU_A)}},
+        barcodes={"A": [Current(10, BarcodeSpec("A", "A-CASE", "alias", 12))]},
+    )
+    plan = planned(
+        MasterKind.SKUS, parse_skus("sku,name,tracking\nA,Apple,serial\n", nothing, UPDATE), wh
+    )
+    assert [m for _, m in plan.problems] == [
+        "line 2: SKU A cannot be tracked by serial number while barcodes stand for several of "
+        "its units (A-CASE (12 units)): each serial-tracked unit is scanned alone; give those "
+        "barcodes pack_qty 1 first (perpetua import barcodes FILE --update)"
+    ]

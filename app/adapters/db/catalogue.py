@@ -153,33 +153,48 @@ def ids_of(c: Connection, table: str, column: str, codes: Iterable[str]) -> dict
 
 
 _HOLDERS = """
-SELECT 'badge', x.badge, NULL, NULL FROM operators x JOIN wanted w ON x.badge = w.code
+SELECT 'badge', x.badge, NULL, NULL, x.active, NULL FROM operators x
+    JOIN wanted w ON x.badge = w.code
 UNION ALL
-SELECT 'location', x.code, NULL, x.kind FROM locations x JOIN wanted w ON x.code = w.code
+SELECT 'location', x.code, NULL, x.kind, x.active, NULL FROM locations x
+    JOIN wanted w ON x.code = w.code
 UNION ALL
-SELECT 'SKU', x.code, x.code, NULL FROM skus x JOIN wanted w ON x.code = w.code
+SELECT 'SKU', x.code, x.code, NULL, x.active, x.tracking FROM skus x
+    JOIN wanted w ON x.code = w.code
 UNION ALL
-SELECT x.kind, x.code, s.code, NULL FROM barcodes x JOIN wanted w ON x.code = w.code
-    JOIN skus s ON s.id = x.sku_id
+SELECT x.kind, x.code, s.code, NULL, s.active, s.tracking FROM barcodes x
+    JOIN wanted w ON x.code = w.code JOIN skus s ON s.id = x.sku_id
 UNION ALL
-SELECT 'receipt', x.code, NULL, NULL FROM receipts x JOIN wanted w ON x.code = w.code
+SELECT 'receipt', x.code, NULL, NULL, NULL, NULL FROM receipts x JOIN wanted w ON x.code = w.code
 UNION ALL
-SELECT 'order', x.code, NULL, NULL FROM orders x JOIN wanted w ON x.code = w.code
+SELECT 'order', x.code, NULL, NULL, NULL, NULL FROM orders x JOIN wanted w ON x.code = w.code
 UNION ALL
-SELECT 'station', x.code, NULL, NULL FROM stations x JOIN wanted w ON x.code = w.code
+SELECT 'station', x.code, NULL, NULL, NULL, NULL FROM stations x JOIN wanted w ON x.code = w.code
 """
 _KINDS = {"gtin": CodeKind.GTIN, "alias": CodeKind.ALIAS, **{k.value: k for k in CodeKind}}
 
 
 def holders(c: Connection, codes: Collection[str]) -> list[Holder]:
     """Everything in the database that holds one of these exact codes (a badge, a location, a
-    SKU's code, GTIN or alias, a receipt, an order, a station), in one statement."""
+    SKU's code, GTIN or alias, a receipt, an order, a station), in one statement, with what the
+    imports that refer to them check: whether it is active, a location's kind, a SKU's
+    tracking."""
     if not codes:
         return []
     cte, params = codes_cte(c, codes)
     return [
-        Holder(_KINDS[kind], str(code), sku, location_kind == LocationKind.VIRTUAL.value)
-        for kind, code, sku, location_kind in c.execute(text(f"WITH {cte} {_HOLDERS}"), params)
+        Holder(
+            _KINDS[kind],
+            str(code),
+            sku,
+            place == LocationKind.VIRTUAL.value,
+            active is None or bool(active),
+            place,
+            tracking,
+        )
+        for kind, code, sku, place, active, tracking in c.execute(
+            text(f"WITH {cte} {_HOLDERS}"), params
+        )
     ]
 
 

@@ -24,6 +24,7 @@ from app.domain.master_data import (
     Action,
     Actor,
     ActorKind,
+    BinLoad,
     Changed,
     Current,
     Holding,
@@ -40,6 +41,7 @@ from app.domain.model import LocationKind, Role, Tracking
 from . import space
 from .catalogue import bulk_insert, codes_cte, ids_of, store_pins
 from .schema import (
+    ACTIVE_HOLD,
     UNLIMITED,
     BinSpaceRow,
     LocationRow,
@@ -168,6 +170,9 @@ class SqlExisting:
     def active_supervisors(self) -> set[str]:
         return active_supervisors(self._c)
 
+    def bin_loads(self, skus: Collection[str]) -> list[BinLoad]:
+        return bin_loads(self._c, skus)
+
     def with_pin(self, badges: Collection[str]) -> set[str]:
         rows = _wanted(
             self._c,
@@ -285,6 +290,33 @@ def _stock(
     return found
 
 
+def bin_loads(c: Connection, skus: Collection[str]) -> list[BinLoad]:
+    """Every bin holding any of these SKUs (by code): its space row locked (in location order,
+    as the ledger locks them) so that no putaway adds to it before the commit, its limits and
+    use, and its units of each of these SKUs."""
+    query = (
+        "SELECT q.location_id, s.code, SUM(q.on_hand) AS qty FROM quants q "
+        "JOIN skus s ON s.id = q.sku_id JOIN wanted w ON s.code = w.code "
+        "JOIN bin_space b ON b.location_id = q.location_id "
+        "WHERE q.on_hand > 0 GROUP BY q.location_id, s.code"
+    )
+    spaces = space.lock_spaces(c, {int(r.location_id) for r in _wanted(c, skus, query)})
+    units: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for r in _wanted(c, skus, query):  # again, the bins locked: what no putaway changes now
+        units[int(r.location_id)].append((str(r.code), int(r.qty)))
+    return [
+        BinLoad(
+            s.code,
+            None if s.max_volume_cm3 >= UNLIMITED else s.max_volume_cm3,
+            None if s.max_weight_g >= UNLIMITED else s.max_weight_g,
+            s.used_volume_cm3,
+            s.used_weight_g,
+            tuple(sorted(units[i])),
+        )
+        for i, s in spaces.items()
+    ]
+
+
 def active_supervisors(c: Connection) -> set[str]:
     """Every active supervisor's badge, their rows locked: two changes at once cannot each
     leave the other as the last one and end with none."""
@@ -357,7 +389,7 @@ def _sku_barcodes(c: Connection, plan: ImportPlan[Any]) -> None:
     _executemany(
         c,
         "UPDATE barcodes SET code = :code, kind = :kind WHERE id = :id",
-        [{"id": i, "code": b.code, "kind": b.kind} for i, b in plan.renamed_barcodes],
+        [{"id": i, "code": b.code, "kind": b.kind} for i, _, b in plan.renamed_barcodes],
     )
 
 
@@ -576,7 +608,16 @@ def _deactivation_problem(
                 {"id": row_id},
             )
         ]
-        return location_deactivation_problem(code, LocationKind(location_kind), stock, docks)
+        held = (
+            stock
+            and c.execute(
+                text(f"SELECT 1 FROM holds WHERE location_id = :id AND {ACTIVE_HOLD}"),
+                {"id": row_id},
+            ).first()
+        )
+        return location_deactivation_problem(
+            code, LocationKind(location_kind), stock, docks, bool(held)
+        )
     stock = [
         (str(r.location), r.lot or None, int(r.on_hand))
         for r in c.execute(
