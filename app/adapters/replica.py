@@ -49,12 +49,15 @@ from app.domain.rules import PinCheck, PinStatus, next_failure
 from app.domain.workflow import (
     CountState,
     CountTask,
+    Freshness,
     Holding,
     PickLine,
     Receipt,
     ReceiptLine,
     SkuInfo,
     StationInfo,
+    Stock,
+    StockList,
 )
 
 SCHEMA_VERSION = "3"
@@ -125,6 +128,7 @@ CREATE TABLE IF NOT EXISTS quants (
     id INTEGER PRIMARY KEY, location_id INTEGER NOT NULL, sku_id INTEGER NOT NULL,
     lot_id INTEGER NOT NULL, on_hand INTEGER NOT NULL, reserved INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS ix_quants_location ON quants (location_id);
+CREATE INDEX IF NOT EXISTS ix_quants_sku ON quants (sku_id);
 CREATE TABLE IF NOT EXISTS lots (
     id INTEGER PRIMARY KEY, sku_id INTEGER, code TEXT NOT NULL, expiry TEXT);
 CREATE TABLE IF NOT EXISTS picks (
@@ -751,6 +755,102 @@ class Replica:
             for (sku, lot), qty in sorted(held.items(), key=lambda i: (i[0][0], i[0][1] or ""))
             if qty > 0
         ]
+
+    def freshness(self) -> Freshness:
+        """The copy's age: as of its last refresh (None: never copied)."""
+        return Freshness(live=False, copied_at=self.refreshed_at)
+
+    def stock_at(self, location: str) -> list[Stock]:
+        """What a real location holds, per SKU and lot, with expiry and reserved units (a stock
+        lookup), the station's own transactions folded in."""
+        return sorted(self._stock(location=location), key=lambda s: (s.sku, s.lot or ""))
+
+    def stock_of(self, sku: str, limit: int) -> StockList:
+        """Every real location holding `sku`, in pick-path order, capped at `limit` locations."""
+        lines = sorted(
+            self._stock(sku=sku),
+            key=lambda s: (s.pick_sequence, s.location, s.expiry or date.max, s.lot or ""),
+        )
+        return StockList.capped(lines, limit)
+
+    def _stock(self, location: str | None = None, sku: str | None = None) -> list[Stock]:
+        """Balances on hand of one real location or of one SKU: the copy's (with its reserved
+        units and lot expiry) plus the station's transactions not in it yet. Reserved units are
+        the copy's less the picks this station posted since; never more than what is on hand."""
+        where, key = ("l.code = ?", location) if location is not None else ("s.code = ?", sku)
+
+        def wanted(place: str, item: str) -> bool:
+            return place == location if location is not None else item == sku
+
+        figures: dict[tuple[str, str, str | None], list[int]] = defaultdict(lambda: [0, 0])
+        sequence: dict[str, int] = {}
+        expiry: dict[tuple[str, str], date] = {}
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT l.code, l.pick_sequence, s.code, q.lot_id, t.code, t.expiry, q.on_hand, "
+                "q.reserved FROM quants q JOIN locations l ON l.id = q.location_id "
+                "JOIN skus s ON s.id = q.sku_id LEFT JOIN lots t ON t.id = q.lot_id "
+                f"WHERE {where} AND l.kind != 'virtual' AND q.on_hand != 0",
+                (key,),
+            ).fetchall()
+            for place, seq, item, lot_id, lot, expires, on_hand, reserved in rows:
+                code = None if lot_id == 0 else lot
+                figure = figures[(place, item, code)]
+                figure[0] += int(on_hand)
+                figure[1] += int(reserved)
+                sequence[place] = int(seq)
+                if code and expires:
+                    expiry[(item, code)] = date.fromisoformat(expires)
+            for place, item, lot, units in self._deltas():
+                if wanted(place, item):
+                    figures[(place, item, lot)][0] += units
+            picks = {
+                r[0]: (r[1], r[2], r[3])
+                for r in self._db.execute("SELECT reservation, location, sku, lot FROM picks")
+            }
+            for _, p, _ in self._effects(TxKind.POST_PICK.value):
+                where_from = picks.get(int(p["reservation"]))
+                if where_from is not None and wanted(where_from[0], where_from[1]):
+                    figures[where_from][1] -= int(p["qty"])
+            for place in {k[0] for k in figures} - set(sequence):
+                r = self._db.execute(
+                    "SELECT pick_sequence FROM locations WHERE code = ? AND kind != 'virtual'",
+                    (place,),
+                ).fetchone()
+                if r is not None:
+                    sequence[place] = int(r[0])
+            for item, lot in {(k[1], k[2]) for k in figures if k[2]} - set(expiry):
+                assert lot is not None
+                found = self._lot_expiry(item, lot)
+                if found is not None:
+                    expiry[(item, lot)] = found
+        return [
+            Stock(
+                place,
+                item,
+                lot,
+                expiry.get((item, lot)) if lot else None,
+                on_hand,
+                min(max(reserved, 0), on_hand),
+                sequence[place],
+            )
+            for (place, item, lot), (on_hand, reserved) in figures.items()
+            if on_hand > 0 and place in sequence
+        ]
+
+    def _lot_expiry(self, sku: str, lot: str) -> date | None:
+        """A lot's expiry as copied, else as the station's own receive or return of it says."""
+        r = self._db.execute(
+            "SELECT t.expiry FROM lots t JOIN skus s ON s.id = t.sku_id "
+            "WHERE s.code = ? AND t.code = ?",
+            (sku, lot),
+        ).fetchone()
+        if r is not None and r[0]:
+            return date.fromisoformat(r[0])
+        for _, p, _ in self._effects(TxKind.RECEIVE.value, TxKind.RETURN.value):
+            if p.get("sku") == sku and p.get("lot") == lot and p.get("expiry"):
+                return date.fromisoformat(p["expiry"])
+        return None
 
     def _deltas(self) -> list[tuple[str, str, str | None, int]]:
         """(location, sku, lot, units) of the station's transactions not in the copy yet."""

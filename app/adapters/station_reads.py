@@ -23,6 +23,7 @@ from app.domain.ports import DatabaseUnavailable, Link, TransientDatabaseError
 from app.domain.rules import PinCheck, PinStatus
 from app.domain.workflow import (
     CountTask,
+    Freshness,
     Holding,
     PickLine,
     Putback,
@@ -32,6 +33,8 @@ from app.domain.workflow import (
     StationData,
     StationInfo,
     StationPolicy,
+    Stock,
+    StockList,
 )
 
 
@@ -108,6 +111,15 @@ class ReplicaStationData:
 
     def count_task(self, location: str) -> CountTask | None:
         return self._replica.count_task(location) if _storable(location) else None
+
+    def stock_at(self, location: str) -> list[Stock]:
+        return self._replica.stock_at(location) if _storable(location) else []
+
+    def stock_of(self, sku: str, limit: int) -> StockList:
+        return self._replica.stock_of(sku, limit) if _storable(sku) else StockList(())
+
+    def freshness(self) -> Freshness:
+        return self._replica.freshness()
 
     def bin_room(self, location: str, sku: str, qty: int) -> str | None:
         if self._link.up or not (_storable(location) and _storable(sku)):

@@ -99,6 +99,7 @@ class CommandName(StrEnum):
     CANCELORDER = "CANCELORDER"
     ACK = "ACK"
     HOLD = "HOLD"
+    LOOKUP = "LOOKUP"
 
 
 COMMAND_MEANINGS = {
@@ -121,6 +122,8 @@ COMMAND_MEANINGS = {
     CommandName.ACK: "a supervisor acknowledges transactions refused after an outage",
     CommandName.HOLD: "put the next scanned location, or lot (an item label with its lot), on "
     "hold: nothing of it is picked, moved or shipped until a supervisor releases it",
+    CommandName.LOOKUP: "look up stock: then a location label (what it holds, lots and expiry, "
+    "reserved) or an item barcode (every location holding it); DONE goes back",
 }
 
 

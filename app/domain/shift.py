@@ -5,7 +5,9 @@ Logged out, a station takes only badges: an operator's badge logs them in; a sup
 also needs their PIN on the keypad. Logged in, `@CMD:MODE:<mode>` switches to a mode the role
 allows, `@CMD:LOGOUT` signs out (with transactions still queued in the outbox, only after a
 supervisor's approval: RELIABILITY.md promise 7), `@CMD:HOLD` puts a location or lot on hold from
-any mode (workflows/hold.py), and every other scan goes to the workflow. Refused scans never
+any mode (workflows/hold.py), `@CMD:LOOKUP` shows what a location holds or where an item stands
+from any mode until DONE or CANCEL (workflows/lookup.py), and every other scan goes to the
+workflow. Refused scans never
 reach a workflow: the shift repeats the current prompt with the refusal. An operator whose badge
 was deactivated while logged in is logged out at their next input, or when the ledger refuses
 their transaction for it.
@@ -40,6 +42,7 @@ from app.domain.workflow import (
 )
 from app.domain.workflows.common import describe
 from app.domain.workflows.hold import HoldStep, hold_answer
+from app.domain.workflows.lookup import LookupStep
 
 WorkflowFactory = Callable[[WorkContext], Workflow]
 
@@ -68,6 +71,7 @@ class Shift:
         self._logout_approval: Approval | None = None
         self._ack_approval: Approval | None = None
         self._hold: HoldStep | None = None
+        self._lookup: LookupStep | None = None
         self._holds: dict[uuid.UUID, Hold] = {}
         """Holds sent and not answered yet."""
         self.exceptions = 0
@@ -77,6 +81,7 @@ class Shift:
         self.last = Reply(LOGIN_PROMPT)
         self._before_logout = self.last
         self._before_hold = self.last
+        self._before_lookup = self.last
 
     # --- what the screen shows ---
 
@@ -92,7 +97,9 @@ class Shift:
 
     @property
     def busy(self) -> bool:
-        return self._hold is not None or (self.workflow is not None and self.workflow.busy)
+        if self._hold is not None or self._lookup is not None:
+            return True
+        return self.workflow is not None and self.workflow.busy
 
     # --- inputs ---
 
@@ -122,12 +129,16 @@ class Shift:
             return self._show(self._logout_step(self._logout_approval.on_scan(scan), scan))
         if self._hold is not None:
             return self._show(self._hold_step(self._hold, scan))
+        if self._lookup is not None:
+            return self._show(self._lookup_step(self._lookup, scan))
         if scan.kind is Kind.COMMAND and scan.command is CommandName.LOGOUT:
             return self._show(self._logout(queue_depth))
         if scan.kind is Kind.COMMAND and scan.command is CommandName.MODE:
             return self._show(self._switch(StationMode(scan.command_arg or "")))
         if scan.kind is Kind.COMMAND and scan.command is CommandName.HOLD:
             return self._show(self._start_hold())
+        if scan.kind is Kind.COMMAND and scan.command is CommandName.LOOKUP:
+            return self._show(self._start_lookup())
         assert self.workflow is not None
         if scan.kind is Kind.BADGE and not self.workflow.wants_badge:
             if scan.code == self.operator.badge:
@@ -148,6 +159,8 @@ class Shift:
             return self.again(error(f"{len(tags)} RFID tag(s) read: log in first."))
         if self._hold is not None:
             return self._show(self._hold.refuse_input(f"{len(tags)} RFID tag(s) read: that"))
+        if self._lookup is not None:
+            return self._show(self._lookup.refuse_input(f"{len(tags)} RFID tag(s) read: that"))
         return self._show(self.workflow.on_tags(tags))
 
     def on_entry(self, text: str) -> Reply:
@@ -164,6 +177,8 @@ class Shift:
             return self.again(error("Scan your badge first; the keypad is for PINs after that."))
         if self._hold is not None:
             return self._show(self._hold.refuse_input("The keypad"))
+        if self._lookup is not None:
+            return self._show(self._lookup.refuse_input("The keypad"))
         return self._show(self.workflow.on_entry(text))
 
     def on_outcome(self, command: Command, outcome: Outcome | None) -> Reply:
@@ -188,7 +203,16 @@ class Shift:
             return self.again(hold_answer(hold, outcome))
         if self.workflow is None:
             return self.last
-        return self._show(self.workflow.on_outcome(command, outcome))
+        reply = self.workflow.on_outcome(command, outcome)
+        if self._lookup is not None:
+            # The answer comes during a lookup: the lookup stays on screen with its feedback
+            # (and any transactions it asks for); DONE goes back to the workflow's new step.
+            self._before_lookup = Reply(reply.prompt, None, (), reply.lines, reply.entry)
+            shown = self.last
+            return self._show(
+                Reply(shown.prompt, reply.feedback, reply.commands, shown.lines, shown.entry)
+            )
+        return self._show(reply)
 
     # --- login and logout ---
 
@@ -292,6 +316,7 @@ class Shift:
     def _sign_out(self) -> None:
         self.operator, self.workflow = None, None
         self._hold, self._logout_approval, self._ack_approval = None, None, None
+        self._lookup = None
 
     # --- exceptions: transactions refused after an outage ---
 
@@ -339,6 +364,20 @@ class Shift:
         self._holds[step.tx_id] = step
         before = self._before_hold
         return Reply(before.prompt, None, (step,), before.lines, before.entry)
+
+    # --- stock lookup: @CMD:LOOKUP from any mode ---
+
+    def _start_lookup(self) -> Reply:
+        assert self.operator is not None
+        self._before_lookup = self.last
+        self._lookup = LookupStep(self._context(self.operator))
+        return self._lookup.prompt()
+
+    def _lookup_step(self, lookup: LookupStep, scan: Interpretation) -> Reply:
+        if scan.kind is Kind.COMMAND and scan.command in (CommandName.CANCEL, CommandName.DONE):
+            self._lookup = None
+            return _resumed(self._before_lookup, ok("Lookup closed: nothing was changed."))
+        return lookup.on_scan(scan)
 
     # --- modes ---
 

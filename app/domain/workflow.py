@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
@@ -238,6 +238,61 @@ class CountTask:
     them may approve it (RELIABILITY.md promise 9)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Stock:
+    """One SKU and lot at one real location, as a stock lookup shows it (`@CMD:LOOKUP`)."""
+
+    location: str
+    sku: str
+    lot: str | None
+    expiry: date | None
+    on_hand: int
+    reserved: int
+    pick_sequence: int = 0
+
+    @property
+    def available(self) -> int:
+        """What is free to reserve: on hand less what is reserved for pick lists."""
+        return max(self.on_hand - self.reserved, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class StockList:
+    """Where a SKU stands: the first locations' lines in pick-path order, how many more
+    locations hold it besides, and the totals over every location."""
+
+    lines: tuple[Stock, ...]
+    more: int = 0
+    on_hand: int = 0
+    reserved: int = 0
+
+    @property
+    def available(self) -> int:
+        return max(self.on_hand - self.reserved, 0)
+
+    @classmethod
+    def capped(cls, lines: Sequence[Stock], limit: int) -> StockList:
+        """The lines of the first `limit` locations of `lines` (in the order given), how many
+        locations are left out, and the totals of all `lines`."""
+        places = list(dict.fromkeys(s.location for s in lines))
+        shown = set(places[: max(limit, 0)])
+        return cls(
+            tuple(s for s in lines if s.location in shown),
+            len(places) - len(shown),
+            sum(s.on_hand for s in lines),
+            sum(s.reserved for s in lines),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """How current a station's reads are: `live` from the database, else the station's copy
+    as of its last refresh, `copied_at` (None: never copied yet)."""
+
+    live: bool
+    copied_at: datetime | None = None
+
+
 class StationData(Protocol):
     """The warehouse as a workflow sees it: reads only. The station's replica answers them
     (app/adapters/replica.py), online or not; what a workflow changes leaves as a transaction in
@@ -304,6 +359,17 @@ class StationData(Protocol):
 
     def count_task(self, location: str) -> CountTask | None:
         """The bin's unfinished count task (open, recount or approval), if any."""
+
+    def stock_at(self, location: str) -> list[Stock]:
+        """What a real location holds on hand, per SKU and lot, with the lot's expiry and what
+        is reserved of it, by SKU and lot ([] for unknown or virtual codes)."""
+
+    def stock_of(self, sku: str, limit: int) -> StockList:
+        """The real locations holding `sku` on hand, per lot, in pick-path order (then location
+        code, then expiry): the lines of the first `limit` locations, and how many more hold it."""
+
+    def freshness(self) -> Freshness:
+        """How current these reads are (the replica's last refresh, or live)."""
 
 
 # --- the policy a station works by ------------------------------------------------------------

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from app.domain.approval import PinGuard
@@ -41,6 +41,7 @@ from app.domain.workflow import (
     CountState,
     CountTask,
     Feedback,
+    Freshness,
     Holding,
     PickLine,
     Putback,
@@ -50,6 +51,8 @@ from app.domain.workflow import (
     SkuInfo,
     StationInfo,
     StationPolicy,
+    Stock,
+    StockList,
     WorkContext,
     Workflow,
 )
@@ -118,6 +121,14 @@ class FakeStationData:
     """Locations on hold, with the hold's reason (a quarantine location is held by its kind)."""
     held_lots: dict[tuple[str, str], str] = field(default_factory=dict)
     """Lots on hold, by (SKU, lot), with the hold's reason."""
+    reservations: dict[tuple[str, str, str | None], int] = field(default_factory=dict)
+    """Units reserved for pick lists, by (location, SKU, lot) (what `stock_at` shows)."""
+    expiries: dict[tuple[str, str], date] = field(default_factory=dict)
+    """Lots' expiry dates, by (SKU, lot)."""
+    pick_sequences: dict[str, int] = field(default_factory=dict)
+    """Locations' places on the pick path (0 when not named)."""
+    copied_at: datetime | None = None
+    """When the station's copy was refreshed, as `freshness` says (None: never)."""
 
     def add_sku(
         self, code: str, gtin: str | None = None, tracking: Tracking = Tracking.NONE
@@ -226,6 +237,30 @@ class FakeStationData:
     def count_task(self, location: str) -> CountTask | None:
         task = self.tasks.get(location)
         return task if task is not None and task.state is not CountState.DONE else None
+
+    def stock_at(self, location: str) -> list[Stock]:
+        lines = [
+            Stock(
+                location,
+                h.sku,
+                h.lot,
+                self.expiries.get((h.sku, h.lot)) if h.lot else None,
+                h.qty,
+                self.reservations.get((location, h.sku, h.lot), 0),
+                self.pick_sequences.get(location, 0),
+            )
+            for h in self.holdings.get(location, [])
+            if h.qty > 0
+        ]
+        return sorted(lines, key=lambda s: (s.sku, s.lot or ""))
+
+    def stock_of(self, sku: str, limit: int) -> StockList:
+        lines = [s for place in self.holdings for s in self.stock_at(place) if s.sku == sku]
+        lines.sort(key=lambda s: (s.pick_sequence, s.location, s.expiry or date.max, s.lot or ""))
+        return StockList.capped(lines, limit)
+
+    def freshness(self) -> Freshness:
+        return Freshness(live=False, copied_at=self.copied_at)
 
     # --- the ledger, for the work items a workflow sends (app/services/work_ledger.py) ---
 

@@ -35,6 +35,7 @@ from app.domain.rules import PinCheck, PinStatus
 from app.domain.workflow import (
     CountState,
     CountTask,
+    Freshness,
     Holding,
     PickLine,
     Putback,
@@ -46,6 +47,8 @@ from app.domain.workflow import (
     StagedGoods,
     StationInfo,
     StationPolicy,
+    Stock,
+    StockList,
 )
 
 from . import authority, work_items
@@ -459,6 +462,56 @@ class SqlStationData:
         with self._reading() as c:
             rows = c.execute(stmt).all()
         return [Holding(r.sku, None if r.lot_id == NO_LOT_ID else r.lot, r.on_hand) for r in rows]
+
+    def stock_at(self, location: str) -> list[Stock]:
+        if not _storable(location):
+            return []
+        return self._stock(_L.c.code == location, (_S.c.code, _LOT.c.code))
+
+    def stock_of(self, sku: str, limit: int) -> StockList:
+        if not _storable(sku):
+            return StockList(())
+        order = (_L.c.pick_sequence, _L.c.code, _LOT.c.expiry.is_(None), _LOT.c.expiry, _LOT.c.code)
+        return StockList.capped(self._stock(_S.c.code == sku, order), limit)
+
+    def freshness(self) -> Freshness:
+        return Freshness(live=True)
+
+    def _stock(self, where: Any, order: Sequence[Any]) -> list[Stock]:
+        """Balances on hand of real locations, with the lot's expiry and reserved units."""
+        stmt = (
+            select(
+                _L.c.code.label("location"),
+                _L.c.pick_sequence,
+                _S.c.code.label("sku"),
+                _Q.c.lot_id,
+                _LOT.c.code.label("lot"),
+                _LOT.c.expiry,
+                _Q.c.on_hand,
+                _Q.c.reserved,
+            )
+            .select_from(
+                _Q.join(_L, _L.c.id == _Q.c.location_id)
+                .join(_S, _S.c.id == _Q.c.sku_id)
+                .join(_LOT, _LOT.c.id == _Q.c.lot_id)
+            )
+            .where(where, _L.c.kind != _VIRTUAL, _Q.c.on_hand > 0)
+            .order_by(*order)
+        )
+        with self._reading() as c:
+            rows = c.execute(stmt).all()
+        return [
+            Stock(
+                r.location,
+                r.sku,
+                None if r.lot_id == NO_LOT_ID else r.lot,
+                None if r.lot_id == NO_LOT_ID else r.expiry,
+                int(r.on_hand),
+                int(r.reserved),
+                int(r.pick_sequence),
+            )
+            for r in rows
+        ]
 
     def bin_room(self, location: str, sku: str, qty: int) -> str | None:
         return None  # read live: the ledger checks the room when the putaway arrives
