@@ -8,21 +8,18 @@ of its queue. Two docks receiving the same new lot at once both get it.
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, func, select, text
+from sqlalchemy import Engine, func, select
 
-from app.adapters.db.engine import make_engine
 from app.adapters.db.errors import Failure, classify
 from app.adapters.db.schema import LotRow, MoveRow, TransactionRow, table
-from app.adapters.db.uow import SqlLedger
 from app.adapters.outbox import CONFIRMED, REFUSED, Outbox
 from app.bootstrap import open_station
 from app.config import Settings
@@ -32,7 +29,8 @@ from app.domain.ledger import Outcome, Status
 from app.domain.workflow import Level
 from app.services.ledger import submit
 from tests.support.checker import check
-from tests.support.warehouse import Warehouse, seed
+from tests.support.races import patient_warehouse, until, waiting
+from tests.support.warehouse import Warehouse
 
 ALMOST_FULL = 2_147_483_000
 RECALLED = "lot POISON of MILK is recalled: do not receive it"
@@ -312,39 +310,8 @@ def test_inside_the_handler_a_refusal_leaves_the_transaction_usable(warehouse: W
 
 @pytest.fixture
 def pg_warehouse(postgres_url: str) -> Iterator[Warehouse]:
-    engine = make_engine(postgres_url)
-
-    @event.listens_for(engine, "connect")
-    def patient(dbapi_connection: Any, _record: Any) -> None:
-        # The race is staged by holding a lock: nobody may give up waiting while it is held.
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = 0")
-        dbapi_connection.commit()
-
-    seed(engine)
-    yield Warehouse(engine, SqlLedger(engine))
-    engine.dispose()
-
-
-def waiting(engine: Engine, query: str) -> bool:
-    """A backend of this database is waiting for a lock while running `query`."""
-    with engine.connect() as c:
-        found = c.execute(
-            text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND query LIKE :q"
-            ),
-            {"q": query},
-        ).scalar_one()
-    return bool(found)
-
-
-def until(done: Callable[[], bool], what: str) -> None:
-    for _ in range(6_000):  # only so that a broken test ends; nothing is timed
-        if done():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"never saw {what}")
+    with patient_warehouse(postgres_url) as warehouse:
+        yield warehouse
 
 
 def raced(warehouse: Warehouse, first: Command, second: Command, meets: str) -> list[Outcome]:

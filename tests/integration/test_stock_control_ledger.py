@@ -4,7 +4,6 @@ held stock, held stock cannot be picked, moved or shipped, and a supervisor's re
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, select, text, update
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.engine import make_url
 
 from app.adapters.db import app_role, catalogue
@@ -50,6 +49,7 @@ from app.domain.ledger import Outcome
 from app.domain.model import LocationKind
 from app.domain.workflow import Holding
 from tests.support.databases import PgServer
+from tests.support.races import patient_warehouse, until, waiting
 from tests.support.warehouse import Warehouse, seed
 
 TODAY = date(2026, 12, 7)
@@ -634,29 +634,8 @@ def test_a_held_lot_moved_out_of_a_held_bin_stays_held(warehouse: Warehouse) -> 
 
 @pytest.fixture
 def pg_warehouse(postgres_url: str) -> Iterator[Warehouse]:
-    engine = make_engine(postgres_url)
-
-    @event.listens_for(engine, "connect")
-    def patient(dbapi_connection: Any, _record: Any) -> None:
-        # The race is staged by holding a lock: nobody may give up waiting while it is held.
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = 0")
-        dbapi_connection.commit()
-
-    seed(engine)
-    yield Warehouse(engine, SqlLedger(engine))
-    engine.dispose()
-
-
-def waiting_to_insert_a_hold(engine: Engine) -> bool:
-    with engine.connect() as c:
-        found = c.execute(
-            text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO holds%'"
-            )
-        ).scalar_one()
-    return bool(found)
+    with patient_warehouse(postgres_url) as warehouse:
+        yield warehouse
 
 
 @pytest.mark.postgres
@@ -678,12 +657,7 @@ def test_two_holds_on_one_bin_at_once_make_one_hold(pg_warehouse: Warehouse) -> 
     try:
         with ThreadPoolExecutor(1) as pool:
             second = pool.submit(run, pg_warehouse, Hold, location="A-01-01", reason="later")
-            for _ in range(6_000):  # only so that a broken test ends; nothing is timed
-                if waiting_to_insert_a_hold(engine):
-                    break
-                time.sleep(0.01)
-            else:
-                raise AssertionError("the second hold never waited for the first")
+            until(lambda: waiting(engine, "INSERT INTO holds%"), "the second hold wait")
             other.commit()
             committed = True
             outcome = ok(second.result())
