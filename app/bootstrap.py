@@ -7,8 +7,10 @@ import functools
 import logging
 import re
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import platformdirs
@@ -16,7 +18,10 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from app.adapters.db import migrate
+from app.adapters.db.accuracy import accuracy as accuracy_report
+from app.adapters.db.count_planning import count_tasks
 from app.adapters.db.engine import make_engine
+from app.adapters.db.exceptions import list_exceptions
 from app.adapters.db.link import Link
 from app.adapters.db.outage import first_line, guarded
 from app.adapters.db.replica_source import Source
@@ -26,7 +31,18 @@ from app.adapters.outbox import Outbox, WrongDatabase
 from app.adapters.replica import Replica, ReplicaMismatch
 from app.adapters.station_reads import ReplicaCatalogue, ReplicaStationData
 from app.config import APP_NAME, Settings
+from app.domain.accuracy import AccuracyReport
+from app.domain.approval import PinGuard
+from app.domain.commands import AssignCount, Command, Decide, PlanCounts
+from app.domain.cycle_counts import CountTaskLine
+from app.domain.exceptions import Decision, ExceptionItem
+from app.domain.interpret import interpret
+from app.domain.ledger import Outcome
+from app.domain.scan import Scan
+from app.domain.scan import Source as ScanSource
 from app.domain.shift import Shift
+from app.domain.workflow import Reply, WorkContext
+from app.domain.workflows.lookup import LookupStep
 from app.domain.workflows.registry import WORKFLOWS
 from app.services import ledger as ledger_service
 from app.services.station import StationSession
@@ -267,3 +283,102 @@ def station_factory(
 ) -> Callable[[], StationSession]:
     """What the window's database worker calls, on its own thread, to build the session."""
     return functools.partial(open_station, settings, station, outbox_path)
+
+
+class SupervisorDesk:
+    """What the supervisor's screen reads and sends (app/ui/supervisor.py), built and used on
+    the window's query runner thread (app/ui/runner.py): its own engine, and the station's
+    replica for stock lookups, which answer from the copy (offline too) as the station's do.
+
+    Every method returns an immutable value. Decisions, plans and assignments are ledger
+    transactions made at this station by the supervisor logged in; they need the database."""
+
+    def __init__(self, settings: Settings, station: str, outbox_path: Path | None = None) -> None:
+        self.station = station
+        self._stow = settings.stow
+        self.engine = make_engine(settings.database_url, password=settings.database_password)
+        path = outbox_path or default_outbox_path(station)
+        self.replica = Replica(replica_path(path))
+        # Not watched: the link stays down, so every read below is the replica's, as at the
+        # station, and says how old the copy is.
+        self._data = ReplicaStationData(
+            self.replica, guarded(SqlStationData(self.engine)), Link(self.engine)
+        )
+        self._catalogue = ReplicaCatalogue(self.replica)
+        self._ledger = SqlLedger(self.engine)
+
+    def close(self) -> None:
+        self.replica.close()
+        self.engine.dispose()
+
+    def _submit(self, command: Command) -> Outcome:
+        return ledger_service.submit(command, self._ledger, stow=self._stow)
+
+    def exceptions(self, open_only: bool) -> tuple[ExceptionItem, ...]:
+        with self.engine.connect() as c:
+            return tuple(list_exceptions(c, open_only=open_only, limit=DESK_ROWS))
+
+    def decide(
+        self, operator: str, exception: int, decision: Decision, reason: str, pin: str
+    ) -> Outcome:
+        return self._submit(
+            Decide(
+                tx_id=uuid.uuid4(),
+                station=self.station,
+                operator=operator,
+                exception=exception,
+                decision=decision.value,
+                reason=reason,
+                approved_by=operator,
+                approver_pin=pin,
+            )
+        )
+
+    def count_tasks(self) -> tuple[CountTaskLine, ...]:
+        with self.engine.connect() as c:
+            return tuple(count_tasks(c, open_only=True, limit=DESK_ROWS))
+
+    def plan(self, operator: str, day: date, zone: str | None) -> Outcome:
+        return self._submit(
+            PlanCounts(
+                tx_id=uuid.uuid4(), station=self.station, operator=operator, day=day, zone=zone
+            )
+        )
+
+    def assign(
+        self, operator: str, locations: tuple[str, ...], to: str | None, zone: str | None
+    ) -> Outcome:
+        return self._submit(
+            AssignCount(
+                tx_id=uuid.uuid4(),
+                station=self.station,
+                operator=operator,
+                locations=locations,
+                to=to,
+                zone=zone,
+            )
+        )
+
+    def lookup(self, operator: str, code: str) -> Reply:
+        info, who = self.replica.station(self.station), self.replica.operator(operator)
+        if info is None or who is None:
+            return Reply("This station's copy of the warehouse does not know it yet: try again.")
+        policy = self._data.policy()
+        step = LookupStep(WorkContext(info, who, policy, self._data, PinGuard(self._data, policy)))
+        return step.on_scan(interpret(Scan(code, ScanSource.MANUAL, "supervisor"), self._catalogue))
+
+    def accuracy(self, days: int) -> AccuracyReport:
+        end = datetime.now(UTC).date()
+        with self.engine.connect() as c:
+            return accuracy_report(c, end - timedelta(days=days - 1), end)
+
+
+DESK_ROWS = 500
+"""The most rows a supervisor's list shows (the newest; the command line lists them all)."""
+
+
+def supervisor_desk_factory(
+    settings: Settings, station: str, outbox_path: Path | None = None
+) -> Callable[[], SupervisorDesk]:
+    """What the window's query runner calls, on its own thread, to build the desk."""
+    return functools.partial(SupervisorDesk, settings, station, outbox_path)

@@ -28,7 +28,9 @@ from app.adapters.db.app_role import AppRoleReport
 from app.adapters.db.engine import READONLY
 from app.adapters.db.uow import SqlLedger
 from app.bootstrap import Runtime, SchemaOutOfDate, open_runtime
+from app.commands.counts import counts_group
 from app.commands.decode import decode_command
+from app.commands.exceptions import exceptions_group
 from app.commands.holds import expired_command, hold_command, holds_command, release_command
 from app.commands.interpret import interpret_command
 from app.commands.masterdata import activate_command, audit_command, deactivate_command, os_user
@@ -37,6 +39,7 @@ from app.commands.outbox import outbox_group
 from app.commands.policy import operator_group, operators_group, policy_group
 from app.commands.receipts import receipt_command, receipts_command
 from app.commands.replay import replay_command
+from app.commands.reports import report_group
 from app.commands.rfid import rfid_group
 from app.commands.sheet import sheet_command
 from app.commands.station import station_command
@@ -241,8 +244,14 @@ def _report_app_role(report: AppRoleReport, station_url: str, password: str | No
 @click.option("--skus", default=100, show_default=True, type=click.IntRange(1, 2_000_000))
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has SKUs.")
+@click.option(
+    "--history/--no-history",
+    default=True,
+    show_default=True,
+    help="Post the last weeks' picks (what ranks the SKUs into ABC classes for cycle counts).",
+)
 @click.pass_obj
-def demo(obj: Context, bins: int, skus: int, seed: int, if_empty: bool) -> None:
+def demo(obj: Context, bins: int, skus: int, seed: int, if_empty: bool, history: bool) -> None:
     """Fill an empty database with a demo warehouse: bins, SKUs, operators, stock and orders."""
     with obj.runtime(upgrade=True) as rt:
         with rt.engine.connect() as c:
@@ -266,6 +275,10 @@ def demo(obj: Context, bins: int, skus: int, seed: int, if_empty: bool) -> None:
             catalogue.add_orders(c, plan.orders)
         with _progress(len(plan.opening), "loading opening stock") as step:
             _load_opening(rt.ledger, plan.opening, step)
+        try:  # the last weeks' picks: what ranks the SKUs into ABC classes for cycle counts
+            demo_plan.load_history(plan.history if history else [], rt.ledger)
+        except ValueError as refused:
+            raise click.ClickException(str(refused)) from None
         with rt.engine.begin() as c:
             catalogue.analyze(c)
         click.echo(
@@ -311,8 +324,10 @@ IMPORT_HELP = """Import reference data from a CSV file with a header row. Column
 
 \b
   skus:       sku,name[,gtin,unit_volume_cm3,unit_weight_g,tracking,lookalike_group,
-              reorder_point,lead_time_days,aliases,min_shelf_days]  (tracking none|lot|serial;
-              aliases a|b; min_shelf_days: the fewest days of shelf life a lot must have left)
+              reorder_point,lead_time_days,aliases,min_shelf_days,unit_value]  (tracking
+              none|lot|serial; aliases a|b; min_shelf_days: the fewest days of shelf life a lot
+              must have left; unit_value: what one unit is worth, such as 12.50, for the ABC
+              classes of cycle counts)
   barcodes:   sku,barcode,pack_qty[,kind]  (pack_qty: the units one scan stands for, 1 or more;
               kind gtin|alias, default gtin when the barcode reads as a GTIN)
   locations:  code,kind[,zone,aisle,bay,level,pick_sequence,max_units,max_volume_cm3,max_weight_g]
@@ -728,6 +743,9 @@ for _command in (
     release_command,
     holds_command,
     expired_command,
+    exceptions_group,
+    report_group,
+    counts_group,
 ):
     main.add_command(_command)
 

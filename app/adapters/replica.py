@@ -31,7 +31,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ from app.domain.rules import PinCheck, PinStatus, next_failure
 from app.domain.workflow import (
     CountState,
     CountTask,
+    CountTaskChoice,
     Freshness,
     Holding,
     PickLine,
@@ -60,10 +61,11 @@ from app.domain.workflow import (
     StockList,
 )
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 """Version 2: PIN verifiers left `operators` for `pins`; the warehouse policy is copied. Version
-3: SKUs' minimum shelf life, barcodes' pack quantities, holds. A file of another version is
-emptied and copied again at open (its queued effects are kept)."""
+3: SKUs' minimum shelf life, barcodes' pack quantities, holds. Version 4: count tasks' assignee,
+zone, planned day and origin (the count screen lists the counter's tasks). A file of another
+version is emptied and copied again at open (its queued effects are kept)."""
 CATALOGUE_TABLES = (
     "skus",
     "barcodes",
@@ -122,8 +124,10 @@ CREATE TABLE IF NOT EXISTS orders (
 CREATE INDEX IF NOT EXISTS ix_orders_pickable ON orders (pickable, priority, due_date, id);
 CREATE TABLE IF NOT EXISTS count_tasks (
     id INTEGER PRIMARY KEY, location_id INTEGER NOT NULL, state TEXT NOT NULL,
-    reason TEXT NOT NULL, counted_by TEXT, counts TEXT, snapshot TEXT, counters TEXT);
+    reason TEXT NOT NULL, counted_by TEXT, counts TEXT, snapshot TEXT, counters TEXT,
+    assigned_to TEXT, zone TEXT, planned_for TEXT, origin TEXT);
 CREATE INDEX IF NOT EXISTS ix_count_tasks_location ON count_tasks (location_id, state);
+CREATE INDEX IF NOT EXISTS ix_count_tasks_state ON count_tasks (state);
 CREATE TABLE IF NOT EXISTS quants (
     id INTEGER PRIMARY KEY, location_id INTEGER NOT NULL, sku_id INTEGER NOT NULL,
     lot_id INTEGER NOT NULL, on_hand INTEGER NOT NULL, reserved INTEGER NOT NULL);
@@ -188,6 +192,59 @@ def _when(text: str | None) -> datetime | None:
 
 def _holdings(text: str | None) -> tuple[Holding, ...]:
     return tuple(Holding(h["sku"], h.get("lot"), int(h["qty"])) for h in json.loads(text or "[]"))
+
+
+def _task_places(kind: str, p: dict[str, Any]) -> tuple[str, ...]:
+    """The bins a count-task transaction's payload names."""
+    if kind == TxKind.ASSIGN_COUNT.value:
+        return tuple(p.get("locations") or ())
+    return (str(p["location"]),)
+
+
+def _with_effect(
+    task: CountTask | None, location: str, kind: str, p: dict[str, Any]
+) -> CountTask | None:
+    """A bin's unfinished count task once one of the station's own transactions applies to it
+    (as app/services/work_ledger.py applies it in the database)."""
+    if kind == TxKind.RAISE_COUNT.value:
+        return task if task is not None else CountTask(0, location, CountState.OPEN, p["reason"])
+    if kind == TxKind.ASSIGN_COUNT.value:
+        if task is None:
+            return None
+        return replace(task, assigned_to=p.get("to"), zone=p.get("zone"))
+    state = CountState(p["state"])
+    if state is CountState.DONE:
+        return None
+    counters = tuple(task.counters) if task else ()
+    if p["counter"] not in counters:
+        counters = (*counters, p["counter"])
+    return CountTask(
+        task.id if task else 0,
+        location,
+        state,
+        task.reason if task else "counted",
+        p["counter"],
+        tuple(Holding(c["sku"], c.get("lot"), int(c["qty"])) for c in p["counts"]),
+        tuple(Holding(c["sku"], c.get("lot"), int(c["qty"])) for c in p["snapshot"]),
+        counters,
+        task.assigned_to if task else None,
+        task.zone if task else None,
+    )
+
+
+def _choice(task: CountTask, pick_sequence: int) -> CountTaskChoice:
+    counters = task.counters
+    if task.counted_by and task.counted_by not in counters:
+        counters = (*counters, task.counted_by)
+    return CountTaskChoice(
+        task.location,
+        task.state,
+        pick_sequence,
+        task.reason,
+        task.assigned_to,
+        task.zone,
+        counters,
+    )
 
 
 class _ReadLock:
@@ -925,56 +982,107 @@ class Replica:
 
     # --- count tasks -----------------------------------------------------------------------------
 
+    _TASK = (
+        "SELECT t.id, t.state, t.reason, t.counted_by, t.counts, t.snapshot, t.counters, "
+        "t.assigned_to, t.zone FROM count_tasks t JOIN locations l ON l.id = t.location_id "
+    )
+
+    def _count_effects(self) -> list[tuple[str, dict[str, Any]]]:
+        """The station's own count-task transactions not in the copy yet, oldest first."""
+        kinds = (TxKind.RAISE_COUNT.value, TxKind.SAVE_COUNT.value, TxKind.ASSIGN_COUNT.value)
+        return [(kind, p) for kind, p, _ in self._effects(*kinds)]
+
+    def _copied_task(self, location: str) -> CountTask | None:
+        r = self._db.execute(
+            self._TASK + "WHERE l.code = ? AND t.state != 'done' ORDER BY t.id DESC LIMIT 1",
+            (location,),
+        ).fetchone()
+        if r is None:
+            return None
+        return CountTask(
+            r[0],
+            location,
+            CountState(r[1]),
+            r[2],
+            r[3],
+            _holdings(r[4]),
+            _holdings(r[5]),
+            tuple(json.loads(r[6] or "[]")),
+            r[7],
+            r[8],
+        )
+
+    def _task_here(
+        self, location: str, effects: Sequence[tuple[str, dict[str, Any]]]
+    ) -> CountTask | None:
+        """The bin's unfinished task as copied, with the station's own transactions on it."""
+        task = self._copied_task(location)
+        for kind, p in effects:
+            if location in _task_places(kind, p):
+                task = _with_effect(task, location, kind, p)
+        return task
+
     def count_task(self, location: str) -> CountTask | None:
         with self._lock:
-            saved = [
-                (k, p)
-                for k, p, _ in self._effects(TxKind.RAISE_COUNT.value, TxKind.SAVE_COUNT.value)
-                if p["location"] == location
-            ]
-            r = self._db.execute(
-                "SELECT t.id, t.state, t.reason, t.counted_by, t.counts, t.snapshot, t.counters "
-                "FROM count_tasks t JOIN locations l ON l.id = t.location_id "
-                "WHERE l.code = ? AND t.state != 'done' ORDER BY t.id DESC LIMIT 1",
-                (location,),
-            ).fetchone()
-        task = (
-            None
-            if r is None
-            else CountTask(
-                r[0],
-                location,
-                CountState(r[1]),
-                r[2],
-                r[3],
-                _holdings(r[4]),
-                _holdings(r[5]),
-                tuple(json.loads(r[6] or "[]")),
+            return self._task_here(location, self._count_effects())
+
+    def count_tasks_for(
+        self, badge: str, zone: str | None, limit: int, *, supervisor: bool = False
+    ) -> list[CountTaskChoice]:
+        """The copy's unfinished tasks (read by the index on their state, narrowed by state and
+        assignment, in pick-path order, until `limit` are the operator's), with the bins this
+        station raised, counted or assigned since the last refresh read as they now stand."""
+        if limit <= 0:
+            return []
+        states = [CountState.OPEN.value, CountState.RECOUNT.value]
+        if supervisor:
+            states.append(CountState.APPROVAL.value)
+        found: list[CountTaskChoice] = []
+        with self._lock:
+            effects = self._count_effects()
+            touched = {place for kind, p in effects for place in _task_places(kind, p)}
+            for place in touched:
+                task = self._task_here(place, effects)
+                seq = self._db.execute(
+                    "SELECT pick_sequence FROM locations WHERE code = ?", (place,)
+                ).fetchone()
+                if task is not None and seq is not None:
+                    choice = _choice(task, int(seq[0]))
+                    if choice.open_to(badge, zone, supervisor):
+                        found.append(choice)
+            rows = self._db.execute(
+                "SELECT l.code, t.state, l.pick_sequence, t.reason, t.assigned_to, t.zone, "
+                "t.counters, t.counted_by FROM count_tasks t "
+                "JOIN locations l ON l.id = t.location_id "
+                f"WHERE t.state IN ({', '.join('?' * len(states))}) AND (t.assigned_to = ? "
+                "OR (t.assigned_to IS NULL AND (t.zone IS NULL OR t.zone = ?)) "
+                "OR t.state != 'open') ORDER BY l.pick_sequence, l.code",
+                (*states, badge, zone),
             )
-        )
-        for kind, p in saved:
-            if kind == TxKind.RAISE_COUNT.value:
-                if task is None:
-                    task = CountTask(0, location, CountState.OPEN, p["reason"])
-                continue
-            state = CountState(p["state"])
-            if state is CountState.DONE:
-                task = None
-                continue
-            counters = tuple(task.counters) if task else ()
-            if p["counter"] not in counters:
-                counters = (*counters, p["counter"])
-            task = CountTask(
-                task.id if task else 0,
-                location,
-                state,
-                task.reason if task else "counted",
-                p["counter"],
-                tuple(Holding(c["sku"], c.get("lot"), int(c["qty"])) for c in p["counts"]),
-                tuple(Holding(c["sku"], c.get("lot"), int(c["qty"])) for c in p["snapshot"]),
-                counters,
-            )
-        return task
+            mine = 0
+            try:
+                for code, state, seq, reason, assignee, task_zone, counters, by in rows:
+                    if code in touched:
+                        continue
+                    named = tuple(json.loads(counters or "[]"))
+                    choice = CountTaskChoice(
+                        code,
+                        CountState(state),
+                        int(seq),
+                        reason,
+                        assignee,
+                        task_zone,
+                        named if by is None or by in named else (*named, by),
+                    )
+                    if choice.open_to(badge, zone, supervisor):
+                        found.append(choice)
+                        mine += 1
+                        if mine >= limit:
+                            break
+            finally:
+                rows.close()
+        found.sort(key=lambda t: (t.pick_sequence, t.location))
+        return found[:limit]
 
     def counts(self) -> dict[str, int]:
         """Rows per table (for `perpetua outbox status` and the refresh figures)."""

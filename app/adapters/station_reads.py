@@ -23,6 +23,7 @@ from app.domain.ports import DatabaseUnavailable, Link, TransientDatabaseError
 from app.domain.rules import PinCheck, PinStatus
 from app.domain.workflow import (
     CountTask,
+    CountTaskChoice,
     Freshness,
     Holding,
     PickLine,
@@ -111,6 +112,13 @@ class ReplicaStationData:
 
     def count_task(self, location: str) -> CountTask | None:
         return self._replica.count_task(location) if _storable(location) else None
+
+    def count_tasks_for(
+        self, badge: str, zone: str | None, limit: int, *, supervisor: bool = False
+    ) -> list[CountTaskChoice]:
+        if not _storable(badge):
+            return []
+        return self._replica.count_tasks_for(badge, zone, limit, supervisor=supervisor)
 
     def stock_at(self, location: str) -> list[Stock]:
         return self._replica.stock_at(location) if _storable(location) else []

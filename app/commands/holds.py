@@ -10,7 +10,6 @@ the supervisor's PIN, verified by the database in the same transaction: asked on
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,23 +18,13 @@ from sqlalchemy import Connection
 
 from app.adapters.db import holds as held_stock
 from app.adapters.db.schema import LocationRow, table
-from app.commands.common import report, supervisor_pin
-from app.domain.commands import Command, Hold, ReleaseHold, ReleaseReason
-from app.domain.errors import Rejection
+from app.commands.common import make_command, report, station_of, supervisor_pin
+from app.domain.commands import Hold, ReleaseHold, ReleaseReason
 from app.services.holds import when
 from app.services.ledger import submit
 
 if TYPE_CHECKING:
     from app.cli import Context
-
-
-def _station(obj: Context, station: str | None) -> str:
-    found = station or obj.settings().station
-    if found is None:
-        raise click.ClickException(
-            "no station to do it at: pass --station CODE (or set `station` in the config file)"
-        )
-    return found
 
 
 def _is_location(c: Connection, code: str) -> bool:
@@ -65,13 +54,6 @@ def _lot_target(c: Connection, lot: str, sku: str | None) -> str:
     return skus[0]
 
 
-def _make(cls: type[Command], **fields: Any) -> Command:
-    try:
-        return cls(tx_id=uuid.uuid4(), **fields)
-    except Rejection as refused:
-        raise click.ClickException(f"{refused.message}. Nothing was done.") from None
-
-
 @click.command("hold")
 @click.argument("target")
 @click.option("--reason", required=True, help="What is wrong (kept with the hold).")
@@ -92,14 +74,14 @@ def hold_command(
     """Put TARGET on hold: a location code, else a lot code (with --sku when several items have
     such a lot; --sku always means TARGET is a lot). Nothing of it is picked, moved or shipped
     until a supervisor releases it. Exit status 1 when refused."""
-    at = _station(obj, station)
+    at = station_of(obj, station)
     with obj.runtime() as rt:
         with rt.engine.connect() as c:
             if sku is None and _is_location(c, target):
                 fields: dict[str, Any] = {"location": target}
             else:
                 fields = {"lot": target, "sku": _lot_target(c, target, sku)}
-        command = _make(Hold, station=at, operator=badge, reason=reason, **fields)
+        command = make_command(Hold, station=at, operator=badge, reason=reason, **fields)
         outcome = submit(command, rt.ledger)
     report(outcome, as_json)
 
@@ -138,7 +120,7 @@ def release_command(
     inspected_ok). With --sku and --qty: move that stock out of location TARGET (a quarantine
     or held location): inspected_ok --to a location, returned_to_vendor or scrapped out of
     stock. Exit status 1 when refused."""
-    at = _station(obj, station)
+    at = station_of(obj, station)
     with obj.runtime() as rt:
         fields: dict[str, Any] = {"reason": ReleaseReason(reason), "to_location": to_location}
         if qty is not None:
@@ -158,7 +140,7 @@ def release_command(
                     fields |= {"lot": target, "sku": _lot_target(c, target, sku)}
         # Asked after every check that needs no PIN: a typo costs no attempt.
         pin = supervisor_pin(badge)
-        command = _make(
+        command = make_command(
             ReleaseHold,
             station=at,
             operator=badge,

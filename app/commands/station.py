@@ -14,6 +14,7 @@ from app.bootstrap import (
     StationOffline,
     open_station,
     station_factory,
+    supervisor_desk_factory,
 )
 
 if TYPE_CHECKING:
@@ -56,5 +57,6 @@ def station_command(obj: Context, code: str | None, outbox: Path | None) -> None
         rfid=settings.rfid,
         camera=settings.camera,
         title=f"Perpetua station {code}",
+        desk_factory=supervisor_desk_factory(settings, code, outbox),
     )
     sys.exit(status)

@@ -21,6 +21,8 @@ class SkuSpec:
     barcodes: tuple[tuple[str, str], ...] = ()  # (code, "gtin" | "alias"), each of pack 1
     min_shelf_days: int | None = None
     """The fewest days of shelf life a lot must have left to be received or allocated."""
+    unit_value_cents: int | None = None
+    """What one unit is worth, in cents (None: not known): for ABC classes of cycle counts."""
 
 
 @dataclass(frozen=True)

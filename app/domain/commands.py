@@ -48,6 +48,9 @@ class TxKind(StrEnum):
     SET_POLICY = "set_policy"
     HOLD = "hold"
     RELEASE_HOLD = "release_hold"
+    PLAN_COUNTS = "plan_counts"
+    ASSIGN_COUNT = "assign_count"
+    DECIDE = "decide"
 
 
 class AdjustReason(StrEnum):
@@ -492,6 +495,19 @@ COUNT_STATES = ("open", "recount", "approval", "done")
 """The states of a count task (domain/workflow.CountState), as stored."""
 
 
+class CountOrigin(StrEnum):
+    """Where a count task came from (stored as `count_tasks.origin`)."""
+
+    EVENT = "event"
+    """Raised by something that happened: a short pick, a doubt (`RaiseCount`)."""
+    COUNTER = "counter"
+    """A counter scanned a bin that had no task."""
+    PLAN = "plan"
+    """A count planning: an event in the ledger, or a location due by its ABC class."""
+    SAMPLE = "sample"
+    """The count planning's daily random sample."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class RaiseCount(Command):
     """Open a count task for a location (a short pick, a doubt); one already open stays."""
@@ -609,6 +625,60 @@ class ReleaseHold(Command):
         return self.approved_by
 
 
+@dataclass(frozen=True, kw_only=True)
+class PlanCounts(Command):
+    """Plan the cycle counts of `day` (in `zone`, or every zone): the ledger transaction runs the
+    planner (app/domain/cycle_counts.py) on what it finds and writes the tasks, once per id.
+    A supervisor's."""
+
+    kind: ClassVar[TxKind] = TxKind.PLAN_COUNTS
+    day: date
+    zone: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssignCount(Command):
+    """Assign the unfinished count tasks of `locations` to a counter (`to`, a badge), to the
+    counters of a zone (`zone`), or, with neither, to anyone. A supervisor's."""
+
+    kind: ClassVar[TxKind] = TxKind.ASSIGN_COUNT
+    locations: tuple[str, ...]
+    to: str | None = None
+    zone: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.locations:
+            raise Rejection(Reason.BAD_INPUT, "name at least one location to assign")
+        if self.to and self.zone:
+            raise Rejection(Reason.BAD_INPUT, "assign to a counter or to a zone, not both")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decide(Command):
+    """A supervisor's decision on exception `exception` (app/domain/exceptions.py): `decision`
+    is "approve" or "reject", `reason` a reason code the exception's kind accepts. `approved_by`
+    is the deciding supervisor (badge and PIN, who may be the operator); what the decision does
+    depends on the kind, and is done in the same transaction."""
+
+    kind: ClassVar[TxKind] = TxKind.DECIDE
+    exception: int
+    decision: str
+    reason: str
+    approved_by: str
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.decision not in ("approve", "reject"):
+            raise Rejection(
+                Reason.BAD_INPUT, f"a decision is approve or reject, not {self.decision!r}"
+            )
+
+    @property
+    def approver(self) -> str | None:
+        return self.approved_by
+
+
 EPHEMERAL: frozenset[TxKind] = frozenset({TxKind.HOLD_BIN})
 """Transactions that only mean something now: never queued to be sent after an outage."""
 
@@ -639,6 +709,9 @@ COMMAND_TYPES: dict[TxKind, type[Command]] = {
         SetPolicy,
         Hold,
         ReleaseHold,
+        PlanCounts,
+        AssignCount,
+        Decide,
     )
 }
 

@@ -84,6 +84,7 @@ FIELDS: dict[MasterKind, dict[str, str]] = {
         "reorder_point": "reorder_point",
         "lead_time_days": "lead_time_days",
         "min_shelf_days": "min_shelf_days",
+        "unit_value": "unit_value_cents",
     },
     MasterKind.LOCATIONS: {
         "kind": "kind",

@@ -39,6 +39,14 @@ KEYS: tuple[Key, ...] = (
     Key("pin_min_digits", 6, 6, 12, "the fewest digits a new PIN may have"),
     Key("pin_attempts", 3, 1, 10, "wrong PINs in a row before a badge is locked"),
     Key("lockout_seconds", 300, 30, 86_400, "how long a badge stays locked after wrong PINs"),
+    Key("abc_a_percent", 80, 1, 100, "SKUs making this share of the picked value are class A"),
+    Key("abc_b_percent", 95, 1, 100, "... and up to this share, class B (the rest: C)"),
+    Key("abc_days", 90, 7, 730, "the days of picks ABC classes are computed from"),
+    Key("count_days_a", 30, 1, 730, "a class A location is counted at least this often (days)"),
+    Key("count_days_b", 90, 1, 730, "a class B location is counted at least this often (days)"),
+    Key("count_days_c", 180, 1, 730, "a class C location is counted at least this often (days)"),
+    Key("count_sample", 5, 0, 10_000, "bins counted at random each day, so that none escapes"),
+    Key("late_refusal_seconds", 60, 5, 86_400, "a refusal this late (queued) is an exception"),
 )
 BY_NAME: dict[str, Key] = {k.name: k for k in KEYS}
 
@@ -63,6 +71,14 @@ class WarehousePolicy:
     pin_min_digits: int = 6
     pin_attempts: int = 3
     lockout_seconds: int = 300
+    abc_a_percent: int = 80
+    abc_b_percent: int = 95
+    abc_days: int = 90
+    count_days_a: int = 30
+    count_days_b: int = 90
+    count_days_c: int = 180
+    count_sample: int = 5
+    late_refusal_seconds: int = 60
 
     @classmethod
     def from_values(cls, values: Mapping[str, str | int]) -> WarehousePolicy:

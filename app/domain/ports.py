@@ -10,6 +10,9 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from app.domain.commands import CountLine
+from app.domain.cycle_counts import PlanInputs, PlannedCount, SkuClass, SkuUsage
+from app.domain.exceptions import ExceptionKind, ExceptionState
 from app.domain.ledger import Candidate, InvariantReport, Outcome
 from app.domain.model import (
     Location,
@@ -117,6 +120,8 @@ class CountTaskRecord:
     id: int
     state: str
     counters: tuple[str, ...]
+    first_counted: bool = False
+    """Whether its first count is recorded (`first_counts`): later counts leave it be."""
 
 
 class TransactionLog(Protocol):
@@ -328,6 +333,114 @@ class HoldBook(Protocol):
     ) -> None: ...
 
 
+# --- exceptions (app/domain/exceptions.py; app/adapters/db/exceptions.py) ---------------------
+
+
+@dataclass(frozen=True)
+class NewException:
+    """An exception a transaction raises: what happened, where, and who did it."""
+
+    kind: ExceptionKind
+    ref: str
+    """Its subject (`task:<id>`, `hold:<id>`, `receipt:<code>`, `tx:<id>`): at most one open
+    exception per kind and subject."""
+    what: str
+    tx_id: uuid.UUID
+    raised_by_id: int | None
+    station_id: int | None
+    location_id: int | None = None
+    sku_id: int | None = None
+    lot: str | None = None
+    qty: int | None = None
+
+
+@dataclass(frozen=True)
+class ExceptionRecord:
+    """An exception as a `Decide` transaction found it."""
+
+    id: int
+    kind: ExceptionKind
+    state: ExceptionState
+    ref: str
+    what: str
+    location_id: int | None
+    sku_id: int | None
+    lot: str | None
+    decided_by: str | None
+    """The badge of who decided it (or whose work resolved it)."""
+    decided_at: datetime | None
+    decision_reason: str | None
+
+
+@dataclass(frozen=True)
+class SavedCount:
+    """A count task's saved count: what was counted, against which ledger position, by whom."""
+
+    task_id: int
+    location_id: int
+    state: str
+    counts: tuple[CountLine, ...]
+    snapshot: tuple[CountLine, ...]
+    counters: tuple[str, ...]
+
+
+class ExceptionBook(Protocol):
+    """The exceptions list, raised and decided by ledger transactions."""
+
+    def raise_exception(self, new: NewException) -> int | None:
+        """Add an open exception; None when one of its kind and subject is open already."""
+
+    def resolve_exceptions(
+        self, kinds: Iterable[ExceptionKind], ref: str, tx_id: uuid.UUID, by_id: int
+    ) -> int:
+        """Mark the open exceptions of these kinds on `ref` resolved by the work itself."""
+
+    def exception(self, exception_id: int, lock: bool = False) -> ExceptionRecord | None: ...
+    def decide_exception(
+        self,
+        exception_id: int,
+        state: ExceptionState,
+        tx_id: uuid.UUID,
+        by_id: int,
+        reason: str,
+    ) -> None: ...
+    def saved_count(self, task_id: int) -> SavedCount | None:
+        """A count task's saved count (read after its location is locked)."""
+
+
+# --- cycle-count planning (app/services/count_planning.py) ------------------------------------
+
+
+class CountPlanner(Protocol):
+    """What the count planning and task assignment read and write (adapters/db/count_planning.py):
+    set-based, one query per kind of input for a whole zone."""
+
+    def lock_count_planning(self) -> None:
+        """Serialise count plannings (two at once would plan the same bins)."""
+
+    def zone_known(self, zone: str) -> bool:
+        """Whether any location is in this zone."""
+
+    def sku_usage(self, since: date, until: date) -> list[SkuUsage]:
+        """Units picked per SKU on these days (station clock), with its unit value."""
+
+    def count_plan_inputs(
+        self, day: date, zone: str | None, sku_classes: Mapping[int, str], policy: WarehousePolicy
+    ) -> PlanInputs: ...
+    def save_sku_classes(self, classes: Iterable[SkuClass], day: date) -> None: ...
+    def add_planned_counts(
+        self, day: date, planned: Sequence[PlannedCount], station_id: int, operator_id: int
+    ) -> set[int]:
+        """Open the planned tasks; the location ids whose task was opened."""
+
+    def lock_unfinished_counts(self, location_ids: Iterable[int]) -> dict[int, int]:
+        """location id -> unfinished task id, for those of these locations that have one."""
+
+    def assign_counts(
+        self, task_ids: Iterable[int], assigned_to: str | None, zone: str | None
+    ) -> None: ...
+
+
 class LedgerStore(
     TransactionLog,
     Who,
@@ -338,6 +451,8 @@ class LedgerStore(
     BinSpace,
     WorkItems,
     HoldBook,
+    ExceptionBook,
+    CountPlanner,
     Protocol,
 ):
     """Reads and writes of one open database transaction: every narrower port at once (a

@@ -87,6 +87,9 @@ DOING: Mapping[TxKind, str] = {
     TxKind.SET_POLICY: "change the warehouse policy",
     TxKind.HOLD: "put stock on hold",
     TxKind.RELEASE_HOLD: "release held stock",
+    TxKind.PLAN_COUNTS: "plan cycle counts",
+    TxKind.ASSIGN_COUNT: "assign count tasks",
+    TxKind.DECIDE: "decide an exception",
 }
 """What each kind of transaction does, in the words of a refusal."""
 

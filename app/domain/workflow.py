@@ -236,6 +236,47 @@ class CountTask:
     counters: tuple[str, ...] = ()
     """Badges of everyone whose count is recorded on the task, first counter first: none of
     them may approve it (RELIABILITY.md promise 9)."""
+    assigned_to: str | None = None
+    """The badge of the counter a supervisor assigned the task to (None: anyone's)."""
+    zone: str | None = None
+    """The zone whose counters the task is assigned to (None: any zone's)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CountTaskChoice:
+    """An unfinished count task as the count screen lists it: a bin on the pick path.
+
+    `reason` says why the task exists and may name quantities (a short pick's does), so only a
+    supervisor is shown it: a counter sees the bin's code, and counts blind."""
+
+    location: str
+    state: CountState
+    pick_sequence: int
+    reason: str
+    assigned_to: str | None = None
+    zone: str | None = None
+    counters: tuple[str, ...] = ()
+    """Everyone whose count is recorded on the task (the latest counter included)."""
+
+    def open_to(self, badge: str, zone: str | None, supervisor: bool) -> bool:
+        """May the operator `badge`, at a station of `zone`, do this task now?
+
+        An open task, or a recount they have not counted, assigned to them, or to nobody and to
+        no zone or their station's; for a supervisor also an approval they did not count. A
+        recount whose assignee made the first count is anyone's: they may not count it again."""
+        if self.state is CountState.APPROVAL:
+            return supervisor and badge not in self.counters
+        if self.state is CountState.DONE:
+            return False
+        assignee = self.assigned_to
+        if self.state is CountState.RECOUNT:
+            if badge in self.counters:
+                return False
+            if assignee in self.counters:
+                assignee = None
+        if assignee:
+            return assignee == badge
+        return self.zone is None or self.zone == zone
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,6 +400,13 @@ class StationData(Protocol):
 
     def count_task(self, location: str) -> CountTask | None:
         """The bin's unfinished count task (open, recount or approval), if any."""
+
+    def count_tasks_for(
+        self, badge: str, zone: str | None, limit: int, *, supervisor: bool = False
+    ) -> list[CountTaskChoice]:
+        """The first `limit` unfinished count tasks the operator `badge` may do now at a station
+        of `zone` (CountTaskChoice.open_to), in pick-path order: the location's pick sequence,
+        then its code."""
 
     def stock_at(self, location: str) -> list[Stock]:
         """What a real location holds on hand, per SKU and lot, with the lot's expiry and what

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import random
 import string
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from biip.checksums import gs1_standard_check_digit
 
@@ -23,8 +25,10 @@ from app.domain.catalogue import (
     SkuSpec,
     StationSpec,
 )
-from app.domain.commands import OpeningLine
+from app.domain.commands import OpeningLine, PostPick, Reserve, Ship
 from app.domain.model import LocationKind, Role, Tracking
+from app.domain.ports import UnitOfWorkFactory
+from app.services.ledger import submit
 
 ZONES = "ABCDEF"
 LEVELS = "ABCD"
@@ -84,6 +88,21 @@ class DemoPlan:
     orders: list[OrderLineSpec] = field(default_factory=list)
     barcodes: list[BarcodeSpec] = field(default_factory=list)
     """Barcodes with a pack quantity (case GTINs), imported after the SKUs."""
+    history: list[PastPick] = field(default_factory=list)
+    """Picks of the last weeks, posted after the opening stock: the picked value that ranks the
+    SKUs into ABC classes for cycle counting."""
+
+
+@dataclass(frozen=True)
+class PastPick:
+    """A pick made `days_ago` days before the demo was made: reserved, picked and shipped."""
+
+    order: str
+    sku: str
+    location: str
+    qty: int
+    lot: str | None
+    days_ago: int
 
 
 def demo_gtin(n: int) -> str:
@@ -130,6 +149,18 @@ def fixed_locations() -> list[LocationSpec]:
     return fixed
 
 
+PRICES_CENTS = (25, 50, 80, 120, 150, 240, 399, 650, 990, 1_490, 2_500, 4_900, 12_000, 45_000)
+"""Unit values of the demo's SKUs: many cheap, a few dear, as in a real catalogue, so that the
+picked value ranks SKUs into A, B and C (domain/cycle_counts.py)."""
+
+
+def demo_value(n: int) -> int:
+    """SKU n's unit value: fixed by n (the seed's random draws stay what they were), cheap ones
+    far more often than dear ones."""
+    k = (n * 7919) % 101  # spread over 0..100 by a prime step
+    return PRICES_CENTS[len(PRICES_CENTS) * k * k // 101**2]
+
+
 def sku_specs(count: int, rng: random.Random) -> Iterator[SkuSpec]:
     for n in range(1, count + 1):
         roll = rng.random()
@@ -150,6 +181,7 @@ def sku_specs(count: int, rng: random.Random) -> Iterator[SkuSpec]:
             # The SKU code is also an alias barcode, as on an internal shelf label: a first-time
             # user without printed GTINs can type it at the station.
             barcodes=((demo_gtin(n), "gtin"), (f"SKU-{n:06d}", "alias")),
+            unit_value_cents=demo_value(n),
         )
 
 
@@ -252,6 +284,89 @@ def build_demo(bins: int, skus: int, seed: int) -> DemoPlan:
             rng.sample(with_stock, k=min(len(with_stock), rng.randint(1, 4))), 1
         ):
             plan.orders.append(OrderLineSpec(f"SO-{o:05d}", line, code, rng.randint(1, 5)))
+    plan.history = past_picks(plan, rng)
     extra, plan.barcodes = walkthrough_skus()
     plan.skus += extra
     return plan
+
+
+HISTORY_DAYS = 60
+HISTORY_PICKS = 80
+"""At most this many past picks (a large demo gets no more than a small one)."""
+
+
+def past_picks(plan: DemoPlan, rng: random.Random) -> list[PastPick]:
+    """Picks from a third of the stocked bins over the last HISTORY_DAYS days, each taking at
+    most a third of the bin, never of an item an open order wants (its order stays pickable),
+    never emptying a bin."""
+    ordered = {line.sku for line in plan.orders}
+    lines = [o for o in plan.opening if o.sku not in ordered and o.qty >= 3]
+    chosen = rng.sample(lines, k=min(HISTORY_PICKS, len(lines) // 3))
+    return [
+        PastPick(f"HIST-{n:05d}", o.sku, o.location, rng.randint(1, o.qty // 3), o.lot, days)
+        for n, o in enumerate(chosen, 1)
+        for days in (rng.randint(1, HISTORY_DAYS),)
+    ]
+
+
+HISTORY_OUTBOUND = "OUT-1"
+HISTORY_PICKER = "P001"
+HISTORY_SHIPPER = "D001"
+
+
+def load_history(picks: Sequence[PastPick], ledger: UnitOfWorkFactory) -> None:
+    """Post the past picks through the ledger, dated on their days: reserve, pick to the
+    outbound lane, ship. Raises ValueError with the ledger's message if one is refused."""
+    now = datetime.now(UTC)
+    for p in picks:
+        when = now - timedelta(days=p.days_ago)
+        envelope: dict[str, Any] = {
+            "station": DEMO_STATION,
+            "operator": HISTORY_PICKER,
+            "station_time": when,
+        }
+        reserved = submit(
+            Reserve(
+                tx_id=uuid.uuid4(),
+                order=p.order,
+                line=1,
+                sku=p.sku,
+                qty=p.qty,
+                location=p.location,
+                lot=p.lot,
+                **envelope,
+            ),
+            ledger,
+        )
+        steps = [reserved]
+        if reserved.ok:
+            rid = reserved.result["lines"][0]["reservation"]
+            steps.append(
+                submit(
+                    PostPick(
+                        tx_id=uuid.uuid4(),
+                        reservation=rid,
+                        qty=p.qty,
+                        to_location=HISTORY_OUTBOUND,
+                        **envelope,
+                    ),
+                    ledger,
+                )
+            )
+        if steps[-1].ok:
+            steps.append(
+                submit(
+                    Ship(
+                        tx_id=uuid.uuid4(),
+                        sku=p.sku,
+                        qty=p.qty,
+                        lot=p.lot,
+                        from_location=HISTORY_OUTBOUND,
+                        order=p.order,
+                        **(envelope | {"operator": HISTORY_SHIPPER}),
+                    ),
+                    ledger,
+                )
+            )
+        if not steps[-1].ok:
+            raise ValueError(f"past pick {p.order} refused: {steps[-1].message}")

@@ -19,6 +19,7 @@ from app.domain.commands import Hold, ReleaseHold, ReleaseReason
 from app.domain.errors import Reason, Rejection
 from app.domain.model import Location, LocationKind, Lot, Operator, Sku, Tracking, VirtualLocation
 from app.domain.ports import HoldRecord, LedgerStore
+from app.services import exceptions
 from app.services.ledger_steps import (
     REAL_KINDS,
     Context,
@@ -103,10 +104,12 @@ def _hold(cmd: Hold, ctx: Context) -> tuple[str, dict[str, Any]]:
                 {"already": True},
             )
         location_id, lot_id, what = location.id, None, location.code
+        held: tuple[Location | None, Sku | None, str | None] = (location, None, None)
     else:
         assert cmd.sku is not None and cmd.lot is not None  # the command's own check
         sku, lot = _tracked_lot(store, cmd.sku, cmd.lot)
         location_id, lot_id, what = None, lot.id, f"lot {lot.code} of {sku.code}"
+        held = (None, sku, lot.code)
     existing = store.lock_active_hold(location_id, lot_id)
     if existing is not None:
         return _already(existing, what)
@@ -118,6 +121,7 @@ def _hold(cmd: Hold, ctx: Context) -> tuple[str, dict[str, Any]]:
                 Reason.BAD_INPUT, f"{what} was put on hold and released meanwhile: scan again"
             )
         return _already(found, what)
+    exceptions.hold_placed(ctx, placed.id, what, reason, *held)
     return (
         f"{what} is on hold ({reason}): nothing of it is picked, moved or shipped until a "
         "supervisor releases it",
@@ -174,6 +178,7 @@ def _lift(cmd: ReleaseHold, ctx: Context, approver: Operator) -> tuple[str, dict
             f"out of {what if location_id else 'their location'} by item and quantity",
         )
     store.release_hold(hold.id, approver.id, ctx.tx_id, cmd.reason.value)
+    exceptions.hold_lifted(ctx, hold.id, approver)
     return (
         f"hold on {what} ({hold.reason}) lifted by {approver.badge}, inspected ok: its stock may "
         "be picked and moved again",

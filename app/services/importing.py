@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -60,6 +61,10 @@ Progress = Callable[[int], None]
 NAME_LENGTH = 200
 ALIASES_LENGTH = 2_000
 """The aliases cell (a|b|c) may be long; each alias is a code of at most MAX_CODE_LENGTH."""
+_MONEY = re.compile(r"[0-9]+(\.[0-9]{1,2})?|\.[0-9]{1,2}")
+LARGEST_MONEY_CENTS = 10**15
+"""The largest unit value an import takes, in cents (skus.unit_value_cents is 64 bits; a unit
+value times the units picked in a window must stay within them)."""
 GS1_LOT_EXTRA = "!\"%&'()*+,-./:;<=>?_"
 """A lot may hold what GS1 allows in AI (10) besides letters and digits (character set 82), so
 that a lot on a receipt matches the lot a station reads from the goods' GS1 barcode."""
@@ -114,6 +119,7 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "lead_time_days",
             "aliases",
             "min_shelf_days",
+            "unit_value",
         ),
     ),
     "locations": (
@@ -185,6 +191,25 @@ class Row:
             return whole_number(value, col, noun, minimum)
         except ValueError as error:
             raise RowError(str(error)) from None
+
+    def money(self, col: str) -> int | None:
+        """An amount of money as whole cents: digits 0-9 with at most two decimals after a
+        point (12, 12.5, 12.50), no sign, no thousands separator, no currency."""
+        value = self.raw(col)
+        if value is None:
+            return None
+        if not _MONEY.fullmatch(value):
+            raise RowError(
+                f"{col} must be an amount such as 12.50 (digits 0-9, a point and at most two "
+                f"decimals, no currency sign), not {value!r}"
+            )
+        whole, _, cents = value.partition(".")
+        amount = int(whole or "0") * 100 + int(cents.ljust(2, "0") or "0")
+        if amount > LARGEST_MONEY_CENTS:
+            raise RowError(
+                f"{col} {value} is above the largest amount {LARGEST_MONEY_CENTS // 100}"
+            )
+        return amount
 
     def choice(self, col: str, enum: type[Enum], default: Any = None) -> Any:
         value = self.text(col, default is None)
@@ -370,6 +395,7 @@ def parse_skus(
             lead_time_days=row.number("lead_time_days", "number of days") or 0,
             barcodes=tuple(barcodes),
             min_shelf_days=row.number("min_shelf_days", "number of days"),
+            unit_value_cents=row.money("unit_value"),
         )
         if as_gtins:
             numeric_aliases[id(spec)] = as_gtins

@@ -47,6 +47,7 @@ from app.domain.model import (
     QuantKey,
     ReservationState,
     Sku,
+    Station,
     Tracking,
     VirtualLocation,
 )
@@ -67,12 +68,13 @@ from app.domain.rules import (
     tolerance_text,
 )
 from app.domain.stow import StowPolicy, lookalike_warning
-from app.services import holds, order_ledger, receiving, work_ledger
+from app.services import count_planning, exceptions, holds, order_ledger, receiving, work_ledger
 from app.services.ledger_steps import (
     DEFAULT_STOW,
     REAL_KINDS,
     Context,
     Handler,
+    adjust_stock,
     allocate_line,
     check_approver,
     check_serials,
@@ -179,6 +181,8 @@ def _record_refusal(
         return Outcome(**{**stored.outcome.__dict__, "replayed": True})
     station = store.station(command.station) if full else None
     operator = store.operator(command.operator) if full else None
+    if full:
+        _refused_late(command, store, station, operator, refused.message)
     store.record_transaction(
         TransactionRecord(
             tx_id=command.tx_id,
@@ -243,6 +247,7 @@ def _apply(command: Command, store: LedgerStore, handler: Handler, stow: StowPol
     except Rejection as rejection:
         status, reason, message = Status.REFUSED, rejection.reason.value, rejection.message
         result = rejection.result
+        _refused_late(command, store, station, operator, message)
 
     store.record_transaction(
         TransactionRecord(
@@ -261,6 +266,23 @@ def _apply(command: Command, store: LedgerStore, handler: Handler, stow: StowPol
         )
     )
     return Outcome(command.tx_id, command.kind.value, status, message, reason, result)
+
+
+def _refused_late(
+    command: Command,
+    store: LedgerStore,
+    station: Station | None,
+    operator: Operator | None,
+    message: str,
+) -> None:
+    """A refusal after an outage goes on the exceptions list, beside the refusal. Should the
+    database refuse that exception row, the refusal is recorded all the same: it is what the
+    station's queue waits for."""
+    try:
+        with store.savepoint():
+            exceptions.refused_late(store, command, station, operator, message)
+    except Rejection as again:
+        log.error("the late refusal of %s was not listed as an exception: %s", command.tx_id, again)
 
 
 def _day(command: Command) -> date:
@@ -338,6 +360,10 @@ def _receive(cmd: Receive, ctx: Context) -> tuple[str, dict[str, Any]]:
     vendor = virtual_location(store, VirtualLocation.VENDOR)
     moves = move_line(ctx, sku, lot, cmd.qty, cmd.serials, vendor, target, "receive")
     result = moved(moves)
+    if target.kind is LocationKind.QUARANTINE:
+        accepted_by = shelf.accepted_by if shelf else None
+        code = lot.code if lot else None
+        exceptions.damaged_receipt(ctx, target, sku, code, cmd.qty, cmd.receipt, accepted_by)
     if shelf is None:
         return f"received {cmd.qty} x {sku.code} into {target.code}", result
     result["expiry"] = shelf.expiry
@@ -361,17 +387,19 @@ def _take_and_move(
     suggested: Location | None = None,
     order: str | None = None,
     held_too: bool = False,
-) -> tuple[Sku, list[Move], str | None]:
+) -> tuple[Sku, list[Move], str | None, str | None]:
     """Move from a real location; with `fit`, into a bin with room. Held stock is refused
     unless `held_too` (scrapping). Returns a note when the target bin already holds something
-    that could be mistaken for this SKU, or when the goods are held where they go."""
+    that could be mistaken for this SKU, or when the goods are held where they go, and the
+    look-alike part of it on its own (an override into such a bin is an exception)."""
     sku = known_sku(ctx.store, cmd_sku)
     check_serials(sku, qty, serials)
     line_id = order_ledger.putback_line(ctx, order, sku, source.id, qty) if order else None
     lot = lot_for_take(ctx.store, sku, lot_code, source, qty)
     if not held_too:
         refuse_held(ctx, source, sku, lot)
-    note = _lookalike_note(ctx, sku, lot, target) if target.kind is LocationKind.BIN else None
+    lookalike = _lookalike_note(ctx, sku, lot, target) if target.kind is LocationKind.BIN else None
+    note = lookalike
     if not target.is_virtual and (held := held_text(ctx, target, sku, lot)) is not None:
         # Allowed (damaged goods go where they are held), but said: they cannot be picked there.
         note = _noted(f"{held}: these goods are held there too", note)
@@ -388,7 +416,7 @@ def _take_and_move(
         suggested=suggested,
         order_line_id=line_id,
     )
-    return sku, moves, note
+    return sku, moves, note, lookalike
 
 
 def _putaway(cmd: Putaway, ctx: Context) -> tuple[str, dict[str, Any]]:
@@ -403,7 +431,7 @@ def _putaway(cmd: Putaway, ctx: Context) -> tuple[str, dict[str, Any]]:
     source = known_location(ctx.store, cmd.from_location, kinds, "putaway source")
     target = known_location(ctx.store, cmd.to_location, (LocationKind.BIN,), "putaway target")
     suggested = ctx.store.location(cmd.suggested) if cmd.suggested else None
-    sku, moves, note = _take_and_move(
+    sku, moves, note, lookalike = _take_and_move(
         ctx,
         cmd.sku,
         cmd.qty,
@@ -421,6 +449,8 @@ def _putaway(cmd: Putaway, ctx: Context) -> tuple[str, dict[str, Any]]:
     if cmd.suggested is not None and cmd.suggested != target.code:
         result["override"] = {"suggested": cmd.suggested, "chosen": target.code}
         done += f" instead of the suggested {cmd.suggested}"
+        if lookalike:
+            exceptions.override(ctx, target, cmd.suggested, sku, moves, cmd.qty, lookalike)
     return _noted(done, note), result
 
 
@@ -431,7 +461,7 @@ def _transfer(cmd: Transfer, ctx: Context) -> tuple[str, dict[str, Any]]:
         raise Rejection(
             Reason.BAD_INPUT, f"{source.code} is both source and target; scan another bin"
         )
-    sku, moves, note = _take_and_move(
+    sku, moves, note, _ = _take_and_move(
         ctx, cmd.sku, cmd.qty, cmd.lot, cmd.serials, source, target, "transfer", fit=True
     )
     done = f"moved {cmd.qty} x {sku.code} from {source.code} to {target.code}"
@@ -446,7 +476,7 @@ def _ship(cmd: Ship, ctx: Context) -> tuple[str, dict[str, Any]]:
     kinds = (LocationKind.STAGING, LocationKind.OUTBOUND)
     source = known_location(ctx.store, cmd.from_location, kinds, "shipping source")
     customer = virtual_location(ctx.store, VirtualLocation.CUSTOMER)
-    sku, moves, _ = _take_and_move(
+    sku, moves, _, _ = _take_and_move(
         ctx, cmd.sku, cmd.qty, cmd.lot, cmd.serials, source, customer, "ship"
     )
     return f"shipped {cmd.qty} x {sku.code}", moved(moves)
@@ -499,7 +529,7 @@ def _scrap(cmd: Scrap, ctx: Context) -> tuple[str, dict[str, Any]]:
         raise Rejection(Reason.REASON_REQUIRED, "scrapping needs a reason")
     source = known_location(ctx.store, cmd.from_location, REAL_KINDS, "source")
     scrap = virtual_location(ctx.store, VirtualLocation.SCRAP)
-    sku, moves, _ = _take_and_move(
+    sku, moves, _, _ = _take_and_move(
         ctx,
         cmd.sku,
         cmd.qty,
@@ -518,26 +548,19 @@ def _adjust(cmd: Adjust, ctx: Context) -> tuple[str, dict[str, Any]]:
     check_approver(ctx, cmd.approved_by, "adjustment")
     sku = known_sku(store, cmd.sku)
     location = known_location(store, cmd.location, REAL_KINDS, "counted location")
-    qty = abs(cmd.delta)
-    check_serials(sku, qty, cmd.serials)
     limit = None if cmd.approved_by else functools.partial(_adjust_within, cmd, ctx, sku, location)
-    adjustment = virtual_location(store, VirtualLocation.ADJUSTMENT)
-    reason = f"adjust: {cmd.reason.value}"
-    if cmd.delta > 0:
-        lot = None
-        if cmd.lot:
-            if sku.tracking is Tracking.NONE:
-                raise Rejection(Reason.LOT_NOT_TRACKED, f"{sku.code} is not tracked by lot")
-            lot = store.lot(sku.id, cmd.lot) or store.add_lot(sku.id, cmd.lot, cmd.expiry)
-        elif sku.tracking is Tracking.LOT:
-            raise Rejection(Reason.LOT_REQUIRED, f"{sku.code} is tracked by lot: scan the lot")
-        moves = move_line(
-            ctx, sku, lot, qty, cmd.serials, adjustment, location, reason, limit=limit
-        )
-        return f"counted {qty} more {sku.code} in {location.code}", moved(moves)
-    lot = lot_for_take(store, sku, cmd.lot, location, qty)
-    moves = move_line(ctx, sku, lot, qty, cmd.serials, location, adjustment, reason, limit=limit)
-    return f"counted {qty} fewer {sku.code} in {location.code}", moved(moves)
+    done, moves = adjust_stock(
+        ctx,
+        sku,
+        location,
+        cmd.delta,
+        cmd.reason.value,
+        lot_code=cmd.lot,
+        expiry=cmd.expiry,
+        serials=cmd.serials,
+        limit=limit,
+    )
+    return done, moved(moves)
 
 
 def _adjust_within(cmd: Adjust, ctx: Context, sku: Sku, location: Location, held: Quant) -> None:
@@ -683,8 +706,8 @@ def _post_pick(cmd: PostPick, ctx: Context) -> tuple[str, dict[str, Any]]:
     source = store.locations_by_id([key.location_id])[key.location_id]
     lot = store.lots_by_id([key.lot_id]).get(key.lot_id) if key.lot_id != NO_LOT_ID else None
     moves: list[Move] = []
+    sku = store.sku_by_id(key.sku_id)
     if cmd.qty:
-        sku = store.sku_by_id(key.sku_id)
         check_serials(sku, cmd.qty, cmd.serials)
         refuse_unpickable(ctx, source, sku, lot)
         moves = move_line(
@@ -706,6 +729,11 @@ def _post_pick(cmd: PostPick, ctx: Context) -> tuple[str, dict[str, Any]]:
         ReservationState.POSTED if cmd.qty == reservation.qty else ReservationState.PARTLY_POSTED
     )
     store.resolve_reservation(reservation.id, state, cmd.qty, ctx.tx_id)
+    if cmd.qty < reservation.qty:
+        line = f"{reservation.order_ref}/{reservation.order_line}"
+        exceptions.short_pick(
+            ctx, source, sku, lot, cmd.qty, reservation.qty, line, cmd.short_reason
+        )
     return (
         f"picked {cmd.qty} of {reservation.qty} from {source.code}",
         {**moved(moves), "reservation": reservation.id, "state": state.value},
@@ -762,6 +790,8 @@ HANDLERS: dict[type[Command], Handler] = {
     **order_ledger.HANDLERS,
     **work_ledger.HANDLERS,
     **holds.HANDLERS,
+    **exceptions.HANDLERS,
+    **count_planning.HANDLERS,
 }
 
 

@@ -314,6 +314,42 @@ def moved(moves: Sequence[Move]) -> dict[str, Any]:
     return {"moves": len(moves), "qty": sum(m.qty for m in moves)}
 
 
+def adjust_stock(
+    ctx: Context,
+    sku: Sku,
+    location: Location,
+    delta: int,
+    reason: str,
+    *,
+    lot_code: str | None = None,
+    expiry: date | None = None,
+    serials: Sequence[str] = (),
+    limit: Callable[[Quant], None] | None = None,
+) -> tuple[str, list[Move]]:
+    """A count gain (ADJUSTMENT -> location) or loss (location -> ADJUSTMENT) of `delta` units
+    against the location's current balance, with an adjustment reason code: a counter's
+    adjustment, a supervisor's approval of a count at a station or from the exceptions list.
+    `limit` checks the balance as locked (an adjustment beyond what may be made unapproved)."""
+    store = ctx.store
+    qty = abs(delta)
+    check_serials(sku, qty, serials)
+    adjustment = virtual_location(store, VirtualLocation.ADJUSTMENT)
+    why = f"adjust: {reason}"
+    if delta > 0:
+        lot = None
+        if lot_code:
+            if sku.tracking is Tracking.NONE:
+                raise Rejection(Reason.LOT_NOT_TRACKED, f"{sku.code} is not tracked by lot")
+            lot = store.lot(sku.id, lot_code) or store.add_lot(sku.id, lot_code, expiry)
+        elif sku.tracking is Tracking.LOT:
+            raise Rejection(Reason.LOT_REQUIRED, f"{sku.code} is tracked by lot: scan the lot")
+        moves = move_line(ctx, sku, lot, qty, serials, adjustment, location, why, limit=limit)
+        return f"counted {qty} more {sku.code} in {location.code}", moves
+    taken = lot_for_take(store, sku, lot_code, location, qty)
+    moves = move_line(ctx, sku, taken, qty, serials, location, adjustment, why, limit=limit)
+    return f"counted {qty} fewer {sku.code} in {location.code}", moves
+
+
 def check_approver(ctx: Context, badge: str | None, what: str) -> None:
     """A supervisor's approval names an active supervisor other than the operator."""
     if badge is None:

@@ -38,6 +38,7 @@ from app.domain.interpret import (
     interpret,
 )
 from app.domain.ledger import Outcome, Status
+from app.domain.model import Role
 from app.domain.offline import offline_refusal, out_of_reach, still_working
 from app.domain.orders import clock
 from app.domain.ports import DatabaseUnavailable, Link, UnitOfWorkFactory
@@ -61,8 +62,9 @@ log = logging.getLogger(__name__)
 
 HISTORY = 20
 CHOICES = 12
-CHOOSING = (StationMode.RECEIVE, StationMode.PICK, StationMode.SHIP)
-"""Modes whose first step offers tiles: open receipts, orders to pick, orders to ship."""
+CHOOSING = (StationMode.RECEIVE, StationMode.PICK, StationMode.SHIP, StationMode.COUNT)
+"""Modes whose first step offers tiles: open receipts, orders to pick, orders to ship, the bins
+of the operator's count tasks in pick-path order."""
 
 Submit = Callable[[Command, UnitOfWorkFactory], Outcome]
 
@@ -487,9 +489,21 @@ class StationSession:
                 return tuple(self._data.open_receipts(CHOICES))
             if mode is StationMode.SHIP:
                 return tuple(self._data.shippable_orders(CHOICES))
+            if mode is StationMode.COUNT:
+                return self._count_choices()
             return tuple(self._data.open_orders(CHOICES))
         except DatabaseUnavailable:
             return ()
+
+    def _count_choices(self) -> tuple[str, ...]:
+        """The bins of the logged-in operator's count tasks (touching one scans it)."""
+        me = self._shift.operator
+        if me is None:
+            return ()
+        supervisor = me.role is Role.SUPERVISOR
+        zone = self._shift.station.zone
+        tasks = self._data.count_tasks_for(me.badge, zone, CHOICES, supervisor=supervisor)
+        return tuple(task.location for task in tasks)
 
     def _finish(
         self, reply: Reply, row: ScanRow | None, feedback: Feedback | None = None

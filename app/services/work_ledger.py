@@ -12,12 +12,20 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from app.domain.commands import CloseReceipt, Command, CountLine, HoldBin, RaiseCount, SaveCount
+from app.domain.commands import (
+    CloseReceipt,
+    Command,
+    CountLine,
+    CountOrigin,
+    HoldBin,
+    RaiseCount,
+    SaveCount,
+)
 from app.domain.errors import Reason, Rejection
 from app.domain.model import Location, LocationKind
 from app.domain.ports import ReceiptFigure
 from app.domain.rules import beyond
-from app.services import stow
+from app.services import exceptions, stow
 from app.services.ledger_steps import Context, Handler, check_approver, known_location
 
 COUNTABLE = (LocationKind.BIN,)
@@ -48,6 +56,7 @@ def _close_receipt(cmd: CloseReceipt, ctx: Context) -> tuple[str, dict[str, Any]
             "approve closing it with badge and PIN",
         )
     store.close_receipt(head, ctx.tx_id, ctx.operator.id, approver.id if approver else None, off)
+    exceptions.receipt_closed(ctx, head, figures, cmd.approved_by)
     result: dict[str, Any] = {
         "discrepancies": [
             {"sku": f.sku, "expected": f.expected, "received": f.received} for f in off
@@ -80,6 +89,7 @@ def _raise_count(cmd: RaiseCount, ctx: Context) -> tuple[str, dict[str, Any]]:
         location.id,
         state="open",
         reason=cmd.reason,
+        origin=CountOrigin.EVENT.value,
         raised_by_station_id=ctx.station.id,
         raised_by_operator_id=ctx.operator.id,
     )
@@ -96,20 +106,35 @@ def _save_count(cmd: SaveCount, ctx: Context) -> tuple[str, dict[str, Any]]:
     counter = store.operator(cmd.counter)
     if counter is None:
         raise Rejection(Reason.UNKNOWN_OPERATOR, f"badge {cmd.counter!r} is not known")
-    values = {
+    values: dict[str, Any] = {
         "state": cmd.state,
         "counts": _lines(cmd.counts),
         "snapshot": _lines(cmd.snapshot),
         "counted_by_operator_id": counter.id,
     }
+    if cmd.state == "done":
+        values["done_at"] = cmd.station_time
+    if cmd.state == "recount":
+        # Someone else must recount: a task assigned to the first counter goes to anyone (of its
+        # zone, if it has one), or nobody could see it.
+        values["assigned_to"] = None
     task = store.lock_count_task(location.id)
+    if task is None or not task.first_counted:
+        # The first count of a task is kept: the inventory-record accuracy is the first count's.
+        values.update(
+            first_counts=values["counts"],
+            first_snapshot=values["snapshot"],
+            first_counted_at=cmd.station_time,
+        )
     if task is None:
+        counters = [counter.badge]
         task_id = store.insert_count_task(
             location.id,
             reason="counted",
+            origin=CountOrigin.COUNTER.value,
             raised_by_station_id=ctx.station.id,
             raised_by_operator_id=counter.id,
-            counters=[counter.badge],
+            counters=counters,
             **values,
         )
     else:
@@ -118,6 +143,9 @@ def _save_count(cmd: SaveCount, ctx: Context) -> tuple[str, dict[str, Any]]:
         if counter.badge not in counters:
             counters.append(counter.badge)
         store.update_count_task(task_id, counters=counters, **values)
+    exceptions.count_saved(
+        ctx, task_id, cmd.state, location, counter, cmd.counts, cmd.snapshot, counters
+    )
     return f"count of {location.code} saved ({cmd.state})", {"task": task_id}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
@@ -13,6 +14,7 @@ from app.adapters.rfid import ReaderSettings
 from app.services.station_view import StationView
 from app.ui.station_window import StationWindow
 from app.ui.station_worker import SessionFactory
+from app.ui.supervisor import Desk
 
 STARTUP_PROBE_ENV = "PERPETUA_STARTUP_PROBE"
 """For bench/station.py, which times start -> login screen: when this names a file, the wall
@@ -26,6 +28,7 @@ def run_station(
     rfid: ReaderSettings | None,
     camera: str | None,
     title: str,
+    desk_factory: Callable[[], Desk] | None = None,
 ) -> int:
     """Open the station window full screen and run until it is closed; the exit status.
 
@@ -39,7 +42,9 @@ def run_station(
         from app.adapters.camera.capture import CameraSettings  # OpenCV loads only with a camera
 
         settings = CameraSettings(camera)
-    window = StationWindow(session_factory, title=title, rfid=rfid, camera=settings)
+    window = StationWindow(
+        session_factory, title=title, rfid=rfid, camera=settings, desk_factory=desk_factory
+    )
     app.aboutToQuit.connect(window.shutdown)
     probe = os.environ.get(STARTUP_PROBE_ENV)
     if probe:

@@ -11,6 +11,7 @@ device runs on its own thread in a `DeviceWorker`; the session runs on the `Stat
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, Signal, Slot
@@ -28,12 +29,14 @@ from PySide6.QtWidgets import (
 from app.adapters.rfid import ReaderSettings, RfidRead, reader_loop
 from app.adapters.worker import DeviceWorker
 from app.domain.interpret import StationMode
+from app.domain.model import Role
 from app.domain.scan import Scan, Source
 from app.domain.wedge import LayoutReport
 from app.domain.workflow import Entry, Level
 from app.services.station_view import StationView
 from app.ui.camera_preview import CameraPreview
 from app.ui.pin_keys import PinKeyRouter
+from app.ui.runner import Runner
 from app.ui.screens import (
     MODE_SCREENS,
     SHORTCUTS,
@@ -52,6 +55,7 @@ from app.ui.station_worker import (
     StationWorker,
     TagBurstCollector,
 )
+from app.ui.supervisor import Desk, SupervisorScreen
 from app.ui.wedge_filter import WedgeFilter
 from app.ui.widgets.exceptions import ExceptionsPanel
 from app.ui.widgets.feedback import ScanFeedbackBanner
@@ -65,6 +69,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CAMERA_PANEL_WIDTH = 360
+SUPERVISOR_KEY = "Ctrl+S"
+"""Opens and closes the supervisor's screen (a supervisor logged in)."""
 FAULT = (
     "Station fault: {}. What you just did was not recorded: do it again, and call a supervisor "
     "if this keeps happening."
@@ -91,6 +97,7 @@ class StationWindow(QMainWindow):
         wedge: WedgeFilter | None = None,
         drain_interval_ms: int = DRAIN_INTERVAL_MS,
         tag_burst_ms: int = TAG_BURST_MS,
+        desk_factory: Callable[[], Desk] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -115,6 +122,17 @@ class StationWindow(QMainWindow):
             self.screens[screen.mode] = screen
             self.stack.addWidget(screen)
         self.shortcuts: dict[str, QShortcut] = {}
+        # The supervisor's screen, with the one query runner every querying screen shares.
+        self.runner: Runner[Desk] | None = None
+        self.supervisor: SupervisorScreen | None = None
+        self.supervisor_button = touch_button(f"Supervisor ({SUPERVISOR_KEY})", STATUS_PT)
+        self.supervisor_button.setObjectName("open-supervisor")
+        self.supervisor_button.hide()
+        if desk_factory is not None:
+            self.runner = Runner(desk_factory, self)
+            self.supervisor = SupervisorScreen(self.runner)
+            self.stack.addWidget(self.supervisor)
+        self._view: StationView | None = None
         self._rfid_link = DeviceLink(self)
         self._tag_bursts = TagBurstCollector(tag_burst_ms, self)
         self._rfid: DeviceWorker[RfidRead] | None = None
@@ -154,6 +172,7 @@ class StationWindow(QMainWindow):
     def _build(self) -> None:
         top = QHBoxLayout()
         top.addWidget(self.status, 1)
+        top.addWidget(self.supervisor_button)
         if self.camera_toggle is not None:
             top.addWidget(self.camera_toggle)
         middle = QHBoxLayout()
@@ -175,13 +194,13 @@ class StationWindow(QMainWindow):
         window_layout = self.layout()
         assert window_layout is not None  # a QMainWindow always has its own layout
         window_layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
-        for key in SHORTCUTS:
+        for key in (*SHORTCUTS, SUPERVISOR_KEY):
             self.shortcuts[key] = QShortcut(QKeySequence(key), self)
 
     def _connect_signals(self) -> None:
         self.worker.viewReady.connect(self._on_view_ready)
         self.worker.failed.connect(self._on_failed)
-        self.wedge.scanned.connect(self.worker.submit_scan)
+        self.wedge.scanned.connect(self._on_scanned)
         self.manual.typed.connect(self._on_typed)
         self.wedge.layout_checked.connect(self._on_layout_checked)
         for screen in self._all_screens():
@@ -192,10 +211,14 @@ class StationWindow(QMainWindow):
             self.shortcuts[key].activated.connect(
                 lambda name=name, arg=arg: self.worker.submit_command(name, arg)
             )
+        self.shortcuts[SUPERVISOR_KEY].activated.connect(self._on_supervisor_key)
+        self.supervisor_button.clicked.connect(self._on_supervisor_key)
+        if self.supervisor is not None:
+            self.supervisor.closeRequested.connect(self._close_supervisor)
         self._rfid_link.value.connect(self._tag_bursts.add)
         self._rfid_link.status.connect(self._on_rfid_status)
         self._tag_bursts.burst.connect(self.worker.submit_tags)
-        self._camera_link.value.connect(self.worker.submit_scan)
+        self._camera_link.value.connect(self._on_scanned)
         self._camera_link.status.connect(self._on_camera_status)
         if self.camera_toggle is not None and self.preview is not None:
             self.camera_toggle.toggled.connect(self.preview.setVisible)
@@ -234,6 +257,9 @@ class StationWindow(QMainWindow):
         self._tag_bursts.flush()  # tags read just before closing are still worth recording
         self.wedge.uninstall()  # held keys are delivered, a PIN's digits to the keypad
         self.pin_keys.uninstall()
+        if self.runner is not None and not self.runner.stop():
+            log.error("the query runner's thread did not stop")
+            ended = False
         return self.worker.stop() and ended
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -256,22 +282,86 @@ class StationWindow(QMainWindow):
 
     @Slot(StationView)
     def _on_view_ready(self, view: StationView) -> None:
+        self._view = view
         screen = self._screen_for(view)
         screen.show_view(view)
-        self.stack.setCurrentWidget(screen)
+        supervising = self.supervising
+        if supervising and _supervisor(view) != self._supervisor_badge():
+            self._close_supervisor()  # logged out, or someone else logged in
+            supervising = False
+        if not supervising:
+            self.stack.setCurrentWidget(screen)
+        self.supervisor_button.setVisible(self.supervisor is not None and bool(_supervisor(view)))
         pin = view.entry is Entry.PIN
         self.pin_keys.route_to(screen.keypad if pin else None)
         self.manual.set_pin_asked(pin)
         self.status.show_view(view)
         self.exceptions.show_view(view)
         self.banner.show_view(view)
+        self._show_station_banners(not supervising)
         if view.feedback is not None:
             self.sounds.play(view.feedback.level)
         self.viewShown.emit(view)
 
+    # --- the supervisor's screen -----------------------------------------------------------------
+
+    @property
+    def supervising(self) -> bool:
+        return self.supervisor is not None and self.stack.currentWidget() is self.supervisor
+
+    def _supervisor_badge(self) -> str | None:
+        return self.supervisor.operator if self.supervisor is not None else None
+
+    @Slot()
+    def _on_supervisor_key(self) -> None:
+        if self.supervising:
+            self._close_supervisor()
+            return
+        badge = _supervisor(self._view)
+        if self.supervisor is None or badge is None:
+            self.banner.show_message(
+                Level.ERROR, "The supervisor's screen is for a supervisor: log in with your badge."
+            )
+            self.sounds.play(Level.ERROR)
+            return
+        self.supervisor.open_for(badge)
+        self.stack.setCurrentWidget(self.supervisor)
+        self._show_station_banners(False)
+
+    @Slot()
+    def _close_supervisor(self) -> None:
+        if self.supervisor is None:
+            return
+        was = self.supervising
+        self.supervisor.operator = None
+        if was and self._view is not None:
+            self.stack.setCurrentWidget(self._screen_for(self._view))
+        self._show_station_banners(True)
+        self.activateWindow()
+
+    def _show_station_banners(self, shown: bool) -> None:
+        """The scan banner and the refused-after-outage panel belong to the station's screens:
+        the supervisor's screen has its own message line (and the room)."""
+        self.banner.setVisible(shown)
+        if not shown:
+            self.exceptions.hide()
+        elif self._view is not None:
+            self.exceptions.show_view(self._view)
+
+    @Slot(Scan)
+    def _on_scanned(self, scan: Scan) -> None:
+        """A scan goes to the station, except a code scanned on the supervisor's screen, which is
+        looked up there (a command barcode closes that screen and goes to the station)."""
+        if self.supervising and self.supervisor is not None:
+            if not scan.text.startswith("@CMD:"):
+                self.supervisor.take_scan(scan.text)
+                return
+            self._close_supervisor()
+        self.worker.submit_scan(scan)
+
     @Slot(str)
     def _on_typed(self, text: str) -> None:
-        self.worker.submit_scan(Scan(text, Source.MANUAL, device="keyboard"))
+        self._on_scanned(Scan(text, Source.MANUAL, device="keyboard"))
 
     @Slot(str)
     def _on_failed(self, text: str) -> None:
@@ -292,3 +382,10 @@ class StationWindow(QMainWindow):
     @Slot(str)
     def _on_camera_status(self, text: str) -> None:
         self.status.set_camera_status(text)
+
+
+def _supervisor(view: StationView | None) -> str | None:
+    """The badge of the supervisor logged in, if a supervisor is."""
+    if view is None or view.operator is None or view.operator.role is not Role.SUPERVISOR:
+        return None
+    return view.operator.badge

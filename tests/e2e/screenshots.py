@@ -19,11 +19,13 @@ screen, and another's pick list is taken and held, for the pick screen's claim r
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -82,6 +84,8 @@ SHOTS = (
     "station-ship",
     "station-putaway-split",
     "station-expired",
+    "supervisor-exceptions",
+    "supervisor-counts",
     "station-offline",
 )
 """The files written, without .png, in the order they are taken."""
@@ -369,6 +373,16 @@ class Photographer:
         check(view, expect, text)
         return view
 
+    def wait_for(self, shown: Callable[[], bool], what: str) -> None:
+        """Let the window work until `shown()` holds (a screen's answer from its runner)."""
+        deadline = time.monotonic() + ANSWER_S
+        while not shown():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what} not shown within {ANSWER_S} s")
+            loop = QEventLoop()
+            QTimer.singleShot(50, loop.quit)
+            loop.exec()
+
     def shoot(self, name: str) -> None:
         """The screen as the X server shows it, once every widget had time to paint, saved as
         OUT_DIR/<name>.png (at the highest compression: these files are committed)."""
@@ -398,10 +412,15 @@ def held_bin(view: StationView) -> str:
 
 
 def tour(
-    shots: Photographer, codes: DemoCodes, others: OtherPickers, network: TcpProxy | None
+    shots: Photographer,
+    codes: DemoCodes,
+    others: OtherPickers,
+    network: TcpProxy | None,
+    contents: Callable[[str], dict[str, int]],
 ) -> None:
     """Every screen, in the order a shift might meet them; the outage last, when the window
-    reaches its database through `network` (None: it cannot be cut, and is not taken)."""
+    reaches its database through `network` (None: it cannot be cut, and is not taken).
+    `contents(bin)`: what the bin holds now, by SKU (the putaway may have added to it)."""
     window = shots.window
     if window.current_screen() is not window.login:
         raise RuntimeError("the station did not start at the login screen")
@@ -460,6 +479,12 @@ def tour(
     shots.scan(item.gtin)
     shots.shoot("station-count")
     shots.scan(item.gtin)
+    # The putaway above may have put its goods into this very bin (a suggestion is random among
+    # equally good bins): they are counted too, or the count would be beyond tolerance.
+    for sku, qty in contents(codes.count_bin).items():
+        if sku != item.sku and qty > 0:
+            shots.scan(f"@CMD:QTY:{qty}")
+            shots.scan(sku)  # the demo's SKU codes are alias barcodes
     shots.scan("@CMD:DONE")
 
     item = codes.transfer_item
@@ -507,6 +532,7 @@ def tour(
         raise RuntimeError(f"the expired lot was not refused with its date: {refusal}")
     shots.shoot("station-expired")
     shots.scan("@CMD:CANCEL")
+    supervise(shots, codes)
 
     shots.scan("@CMD:MODE:RECEIVE")
     if network is None:
@@ -518,6 +544,33 @@ def tour(
     if view.queue_depth != 2 or view.database_ok:
         raise RuntimeError(f"the outage did not queue: {view.queue_depth}, {view.database}")
     shots.shoot(OFFLINE)
+
+
+def supervise(shots: Photographer, codes: DemoCodes) -> None:
+    """The README's supervisor's day: a hold and a count far off its ledger raise exceptions;
+    the supervisor's screen lists them, then plans the day's counts."""
+    shots.scan("@CMD:HOLD", expect=None)
+    shots.scan(codes.transfer_target)
+    shots.scan("@CMD:MODE:COUNT")
+    shots.scan(codes.count_bin)
+    shots.scan(codes.count_item.gtin)
+    view = shots.scan("@CMD:DONE", expect=Level.WARNING)
+    if "another operator must recount" not in (view.feedback.text if view.feedback else ""):
+        raise RuntimeError(f"a count far off its ledger was not sent to a recount: {view.feedback}")
+    window = shots.window
+    screen = window.supervisor
+    if screen is None:
+        raise RuntimeError("the station window has no supervisor's screen")
+    window.supervisor_button.click()
+    shots.wait_for(lambda: screen.exceptions.table.rowCount() >= 2, "the exceptions list")
+    shots.wait_for(lambda: "%" in screen.accuracy.text(), "the accuracy figure")
+    shots.shoot("supervisor-exceptions")
+    screen.tabs.setCurrentWidget(screen.counts)
+    screen.counts.plan_button.click()
+    shots.wait_for(lambda: screen.counts.plan_text.isVisible(), "the day's count plan")
+    shots.wait_for(lambda: screen.counts.table.rowCount() > 0, "the count tasks")
+    shots.shoot("supervisor-counts")
+    screen.back.click()
 
 
 def photograph(
@@ -534,8 +587,10 @@ def photograph(
     finally:
         engine.dispose()
     station_url = database_url if network is None else through(database_url, network)
-    build = bootstrap.station_factory(Settings(station_url, "screenshots"), STATION, outbox)
-    window = StationWindow(build, title="Perpetua", sounds=SilentSoundPlayer())
+    settings = Settings(station_url, "screenshots")
+    build = bootstrap.station_factory(settings, STATION, outbox)
+    desk = bootstrap.supervisor_desk_factory(settings, STATION, outbox)
+    window = StationWindow(build, title="Perpetua", sounds=SilentSoundPlayer(), desk_factory=desk)
     shots = Photographer(window, out_dir)
     try:
         screen = app.primaryScreen()
@@ -544,7 +599,7 @@ def photograph(
         window.setGeometry(screen.geometry())
         window.show()
         shots.answer(window.start, "starting the station", unasked=True)
-        tour(shots, codes, others, network)
+        tour(shots, codes, others, network, functools.partial(bin_contents, database_url))
     finally:
         if not window.shutdown():
             print("a thread of the station window did not end", file=sys.stderr)
@@ -552,6 +607,24 @@ def photograph(
         window.deleteLater()
         app.processEvents()
     return shots.saved
+
+
+def bin_contents(database_url: str, location: str) -> dict[str, int]:
+    """What `location` holds now, by SKU code (read directly, not through the station)."""
+    quant, loc, sku = table(QuantRow), table(LocationRow), table(SkuRow)
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as c:
+            rows = c.execute(
+                select(sku.c.code, func.sum(quant.c.on_hand))
+                .join(loc, loc.c.id == quant.c.location_id)
+                .join(sku, sku.c.id == quant.c.sku_id)
+                .where(loc.c.code == location)
+                .group_by(sku.c.code)
+            ).all()
+    finally:
+        engine.dispose()
+    return {code: int(qty) for code, qty in rows}
 
 
 def through(database_url: str, proxy: TcpProxy) -> str:

@@ -27,6 +27,7 @@ from app.domain.workflow import Level
 from app.services.station_view import ScanState, StationView
 from app.ui.station_window import StationWindow
 from app.ui.station_worker import SessionFactory
+from app.ui.supervisor import Desk
 from app.ui.wedge_filter import WedgeFilter
 from tests.gui.test_station_screens import RecordingSoundPlayer
 from tests.gui.test_station_window import WAIT_MS
@@ -153,12 +154,18 @@ def start_window(
     factory: SessionFactory,
     outage: Outage | None = None,
     drain_interval_ms: int = DRAIN_MS,
+    desk_factory: Callable[[], Desk] | None = None,
 ) -> Station:
     """A station window over the session `factory` builds, shown, started, at its login.
-    `outage`: how the test may cut it from its database (None: it cannot)."""
+    `outage`: how the test may cut it from its database (None: it cannot). `desk_factory`: the
+    supervisor's screen's desk (None: the window has no supervisor's screen)."""
     sounds = RecordingSoundPlayer()
     window = StationWindow(
-        factory, sounds=sounds, wedge=WedgeFilter(BADGES), drain_interval_ms=drain_interval_ms
+        factory,
+        sounds=sounds,
+        wedge=WedgeFilter(BADGES),
+        drain_interval_ms=drain_interval_ms,
+        desk_factory=desk_factory,
     )
     window.wedge.setParent(window)
     qtbot.addWidget(window)

@@ -40,6 +40,7 @@ from app.domain.scan import Scan, Source
 from app.domain.workflow import (
     CountState,
     CountTask,
+    CountTaskChoice,
     Feedback,
     Freshness,
     Holding,
@@ -238,6 +239,25 @@ class FakeStationData:
         task = self.tasks.get(location)
         return task if task is not None and task.state is not CountState.DONE else None
 
+    def count_tasks_for(
+        self, badge: str, zone: str | None, limit: int, *, supervisor: bool = False
+    ) -> list[CountTaskChoice]:
+        """The unfinished tasks in `tasks` the operator may do, in pick-path order."""
+        choices = [
+            CountTaskChoice(
+                t.location,
+                t.state,
+                self.pick_sequences.get(t.location, 0),
+                t.reason,
+                t.assigned_to,
+                t.zone,
+                tuple(dict.fromkeys((*t.counters, *filter(None, (t.counted_by,))))),
+            )
+            for t in self.tasks.values()
+        ]
+        mine = [c for c in choices if c.open_to(badge, zone, supervisor)]
+        return sorted(mine, key=lambda c: (c.pick_sequence, c.location))[: max(limit, 0)]
+
     def stock_at(self, location: str) -> list[Stock]:
         lines = [
             Stock(
@@ -354,6 +374,8 @@ class FakeStationData:
                 _holdings(cmd.counts),
                 _holdings(cmd.snapshot),
                 counters,
+                task.assigned_to if task is not None else None,
+                task.zone if task is not None else None,
             )
         )
         return f"count of {cmd.location} saved ({cmd.state})", {"task": task_id}

@@ -102,7 +102,20 @@ GRANTS: Mapping[str, TableGrant] = {
     "count_tasks": TableGrant(
         "cycle counts",
         insert=True,
-        update=("state", "counts", "snapshot", "counters", "counted_by_operator_id", "updated_at"),
+        update=(
+            "state",
+            "counts",
+            "snapshot",
+            "counters",
+            "counted_by_operator_id",
+            "updated_at",
+            "assigned_to",
+            "zone",
+            "first_counts",
+            "first_snapshot",
+            "first_counted_at",
+            "done_at",
+        ),
     ),
     "bin_space": TableGrant(
         "bin capacity kept with the moves, and space held for a suggestion",
@@ -124,6 +137,17 @@ GRANTS: Mapping[str, TableGrant] = {
         "holds on a location or a lot, placed and released by ledger transactions",
         insert=True,
         update=("released_tx_id", "released_by_id", "released_at", "release_reason"),
+    ),
+    "sku_classes": TableGrant(
+        "ABC classes for cycle counting, written by a count planning",
+        insert=True,
+        update=("abc", "picked_units", "usage_value_cents", "computed_on"),
+        delete=True,
+    ),
+    "exceptions": TableGrant(
+        "what waits on a person: raised and decided by ledger transactions",
+        insert=True,
+        update=("state", "what", "decided_tx_id", "decided_by_id", "decided_at", "decision_reason"),
     ),
     "master_changes": TableGrant(
         "who changed master data and when (written by imports, as the owner; append-only)"

@@ -225,6 +225,7 @@ _SKU_COLUMNS = (
     "reorder_point",
     "lead_time_days",
     "min_shelf_days",
+    "unit_value_cents",
     "active",
 )
 
@@ -246,6 +247,7 @@ def add_skus(c: Connection, skus: Sequence[SkuSpec], progress: Progress | None =
                 s.reorder_point,
                 s.lead_time_days,
                 s.min_shelf_days,
+                s.unit_value_cents,
                 True,
             )
             for s in skus

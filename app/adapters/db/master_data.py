@@ -188,7 +188,8 @@ def _skus(c: Connection, codes: Collection[str]) -> Iterator[tuple[str, Current[
         c,
         codes,
         "SELECT x.id, x.code, x.name, x.unit_volume_cm3, x.unit_weight_g, x.tracking, "
-        "x.lookalike_group, x.reorder_point, x.lead_time_days, x.min_shelf_days, x.active "
+        "x.lookalike_group, x.reorder_point, x.lead_time_days, x.min_shelf_days, "
+        "x.unit_value_cents, x.active "
         "FROM skus x JOIN wanted w ON x.code = w.code",
     ):
         spec = SkuSpec(
@@ -201,6 +202,7 @@ def _skus(c: Connection, codes: Collection[str]) -> Iterator[tuple[str, Current[
             reorder_point=r.reorder_point,
             lead_time_days=r.lead_time_days,
             min_shelf_days=r.min_shelf_days,
+            unit_value_cents=r.unit_value_cents,
         )
         yield r.code, Current(r.id, spec, bool(r.active))
 
@@ -357,7 +359,8 @@ def _update_skus(c: Connection, changed: Sequence[Changed[SkuSpec]]) -> None:
         "UPDATE skus SET name = :name, unit_volume_cm3 = :unit_volume_cm3, "
         "unit_weight_g = :unit_weight_g, tracking = :tracking, "
         "lookalike_group = :lookalike_group, reorder_point = :reorder_point, "
-        "lead_time_days = :lead_time_days, min_shelf_days = :min_shelf_days WHERE id = :id",
+        "lead_time_days = :lead_time_days, min_shelf_days = :min_shelf_days, "
+        "unit_value_cents = :unit_value_cents WHERE id = :id",
         [
             {
                 "id": ch.id,
@@ -369,6 +372,7 @@ def _update_skus(c: Connection, changed: Sequence[Changed[SkuSpec]]) -> None:
                 "reorder_point": s.reorder_point,
                 "lead_time_days": s.lead_time_days,
                 "min_shelf_days": s.min_shelf_days,
+                "unit_value_cents": s.unit_value_cents,
             }
             for ch in changed
             if ch.changes.keys() - {"barcodes"}

@@ -98,9 +98,13 @@ class SkuRow(Base):
     min_shelf_days: Mapped[int | None] = mapped_column(Integer)
     """The fewest days of shelf life a lot must have left to be received or allocated
     (migration 0008; NULL: no minimum, an expired lot is still refused)."""
+    unit_value_cents: Mapped[int | None] = mapped_column(BigInteger)
+    """What one unit is worth, in cents (migration 0009; NULL: not known), for the ABC classes
+    of cycle counting and the value of count variances."""
     __table_args__ = (
         CheckConstraint("tracking IN ('none', 'lot', 'serial')", name="tracking"),
         CheckConstraint("min_shelf_days IS NULL OR min_shelf_days >= 0", name="min_shelf_days"),
+        CheckConstraint("unit_value_cents IS NULL OR unit_value_cents >= 0", name="unit_value"),
         CheckConstraint("velocity_class IN ('A', 'B', 'C')", name="velocity_class"),
         CheckConstraint("unit_volume_cm3 >= 0 AND unit_weight_g >= 0", name="unit_size"),
     )
@@ -514,7 +518,26 @@ class CountTaskRow(Base):
     counters: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
+    assigned_to: Mapped[str | None] = mapped_column(String(64))
+    """The badge of the counter the task is assigned to (migration 0009; NULL: anyone's)."""
+    zone: Mapped[str | None] = mapped_column(String(32))
+    """The zone whose counters the task is assigned to (NULL: any zone's)."""
+    planned_for: Mapped[date | None] = mapped_column(Date)
+    """The day a count planning planned it for (NULL: raised by an event or a counter)."""
+    origin: Mapped[str] = mapped_column(String(16), server_default="event")
+    """Where it came from: COUNT_ORIGINS."""
+    abc: Mapped[str | None] = mapped_column(String(1))
+    """The location's ABC class when the task was planned."""
+    first_counts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    """The task's first count (as `counts`), kept when it is counted again: the inventory-record
+    accuracy is the first count's."""
+    first_snapshot: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    """The ledger position the first count was made against."""
+    first_counted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     __table_args__ = (
+        Index("ix_count_tasks_location_done", "location_id", "done_at"),
+        Index("ix_count_tasks_first_counted_at", "first_counted_at"),
         CheckConstraint("state IN ('open', 'recount', 'approval', 'done')", name="state"),
         Index(
             "uq_count_tasks_unfinished",
@@ -638,6 +661,65 @@ class MasterChangeRow(Base):
             name="action",
         ),
         Index("ix_master_changes_kind_code", "kind", "code"),
+    )
+
+
+class SkuClassRow(Base):
+    """The ABC class of a SKU for cycle counting (migration 0009), with what it was computed
+    from: the units picked over the policy's window and their value. Written by each count
+    planning; a SKU without a row is class C."""
+
+    __tablename__ = "sku_classes"
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), primary_key=True)
+    abc: Mapped[str] = mapped_column(String(1))
+    picked_units: Mapped[int] = mapped_column(BigInteger)
+    usage_value_cents: Mapped[int] = mapped_column(BigInteger)
+    computed_on: Mapped[date] = mapped_column(Date)
+    __table_args__ = (CheckConstraint("abc IN ('A', 'B', 'C')", name="abc"),)
+
+
+OPEN_EXCEPTION = "state = 'open'"
+
+
+class ExceptionRow(Base):
+    """One thing waiting on a person (migration 0009; app/domain/exceptions.py): raised by the
+    ledger transaction that made it, decided by a supervisor's `Decide` transaction. `ref` names
+    its subject (a count task, a hold, a transaction): at most one open exception per kind and
+    subject. `what` says what happened, in words, as it was raised."""
+
+    __tablename__ = "exceptions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    state: Mapped[str] = mapped_column(String(16), server_default="open", index=True)
+    ref: Mapped[str] = mapped_column(String(64))
+    what: Mapped[str] = mapped_column(Text)
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    sku_id: Mapped[int | None] = mapped_column(ForeignKey("skus.id"))
+    lot: Mapped[str | None] = mapped_column(String(64))
+    qty: Mapped[int | None] = mapped_column(Integer)
+    raised_tx_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    raised_by_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
+    raised_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
+    decided_tx_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    decision_reason: Mapped[str | None] = mapped_column(String(32))
+    __table_args__ = (
+        CheckConstraint("state IN ('open', 'approved', 'rejected', 'resolved')", name="state"),
+        CheckConstraint(
+            "kind IN ('count_variance', 'count_disagreement', 'short_pick', 'damaged_receipt', "
+            "'receipt_tolerance', 'override', 'hold', 'refused_late')",
+            name="kind",
+        ),
+        Index(
+            "uq_exceptions_open",
+            "kind",
+            "ref",
+            unique=True,
+            postgresql_where=text(OPEN_EXCEPTION),
+            sqlite_where=text(OPEN_EXCEPTION),
+        ),
     )
 
 

@@ -35,6 +35,7 @@ from app.domain.rules import PinCheck, PinStatus
 from app.domain.workflow import (
     CountState,
     CountTask,
+    CountTaskChoice,
     Freshness,
     Holding,
     PickLine,
@@ -530,6 +531,8 @@ class SqlStationData:
                 _CT.c.snapshot,
                 _CT.c.counters,
                 _O.c.badge,
+                _CT.c.assigned_to,
+                _CT.c.zone,
             )
             .select_from(
                 _CT.join(_L, _L.c.id == _CT.c.location_id).outerjoin(
@@ -551,7 +554,72 @@ class SqlStationData:
             _holdings(r.counts),
             _holdings(r.snapshot),
             tuple(r.counters or ()),
+            r.assigned_to,
+            r.zone,
         )
+
+    def count_tasks_for(
+        self, badge: str, zone: str | None, limit: int, *, supervisor: bool = False
+    ) -> list[CountTaskChoice]:
+        """Read through the partial index of unfinished tasks, narrowed in SQL by state and
+        assignment; who counted a recount (a JSON list) is checked here, page by page, so a
+        few tasks the operator counted themselves never hide the ones after them."""
+        if limit <= 0 or not _storable(badge):
+            return []
+        states = [CountState.OPEN.value, CountState.RECOUNT.value]
+        if supervisor:
+            states.append(CountState.APPROVAL.value)
+        mine = (_CT.c.assigned_to == badge) | (
+            _CT.c.assigned_to.is_(None) & (_CT.c.zone.is_(None) | (_CT.c.zone == zone))
+        )
+        stmt = (
+            select(
+                _L.c.code,
+                _CT.c.state,
+                _L.c.pick_sequence,
+                _CT.c.reason,
+                _CT.c.assigned_to,
+                _CT.c.zone,
+                _CT.c.counters,
+                _O.c.badge,
+            )
+            .select_from(
+                _CT.join(_L, _L.c.id == _CT.c.location_id).outerjoin(
+                    _O, _O.c.id == _CT.c.counted_by_operator_id
+                )
+            )
+            .where(
+                _UNFINISHED,
+                _CT.c.state.in_(states),
+                # A recount's or approval's assignee may have counted it: open_to decides.
+                mine | (_CT.c.state != CountState.OPEN.value),
+            )
+            .order_by(_L.c.pick_sequence, _L.c.code)
+        )
+        page = max(2 * limit, 50)
+        found: list[CountTaskChoice] = []
+        start = 0
+        with self._reading() as c:
+            while True:
+                rows = c.execute(stmt.limit(page).offset(start)).all()
+                for r in rows:
+                    counters = tuple(r.counters or ())
+                    if r.badge and r.badge not in counters:
+                        counters = (*counters, r.badge)
+                    task = CountTaskChoice(
+                        r.code,
+                        CountState(r.state),
+                        int(r.pick_sequence),
+                        r.reason,
+                        r.assigned_to,
+                        r.zone,
+                        counters,
+                    )
+                    if task.open_to(badge, zone, supervisor):
+                        found.append(task)
+                if len(found) >= limit or len(rows) < page:
+                    return found[:limit]
+                start += page
 
 
 def _pickable(o: Any) -> Any:

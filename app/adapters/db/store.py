@@ -30,7 +30,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app.domain.cycle_counts import PlanInputs, PlannedCount, SkuClass, SkuUsage
 from app.domain.errors import Reason, Rejection
+from app.domain.exceptions import ExceptionKind, ExceptionState
 from app.domain.ledger import Candidate, InvariantReport, Outcome, Status
 from app.domain.model import (
     NO_LOT_ID,
@@ -52,10 +54,13 @@ from app.domain.orders import LineRecord, OrderHead, OrderState, Person, Staged
 from app.domain.policy import WarehousePolicy
 from app.domain.ports import (
     CountTaskRecord,
+    ExceptionRecord,
     ExpectedLot,
     HoldRecord,
+    NewException,
     ReceiptFigure,
     ReceiptHead,
+    SavedCount,
     SerialState,
     StoredTransaction,
     TransactionRecord,
@@ -65,7 +70,8 @@ from app.domain.quantities import balance_in_range, beyond_range
 from app.domain.rules import PinCheck
 from app.domain.stow import Content, Need, Space
 
-from . import authority, holds, orders, space, work_items
+from . import authority, count_planning, holds, orders, space, work_items
+from . import exceptions as exception_book
 from .errors import as_refusal
 from .schema import (
     HoldRow,
@@ -762,6 +768,66 @@ class SqlLedgerStore:
 
     def update_count_task(self, task_id: int, **values: Any) -> None:
         work_items.update_count_task(self._c, task_id, **values)
+
+    # --- the exceptions list (see exceptions.py) ------------------------------------------------
+
+    def raise_exception(self, new: NewException) -> int | None:
+        return exception_book.raise_exception(self._c, new)
+
+    def resolve_exceptions(
+        self, kinds: Iterable[ExceptionKind], ref: str, tx_id: uuid.UUID, by_id: int
+    ) -> int:
+        return exception_book.resolve_exceptions(self._c, kinds, ref, tx_id, by_id)
+
+    def exception(self, exception_id: int, lock: bool = False) -> ExceptionRecord | None:
+        return exception_book.exception(self._c, exception_id, lock)
+
+    def decide_exception(
+        self,
+        exception_id: int,
+        state: ExceptionState,
+        tx_id: uuid.UUID,
+        by_id: int,
+        reason: str,
+    ) -> None:
+        exception_book.decide_exception(self._c, exception_id, state, tx_id, by_id, reason)
+
+    def saved_count(self, task_id: int) -> SavedCount | None:
+        return exception_book.saved_count(self._c, task_id)
+
+    # --- policy and PINs ------------------------------------------------------------------------
+
+    # --- cycle-count planning (see count_planning.py) --------------------------------------------
+
+    def lock_count_planning(self) -> None:
+        count_planning.lock_planning(self._c)
+
+    def zone_known(self, zone: str) -> bool:
+        return count_planning.zone_known(self._c, zone)
+
+    def sku_usage(self, since: date, until: date) -> list[SkuUsage]:
+        return count_planning.sku_usage(self._c, since, until)
+
+    def count_plan_inputs(
+        self, day: date, zone: str | None, sku_classes: Mapping[int, str], policy: WarehousePolicy
+    ) -> PlanInputs:
+        return count_planning.plan_inputs(self._c, day, zone, sku_classes, policy)
+
+    def save_sku_classes(self, classes: Iterable[SkuClass], day: date) -> None:
+        count_planning.save_sku_classes(self._c, classes, day)
+
+    def add_planned_counts(
+        self, day: date, planned: Sequence[PlannedCount], station_id: int, operator_id: int
+    ) -> set[int]:
+        return count_planning.add_planned_counts(self._c, day, planned, station_id, operator_id)
+
+    def lock_unfinished_counts(self, location_ids: Iterable[int]) -> dict[int, int]:
+        return count_planning.lock_unfinished_counts(self._c, location_ids)
+
+    def assign_counts(
+        self, task_ids: Iterable[int], assigned_to: str | None, zone: str | None
+    ) -> None:
+        count_planning.assign_counts(self._c, task_ids, assigned_to, zone)
 
     def policy(self) -> WarehousePolicy:
         if self._policy is None:

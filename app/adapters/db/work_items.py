@@ -124,11 +124,15 @@ def lock_count_task(c: Connection, location_id: int) -> CountTaskRecord | None:
     location's tasks locks it first; on SQLite the write lock serialises them already)."""
     c.execute(select(_L.c.id).where(_L.c.id == location_id).with_for_update())
     r = c.execute(
-        select(_CT.c.id, _CT.c.state, _CT.c.counters).where(
+        select(_CT.c.id, _CT.c.state, _CT.c.counters, _CT.c.first_counted_at).where(
             _CT.c.location_id == location_id, UNFINISHED
         )
     ).first()
-    return None if r is None else CountTaskRecord(r.id, r.state, tuple(r.counters or ()))
+    if r is None:
+        return None
+    return CountTaskRecord(
+        r.id, r.state, tuple(r.counters or ()), first_counted=r.first_counted_at is not None
+    )
 
 
 def insert_count_task(c: Connection, location_id: int, **values: Any) -> int:

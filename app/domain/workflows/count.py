@@ -13,6 +13,10 @@ stock in or out of the bin while the counter was counting is already in the curr
 the adjustment leaves it accounted for instead of undoing it. A recount takes a fresh snapshot;
 a supervisor's later approval applies the saved recount against the snapshot saved with it.
 This module is the state machine; the count and its variance arithmetic are `count_variance`.
+
+Between bins the prompt says how many count tasks wait for the operator (the station shows their
+bins as tiles, in pick-path order); only a supervisor is shown why each exists. Any bin may still
+be counted: one assigned to someone else is counted with a warning.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from app.domain.model import Role, Tracking
 from app.domain.workflow import (
     CountState,
     CountTask,
+    CountTaskChoice,
     Entry,
     Feedback,
     Holding,
@@ -61,6 +66,8 @@ from app.domain.workflows.count_variance import (
 )
 
 REASONS = ", ".join(r.value.upper() for r in AdjustReason)
+TASKS_SHOWN = 12
+"""The count tasks the screen lists at most (as many as the station shows tiles)."""
 
 
 class Step(StrEnum):
@@ -75,6 +82,28 @@ class Step(StrEnum):
 
 def _lines(holdings: Sequence[Holding]) -> tuple[CountLine, ...]:
     return tuple(CountLine(h.sku, h.qty, h.lot) for h in holdings)
+
+
+def _assigned_elsewhere(task: CountTask | None, badge: str, zone: str | None) -> str | None:
+    """Whom the bin's task is assigned to when it is not this operator's to do (None: it is
+    theirs, or anyone's here). As CountTaskChoice.open_to: a recount is anyone's when its
+    assignee made the first count."""
+    if task is None:
+        return None
+    assignee = task.assigned_to
+    if task.state is CountState.RECOUNT and assignee in _counters(task):
+        assignee = None
+    if assignee:
+        return None if assignee == badge else assignee
+    if task.zone and task.zone != zone:
+        return f"the counters of zone {task.zone}"
+    return None
+
+
+def _task_line(task: CountTaskChoice) -> str:
+    """A task as a supervisor sees it listed: the bin, its state past open, and why it exists."""
+    state = "" if task.state is CountState.OPEN else f" ({task.state.value})"
+    return f"{task.location}{state}: {task.reason}"
 
 
 def _counters(task: CountTask | None) -> frozenset[str]:
@@ -226,6 +255,11 @@ class CountWorkflow:
         counters = counted | {me.badge} if recount else frozenset({me.badge})
         self.count = Count(code, tuple(data.contents(code)), counters, me.badge, recount)
         self.step = Step.COUNTING
+        # Counting at will stays: a bin assigned to someone else is counted, with a warning.
+        elsewhere = _assigned_elsewhere(task, me.badge, self.ctx.station.zone)
+        if elsewhere is not None:
+            verb = "recounting" if recount else "counting"
+            return self._reply(warning(f"{code} is assigned to {elsewhere}; {verb} it anyway."))
         return self._reply(ok(f"{'Recounting' if recount else 'Counting'} {code}."))
 
     def _item(self, count: Count, scan: Interpretation) -> Reply:
@@ -389,6 +423,24 @@ class CountWorkflow:
 
     # --- replies ---
 
+    def _tasks(self) -> tuple[str, tuple[str, ...]]:
+        """The prompt between bins: how many count tasks wait for this operator (the screen's
+        tiles are their bins), and for a supervisor why each exists. A counter is shown no
+        reason: a short pick's names quantities, and counts are blind."""
+        me = self.ctx.operator
+        supervisor = me.role is Role.SUPERVISOR
+        tasks = self.ctx.data.count_tasks_for(
+            me.badge, self.ctx.station.zone, TASKS_SHOWN + 1, supervisor=supervisor
+        )
+        if not tasks:
+            return "Scan the label of the bin to count.", ()
+        if len(tasks) > TASKS_SHOWN:
+            many = f"More than {TASKS_SHOWN} count tasks"
+        else:
+            many = f"{len(tasks)} count task{'s' if len(tasks) > 1 else ''}"
+        listed = tuple(_task_line(t) for t in tasks[:TASKS_SHOWN]) if supervisor else ()
+        return f"{many} for you: scan a bin or touch it below.", listed
+
     def _expecting(self) -> str:
         if self.step is Step.BIN:
             return "the label of a bin to count"
@@ -413,7 +465,8 @@ class CountWorkflow:
             return Reply(asked.prompt, feedback, commands, asked.lines, asked.entry)
         entry = Entry.QUANTITY if step is Step.COUNTING else None
         if count is None:
-            return Reply("Scan the label of the bin to count.", feedback, commands, lines or ())
+            prompt, listed = self._tasks()
+            return Reply(prompt, feedback, commands, (*(lines or ()), *listed))
         if step is Step.REASON:
             prompt = f"Approve the recount of {count.bin}: scan the reason code ({REASONS}), or "
             prompt += "CANCEL to leave it for later."

@@ -1,0 +1,566 @@
+"""The supervisor's screen (README "A supervisor's day"): the exceptions list, the count tasks and
+the day's count plan, stock lookup, and the inventory-record accuracy, in tabs.
+
+Opened with its button (or Ctrl+S) by a supervisor logged in at any station. Every query and every
+decision runs on the window's one background runner (app/ui/runner.py) against the supervisor
+desk (app/bootstrap.py `SupervisorDesk`); answers come back as immutable values and are shown
+on the GUI thread. While the screen is open a scan looks its code up; a command barcode closes
+the screen and goes to the station as usual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any, Protocol, TypeVar
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QPlainTextEdit,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain.accuracy import AccuracyReport
+from app.domain.cycle_counts import CountTaskLine
+from app.domain.exceptions import RULES, Decision, ExceptionItem, ExceptionKind
+from app.domain.ledger import Outcome
+from app.domain.workflow import Level, Reply
+from app.services.station_view import StationView
+from app.ui.runner import Runner
+from app.ui.screens import StationScreen
+from app.ui.widgets.keypad import KeypadWidget
+from app.ui.widgets.theme import BODY_PT, TABLE_PT, font, plain_label, touch_button
+
+T = TypeVar("T")
+
+
+def reason_codes(kind: ExceptionKind, decision: Decision) -> tuple[str, ...]:
+    return RULES[kind].reasons(decision)
+
+
+ACCURACY_DAYS = 30
+"""The accuracy figure on the screen's header: the last this many days."""
+
+
+class Desk(Protocol):
+    """What the screen asks of the supervisor desk (app/bootstrap.py), on the runner's thread."""
+
+    def exceptions(self, open_only: bool) -> tuple[ExceptionItem, ...]: ...
+    def decide(
+        self, operator: str, exception: int, decision: Decision, reason: str, pin: str
+    ) -> Outcome: ...
+    def count_tasks(self) -> tuple[CountTaskLine, ...]: ...
+    def plan(self, operator: str, day: date, zone: str | None) -> Outcome: ...
+    def assign(
+        self, operator: str, locations: tuple[str, ...], to: str | None, zone: str | None
+    ) -> Outcome: ...
+    def lookup(self, operator: str, code: str) -> Reply: ...
+    def accuracy(self, days: int) -> AccuracyReport: ...
+
+
+def _table(headers: Sequence[str], wide: int) -> QTableWidget:
+    """A read-only table whose columns fit their contents, but column `wide` (the long text),
+    which takes the room left and wraps: no line runs off the screen."""
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(list(headers))
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setFont(font(TABLE_PT))
+    table.verticalHeader().setVisible(False)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(wide, QHeaderView.ResizeMode.Stretch)
+    table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    table.setWordWrap(True)
+    return table
+
+
+def _fill(table: QTableWidget, rows: Sequence[Sequence[str]]) -> None:
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            item = QTableWidgetItem(text)
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            table.setItem(r, c, item)
+    table.resizeRowsToContents()
+
+
+def _when(item: ExceptionItem) -> str:
+    return f"{item.raised_at.astimezone():%d %b %H:%M}"
+
+
+def outcome_text(outcome: Outcome) -> str:
+    if outcome.ok:
+        return f"Done: {outcome.message}."
+    return f"Refused: {outcome.message}. Nothing was changed."
+
+
+class ExceptionsTab(QWidget):
+    """The one list of what waits on a person; approve or reject with a reason and a PIN."""
+
+    decided = Signal()
+
+    def __init__(self, screen: SupervisorScreen) -> None:
+        super().__init__()
+        self._screen = screen
+        self._items: tuple[ExceptionItem, ...] = ()
+        self.setObjectName("supervisor-exceptions")
+        self.show_all = QCheckBox("Show decided ones too")
+        self.show_all.setFont(font(BODY_PT))
+        self.refresh_button = touch_button("Refresh")
+        self.table = _table(
+            ("Id", "Kind", "Where", "Who", "When", "What happened, and what it needs"), 5
+        )
+        self.reason = QComboBox()
+        self.reason.setFont(font(BODY_PT))
+        self.reason.setMinimumWidth(220)
+        self.pin = QLineEdit()
+        self.pin.setObjectName("decision-pin")
+        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin.setPlaceholderText("your PIN")
+        self.pin.setFont(font(BODY_PT))
+        self.pin.setMaximumWidth(200)
+        self.approve_button = touch_button("Approve")
+        self.approve_button.setObjectName("approve")
+        self.reject_button = touch_button("Reject")
+        self.reject_button.setObjectName("reject")
+        self._build()
+        self._connect_signals()
+
+    def _build(self) -> None:
+        top = QHBoxLayout()
+        top.addWidget(self.show_all, 1)
+        top.addWidget(self.refresh_button)
+        decide = QHBoxLayout()
+        decide.addWidget(plain_label("Reason", BODY_PT))
+        decide.addWidget(self.reason)
+        decide.addWidget(self.pin)
+        decide.addWidget(self.approve_button)
+        decide.addWidget(self.reject_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(decide)
+
+    def _connect_signals(self) -> None:
+        self.show_all.toggled.connect(self.refresh)
+        self.refresh_button.clicked.connect(self.refresh)
+        self.table.itemSelectionChanged.connect(self._on_selected)
+        self.approve_button.clicked.connect(lambda: self._decide(Decision.APPROVE))
+        self.reject_button.clicked.connect(lambda: self._decide(Decision.REJECT))
+
+    @Slot()
+    def refresh(self, quiet: bool = False) -> None:
+        """Read the list again; `quiet` keeps the message line as it is (after a decision)."""
+        open_only = not self.show_all.isChecked()
+        show = self._show_quietly if quiet else self._show
+        doing = None if quiet else "Reading exceptions"
+        self._screen.run(lambda desk: desk.exceptions(open_only), show, "exceptions", doing)
+
+    def _show(self, items: tuple[ExceptionItem, ...]) -> None:
+        self._show_quietly(items)
+        waiting = sum(1 for i in items if i.state.value == "open")
+        self._screen.say(Level.OK, f"{waiting} exception(s) wait for a decision.", self)
+
+    def _show_quietly(self, items: tuple[ExceptionItem, ...]) -> None:
+        self._items = items
+        _fill(
+            self.table,
+            [
+                (
+                    f"E-{i.id}",
+                    i.kind.value.replace("_", " "),
+                    i.where,
+                    i.raised_by or "",
+                    _when(i),
+                    f"{i.what}\n→ {i.action if i.state.value == 'open' else self._decision(i)}",
+                )
+                for i in items
+            ],
+        )
+        self._on_selected()
+
+    @staticmethod
+    def _decision(item: ExceptionItem) -> str:
+        when = f" at {item.decided_at.astimezone():%d %b %H:%M}" if item.decided_at else ""
+        by = f" by {item.decided_by}" if item.decided_by else ""
+        why = f" ({item.decision_reason})" if item.decision_reason else ""
+        return f"{item.state.value}{by}{when}{why}"
+
+    def selected(self) -> ExceptionItem | None:
+        rows = {index.row() for index in self.table.selectionModel().selectedRows()}
+        if len(rows) != 1:
+            return None
+        row = rows.pop()
+        return self._items[row] if row < len(self._items) else None
+
+    @Slot()
+    def _on_selected(self) -> None:
+        item = self.selected()
+        open_one = item is not None and item.state.value == "open"
+        self.approve_button.setEnabled(open_one)
+        self.reject_button.setEnabled(open_one)
+        self.reason.clear()
+        if item is not None and open_one:
+            codes = dict.fromkeys(
+                (
+                    *reason_codes(item.kind, Decision.APPROVE),
+                    *reason_codes(item.kind, Decision.REJECT),
+                )
+            )
+            self.reason.addItems([c.upper() for c in codes])
+
+    def _decide(self, decision: Decision) -> None:
+        item, operator = self.selected(), self._screen.operator
+        if item is None or operator is None:
+            self._screen.say(Level.ERROR, "Touch one open exception in the list first.")
+            return
+        reason = self.reason.currentText().lower()
+        if reason not in reason_codes(item.kind, decision):
+            allowed = ", ".join(c.upper() for c in reason_codes(item.kind, decision))
+            self._screen.say(
+                Level.ERROR, f"To {decision.value} E-{item.id}, choose a reason: {allowed}."
+            )
+            return
+        pin = self.pin.text()
+        if not pin:
+            self._screen.say(Level.ERROR, f"Type your PIN to {decision.value} E-{item.id}.")
+            self.pin.setFocus()
+            return
+        self.pin.clear()
+        exception_id = item.id
+        self._screen.run(
+            lambda desk: desk.decide(operator, exception_id, decision, reason, pin),
+            self._decided,
+            None,
+            f"Sending the decision on E-{exception_id}",
+        )
+
+    def _decided(self, outcome: Outcome) -> None:
+        self._screen.say(Level.OK if outcome.ok else Level.ERROR, outcome_text(outcome))
+        self.refresh(quiet=True)
+        self.decided.emit()
+
+
+class CountsTab(QWidget):
+    """The open count tasks with why they exist, the day's plan, and assignment."""
+
+    def __init__(self, screen: SupervisorScreen) -> None:
+        super().__init__()
+        self._screen = screen
+        self._tasks: tuple[CountTaskLine, ...] = ()
+        self.setObjectName("supervisor-counts")
+        self.zone = QLineEdit()
+        self.zone.setPlaceholderText("zone (empty: all)")
+        self.zone.setFont(font(BODY_PT))
+        self.zone.setMaximumWidth(220)
+        self.plan_button = touch_button("Plan today's counts")
+        self.plan_button.setObjectName("plan-counts")
+        self.refresh_button = touch_button("Refresh")
+        self.table = _table(
+            ("Bin", "Zone", "State", "From", "Class", "Assigned to", "Planned for", "Why"), 7
+        )
+        self.assignee = QLineEdit()
+        self.assignee.setPlaceholderText("badge or zone")
+        self.assignee.setFont(font(BODY_PT))
+        self.assignee.setMaximumWidth(220)
+        self.to_counter = touch_button("Assign to counter")
+        self.to_zone = touch_button("Assign to zone")
+        self.to_anyone = touch_button("Anyone")
+        self.plan_text = QPlainTextEdit()
+        self.plan_text.setObjectName("plan-text")
+        self.plan_text.setReadOnly(True)
+        self.plan_text.setFont(font(TABLE_PT))
+        self.plan_text.setMaximumHeight(110)
+        self.plan_text.hide()
+        self._build()
+        self._connect_signals()
+
+    def _build(self) -> None:
+        top = QHBoxLayout()
+        top.addWidget(self.zone)
+        top.addWidget(self.plan_button)
+        top.addStretch(1)
+        top.addWidget(self.refresh_button)
+        assign = QHBoxLayout()
+        assign.addWidget(plain_label("Selected tasks:", BODY_PT))
+        assign.addWidget(self.assignee)
+        assign.addWidget(self.to_counter)
+        assign.addWidget(self.to_zone)
+        assign.addWidget(self.to_anyone)
+        assign.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.plan_text)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(assign)
+
+    def _connect_signals(self) -> None:
+        self.refresh_button.clicked.connect(self.refresh)
+        self.plan_button.clicked.connect(self._plan)
+        self.to_counter.clicked.connect(lambda: self._assign("counter"))
+        self.to_zone.clicked.connect(lambda: self._assign("zone"))
+        self.to_anyone.clicked.connect(lambda: self._assign("anyone"))
+
+    @Slot()
+    def refresh(self, quiet: bool = False) -> None:
+        """Read the tasks again; `quiet` keeps the message line as it is (after a plan)."""
+        show = self._show_quietly if quiet else self._show
+        doing = None if quiet else "Reading count tasks"
+        self._screen.run(lambda desk: desk.count_tasks(), show, "counts", doing)
+
+    def _show(self, tasks: tuple[CountTaskLine, ...]) -> None:
+        self._show_quietly(tasks)
+        self._screen.say(Level.OK, f"{len(tasks)} count task(s) open.", self)
+
+    def _show_quietly(self, tasks: tuple[CountTaskLine, ...]) -> None:
+        self._tasks = tasks
+        _fill(
+            self.table,
+            [
+                (
+                    t.location,
+                    t.location_zone or "",
+                    t.state,
+                    t.origin,
+                    t.abc or "",
+                    t.assignee,
+                    t.planned_for.isoformat() if t.planned_for else "",
+                    t.reason,
+                )
+                for t in tasks
+            ],
+        )
+
+    def _plan(self) -> None:
+        operator = self._screen.operator
+        if operator is None:
+            return
+        zone = self.zone.text().strip() or None
+        today = date.today()
+        self._screen.run(
+            lambda desk: desk.plan(operator, today, zone),
+            self._planned,
+            None,
+            f"Planning the counts of {today.isoformat()}",
+        )
+
+    def _planned(self, outcome: Outcome) -> None:
+        self._screen.say(Level.OK if outcome.ok else Level.ERROR, outcome_text(outcome))
+        if outcome.ok:
+            self.plan_text.setPlainText("\n".join(plan_lines(outcome.result)))
+            self.plan_text.show()
+        self.refresh(quiet=True)
+
+    def selected_locations(self) -> tuple[str, ...]:
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return tuple(self._tasks[r].location for r in rows if r < len(self._tasks))
+
+    def _assign(self, how: str) -> None:
+        operator, locations = self._screen.operator, self.selected_locations()
+        if operator is None:
+            return
+        if not locations:
+            self._screen.say(Level.ERROR, "Touch the tasks to assign in the list first.")
+            return
+        target = self.assignee.text().strip() or None
+        if how != "anyone" and target is None:
+            what = "a counter's badge" if how == "counter" else "a zone"
+            self._screen.say(Level.ERROR, f"Type {what} beside the buttons first.")
+            return
+        to = target if how == "counter" else None
+        zone = target if how == "zone" else None
+        self._screen.run(
+            lambda desk: desk.assign(operator, locations, to, zone),
+            self._assigned,
+            None,
+            "Assigning",
+        )
+
+    def _assigned(self, outcome: Outcome) -> None:
+        self._screen.say(Level.OK if outcome.ok else Level.ERROR, outcome_text(outcome))
+        self.refresh(quiet=True)
+
+
+def plan_lines(result: Any) -> list[str]:
+    """The plan a PlanCounts transaction answered, one line per location (and what was open)."""
+    lines = [f"{p.get('location')}: {p.get('reason')}" for p in (result.get("planned") or ()) if p]
+    already = [str(p.get("location")) for p in (result.get("already_open") or ()) if p]
+    if already:
+        lines.append(f"Already open, not planned again: {', '.join(already)}.")
+    return lines or ["Nothing to plan: every location is counted within its class's period."]
+
+
+class LookupTab(QWidget):
+    """What a bin holds, or where an item stands (from the station's copy of the warehouse)."""
+
+    def __init__(self, screen: SupervisorScreen) -> None:
+        super().__init__()
+        self._screen = screen
+        self.setObjectName("supervisor-lookup")
+        self.code = QLineEdit()
+        self.code.setObjectName("lookup-code")
+        self.code.setPlaceholderText("scan or type a bin or an item")
+        self.code.setFont(font(BODY_PT))
+        self.button = touch_button("Look up")
+        self.summary = plain_label("", BODY_PT)
+        self.summary.setWordWrap(True)
+        self.lines = QPlainTextEdit()
+        self.lines.setObjectName("lookup-lines")
+        self.lines.setReadOnly(True)
+        self.lines.setFont(font(TABLE_PT))
+        top = QHBoxLayout()
+        top.addWidget(self.code, 1)
+        top.addWidget(self.button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.lines, 1)
+        self.button.clicked.connect(self._look)
+        self.code.returnPressed.connect(self._look)
+
+    def look_up(self, code: str) -> None:
+        self.code.setText(code)
+        self._look()
+
+    @Slot()
+    def _look(self) -> None:
+        operator, code = self._screen.operator, self.code.text().strip()
+        if operator is None or not code:
+            return
+        self._screen.run(
+            lambda desk: desk.lookup(operator, code), self._show, "lookup", f"Looking up {code}"
+        )
+
+    def _show(self, reply: Reply) -> None:
+        self.summary.setText(reply.prompt)
+        self.lines.setPlainText("\n".join(reply.lines))
+        if reply.feedback is not None:
+            self._screen.say(reply.feedback.level, reply.feedback.text)
+
+
+def accuracy_text(report: AccuracyReport, days: int) -> str:
+    overall = report.overall
+    if not overall.counted or overall.percent is None:
+        return f"Inventory-record accuracy, last {days} days: no counts yet"
+    return (
+        f"Inventory-record accuracy, last {days} days: {overall.percent:.1f} % "
+        f"({overall.matched} of {overall.counted} locations)"
+    )
+
+
+class SupervisorScreen(StationScreen):
+    """The tabs, a header with the accuracy figure, and a line saying what the last action did.
+    `closeRequested` asks the window to go back to the station's screens. It draws no station
+    view (`show_view` keeps it as it is: the session's screens go on drawing theirs behind it);
+    its keypad is the station screens' one, hidden (the session asks no PIN while it is open:
+    scans come here)."""
+
+    closeRequested = Signal()
+
+    def __init__(self, runner: Runner[Desk], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("screen-supervisor")
+        self.keypad = KeypadWidget()
+        self.keypad.hide()
+        self.runner = runner
+        self.operator: str | None = None
+        self.title = plain_label("Supervisor", 22, bold=True)
+        self.accuracy = plain_label("", BODY_PT)
+        self.accuracy.setObjectName("accuracy-figure")
+        self.back = touch_button("Back to the station (Ctrl+S)")
+        self.back.setObjectName("supervisor-back")
+        self.message = plain_label("", BODY_PT)
+        self.message.setObjectName("supervisor-message")
+        self.message.setWordWrap(True)
+        self.tabs = QTabWidget()
+        self.tabs.setFont(font(BODY_PT))
+        self.exceptions = ExceptionsTab(self)
+        self.counts = CountsTab(self)
+        self.lookup = LookupTab(self)
+        self.tabs.addTab(self.exceptions, "Exceptions")
+        self.tabs.addTab(self.counts, "Counts")
+        self.tabs.addTab(self.lookup, "Stock lookup")
+        header = QHBoxLayout()
+        header.addWidget(self.title)
+        header.addWidget(self.accuracy, 1)
+        header.addWidget(self.back)
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.message)
+        self.back.clicked.connect(self.closeRequested)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.exceptions.decided.connect(self.refresh_accuracy)
+
+    def show_view(self, view: StationView) -> None:
+        """Not drawn from station views (see the class)."""
+
+    def open_for(self, badge: str) -> None:
+        """Shown to the supervisor `badge`: every tab reads afresh."""
+        self.operator = badge
+        self.message.clear()
+        self.exceptions.refresh()
+        self.counts.refresh()
+        self.refresh_accuracy()
+
+    @Slot(int)
+    def _on_tab_changed(self, _index: int) -> None:
+        if self.operator is None:
+            return
+        shown = self.tabs.currentWidget()
+        if shown is self.exceptions:
+            self.exceptions.refresh()
+        elif shown is self.counts:
+            self.counts.refresh()
+
+    def take_scan(self, text: str) -> None:
+        """A scan while the screen is open: looked up."""
+        self.tabs.setCurrentWidget(self.lookup)
+        self.lookup.look_up(text)
+
+    @Slot()
+    def refresh_accuracy(self) -> None:
+        self.run(
+            lambda desk: desk.accuracy(ACCURACY_DAYS),
+            lambda report: self.accuracy.setText(accuracy_text(report, ACCURACY_DAYS)),
+            "accuracy",
+            None,
+        )
+
+    def say(self, level: Level, text: str, tab: QWidget | None = None) -> None:
+        """Show what happened; a tab's routine news only while that tab is shown."""
+        if tab is not None and self.tabs.currentWidget() is not tab:
+            return
+        colour = {Level.OK: "#1b7a34", Level.WARNING: "#8a6100", Level.ERROR: "#c62828"}[level]
+        self.message.setStyleSheet(f"color: {colour};")
+        self.message.setText(text)
+
+    def run(
+        self,
+        job: Callable[[Desk], T],
+        done: Callable[[T], None],
+        key: str | None,
+        doing: str | None,
+    ) -> None:
+        """Run `job` on the runner; say what is being done meanwhile, and any failure after."""
+        if doing:
+            self.say(Level.OK, f"{doing}...")
+        self.runner.submit(job, done, self._failed, key)
+
+    def _failed(self, message: str) -> None:
+        self.say(
+            Level.ERROR,
+            f"That could not be done: {message}. Nothing was changed; check the database "
+            "connection and try again.",
+        )
