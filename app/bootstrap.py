@@ -12,15 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import platformdirs
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, exc
 from sqlalchemy.engine import make_url
 
 from app.adapters.db import migrate
 from app.adapters.db.accuracy import accuracy as accuracy_report
 from app.adapters.db.count_planning import count_tasks
 from app.adapters.db.engine import make_engine
+from app.adapters.db.errors import retryable
 from app.adapters.db.exceptions import list_exceptions
 from app.adapters.db.link import Link
 from app.adapters.db.outage import first_line, guarded
@@ -36,8 +38,9 @@ from app.domain.approval import PinGuard
 from app.domain.commands import AssignCount, Command, Decide, PlanCounts
 from app.domain.cycle_counts import CountTaskLine
 from app.domain.exceptions import Decision, ExceptionItem
-from app.domain.interpret import interpret
+from app.domain.interpret import Kind, interpret
 from app.domain.ledger import Outcome
+from app.domain.ports import DatabaseUnavailable
 from app.domain.scan import Scan
 from app.domain.scan import Source as ScanSource
 from app.domain.shift import Shift
@@ -48,6 +51,8 @@ from app.services import ledger as ledger_service
 from app.services.station import StationSession
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 REFRESH_S = 2.0
 """How often a station refreshes its replica while the database answers."""
@@ -312,11 +317,29 @@ class SupervisorDesk:
         self.engine.dispose()
 
     def _submit(self, command: Command) -> Outcome:
-        return ledger_service.submit(command, self._ledger, stow=self._stow)
+        try:
+            return ledger_service.submit(command, self._ledger, stow=self._stow)
+        except DatabaseUnavailable as error:
+            raise DatabaseUnavailable(f"the database is out of reach ({error})") from error
+
+    def _read(self, query: Callable[[Connection], T]) -> T:
+        """`query` on a connection of the desk's engine; an outage is said in words."""
+        for attempt in (1, 2):
+            try:
+                with self.engine.connect() as c:
+                    return query(c)
+            except exc.DBAPIError as error:
+                if attempt == 1 and error.connection_invalidated:
+                    continue  # a pooled connection that died while the database was away
+                if retryable(error):
+                    raise DatabaseUnavailable(
+                        f"the database is out of reach ({first_line(error)})"
+                    ) from error
+                raise
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def exceptions(self, open_only: bool) -> tuple[ExceptionItem, ...]:
-        with self.engine.connect() as c:
-            return tuple(list_exceptions(c, open_only=open_only, limit=DESK_ROWS))
+        return tuple(self._read(lambda c: list_exceptions(c, open_only=open_only, limit=DESK_ROWS)))
 
     def decide(
         self, operator: str, exception: int, decision: Decision, reason: str, pin: str
@@ -335,8 +358,7 @@ class SupervisorDesk:
         )
 
     def count_tasks(self) -> tuple[CountTaskLine, ...]:
-        with self.engine.connect() as c:
-            return tuple(count_tasks(c, open_only=True, limit=DESK_ROWS))
+        return tuple(self._read(lambda c: count_tasks(c, open_only=True, limit=DESK_ROWS)))
 
     def plan(self, operator: str, day: date, zone: str | None) -> Outcome:
         return self._submit(
@@ -359,18 +381,22 @@ class SupervisorDesk:
             )
         )
 
-    def lookup(self, operator: str, code: str) -> Reply:
+    def lookup(self, operator: str, code: str) -> Reply | None:
+        """What `code` holds or where it stands, as `@CMD:LOOKUP` answers; None when `code` is
+        a badge (someone logging in: the screen hands the scan to the station)."""
         info, who = self.replica.station(self.station), self.replica.operator(operator)
         if info is None or who is None:
             return Reply("This station's copy of the warehouse does not know it yet: try again.")
         policy = self._data.policy()
+        meaning = interpret(Scan(code, ScanSource.MANUAL, "supervisor"), self._catalogue)
+        if meaning.kind is Kind.BADGE:
+            return None
         step = LookupStep(WorkContext(info, who, policy, self._data, PinGuard(self._data, policy)))
-        return step.on_scan(interpret(Scan(code, ScanSource.MANUAL, "supervisor"), self._catalogue))
+        return step.on_scan(meaning)
 
     def accuracy(self, days: int) -> AccuracyReport:
         end = datetime.now(UTC).date()
-        with self.engine.connect() as c:
-            return accuracy_report(c, end - timedelta(days=days - 1), end)
+        return self._read(lambda c: accuracy_report(c, end - timedelta(days=days - 1), end))
 
 
 DESK_ROWS = 500

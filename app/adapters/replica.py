@@ -1056,8 +1056,11 @@ class Replica:
                 "JOIN locations l ON l.id = t.location_id "
                 f"WHERE t.state IN ({', '.join('?' * len(states))}) AND (t.assigned_to = ? "
                 "OR (t.assigned_to IS NULL AND (t.zone IS NULL OR t.zone = ?)) "
-                "OR t.state != 'open') ORDER BY l.pick_sequence, l.code",
-                (*states, badge, zone),
+                "OR t.state != 'open') "
+                # A task planned for a later day waits for its day (ISO dates sort as text).
+                "AND (t.planned_for IS NULL OR t.planned_for <= ?) "
+                "ORDER BY l.pick_sequence, l.code",
+                (*states, badge, zone, date.today().isoformat()),
             )
             mine = 0
             try:

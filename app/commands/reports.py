@@ -8,6 +8,7 @@ overall, per day, zone and ABC class, and the value of the count variances.
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from app.adapters.db import accuracy as accuracy_db
+from app.adapters.db import count_planning
 from app.adapters.db.engine import READONLY
 from app.domain.accuracy import NO_ZONE, AccuracyReport, AccuracyRow, money, shown_percent
 
@@ -29,6 +31,9 @@ WIDTH = 100
 """Sentences are wrapped at this width; the tables are as wide as their cells."""
 
 
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 @click.group("report")
 def report_group() -> None:
     """Figures for a supervisor: `perpetua report accuracy`."""
@@ -38,6 +43,8 @@ def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> date 
     if value is None:
         return None
     try:
+        if not ISO_DAY.fullmatch(value):  # fromisoformat takes 20261207 too
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD", ctx, param) from None
@@ -75,7 +82,7 @@ def accuracy_command(
         )
     with obj.runtime() as rt, rt.engine.connect().execution_options(**{READONLY: True}) as c:
         if zone is not None and zone != NO_ZONE:
-            known = accuracy_db.zones(c)
+            known = count_planning.zones(c)
             if zone not in known:
                 raise click.ClickException(
                     f"no location is in zone {zone!r}; the zones are: "

@@ -295,12 +295,17 @@ def plan_counts(inputs: PlanInputs) -> CountPlan:
             ),
         )
         for b in waiting:
-            overdue = b.last_counted is not None and _days_since(day, b.last_counted) >= days
+            since_count = None if b.last_counted is None else _days_since(day, b.last_counted)
+            overdue = since_count is not None and since_count >= days
             if b.open_task:
                 if overdue:
                     take(b, CountOrigin.PLAN, _due_reason(abc, day, b.last_counted))
                 continue
-            if overdue or used < share:
+            # The day's share spreads the counts over the period; a bin counted within the last
+            # half of it is not due yet (a few bins planned zone by zone would be counted again
+            # and again).
+            recent = since_count is not None and 2 * since_count < days
+            if overdue or (used < share and not recent):
                 take(b, CountOrigin.PLAN, _due_reason(abc, day, b.last_counted))
                 used += 1
 

@@ -421,6 +421,9 @@ class CountPlanner(Protocol):
     def zone_known(self, zone: str) -> bool:
         """Whether any location is in this zone."""
 
+    def zones(self) -> list[str]:
+        """Every zone some location is in, in order."""
+
     def sku_usage(self, since: date, until: date) -> list[SkuUsage]:
         """Units picked per SKU on these days (station clock), with its unit value."""
 

@@ -38,21 +38,34 @@ def _named(codes: list[str]) -> str:
     return ", ".join(codes[:SHOWN]) + (f" and {more} more" if more > 0 else "")
 
 
-def _unknown_zone(zone: str) -> Rejection:
+def _unknown_zone(zone: str, ctx: Context) -> Rejection:
+    known = ", ".join(ctx.store.zones()) or "none"
     return Rejection(
         Reason.BAD_INPUT,
-        f"no location is in zone {zone!r}: check the zone (perpetua locations lists them). "
-        "Nothing was done.",
+        f"no location is in zone {zone!r} (the zones are: {known}; upper and lower case "
+        "differ). Nothing was done.",
     )
 
 
 # --- planning ---------------------------------------------------------------------------------
 
 
+PLAN_AHEAD_DAYS = 7
+"""How far ahead a day's counts may be planned (its ABC classes are computed as of that day)."""
+
+
 def _plan_counts(cmd: PlanCounts, ctx: Context) -> tuple[str, dict[str, Any]]:
     store, policy = ctx.store, ctx.policy
+    # Today, or a few days ahead; a day earlier for a station whose local date is behind UTC.
+    first, last = ctx.day - timedelta(days=1), ctx.day + timedelta(days=PLAN_AHEAD_DAYS)
+    if not first <= cmd.day <= last:
+        raise Rejection(
+            Reason.BAD_INPUT,
+            f"counts are planned for today or up to {PLAN_AHEAD_DAYS} days ahead "
+            f"({first.isoformat()} to {last.isoformat()}), not for {cmd.day.isoformat()}",
+        )
     if cmd.zone is not None and not store.zone_known(cmd.zone):
-        raise _unknown_zone(cmd.zone)
+        raise _unknown_zone(cmd.zone, ctx)
     store.lock_count_planning()
     usage = store.sku_usage(cmd.day - timedelta(days=policy.abc_days - 1), cmd.day)
     classes = abc_classes(usage, policy.abc_a_percent, policy.abc_b_percent)
@@ -87,7 +100,8 @@ def plan_text(plan: CountPlan) -> str:
     already = f"; {len(plan.already_open)} already open" if plan.already_open else ""
     if not plan.planned:
         return f"nothing new to count on {day}{where}{already}"
-    return f"planned {len(plan.planned)} counts for {day}{where}: {', '.join(parts)}{already}"
+    counts = "1 count" if len(plan.planned) == 1 else f"{len(plan.planned)} counts"
+    return f"planned {counts} for {day}{where}: {', '.join(parts)}{already}"
 
 
 def _for_event(p: PlannedCount) -> bool:
@@ -144,7 +158,7 @@ def _assign_count(cmd: AssignCount, ctx: Context) -> tuple[str, dict[str, Any]]:
         to_whom = f"{counter.badge} ({counter.name})"
     elif cmd.zone:
         if not store.zone_known(cmd.zone):
-            raise _unknown_zone(cmd.zone)
+            raise _unknown_zone(cmd.zone, ctx)
         to_whom = f"the counters of zone {cmd.zone}"
     codes = list(dict.fromkeys(cmd.locations))
     found = store.locations_by_code(codes)

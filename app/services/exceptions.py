@@ -392,7 +392,10 @@ def _count_decision(
         )
     result: dict[str, Any] = {"exception": item.id, "task": task_id}
     if decision is Decision.REJECT:
-        store.update_count_task(task_id, state="open", counts=[], snapshot=[])
+        why = f"recount: {label(item.id)} rejected by {approver.badge} ({cmd.reason})"
+        store.update_count_task(
+            task_id, state="open", counts=[], snapshot=[], reason=why[:COUNT_REASON_LENGTH]
+        )
         done = _settle(ctx, item, decision, approver, cmd.reason)
         store.resolve_exceptions(COUNT_KINDS, item.ref, ctx.tx_id, approver.id)
         return (

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,6 @@ class Runner(QObject, Generic[C]):
     thread. `busy` says whether an answer is awaited (a screen shows "working")."""
 
     _jobIn = Signal(object)
-    _closeIn = Signal()
     busyChanged = Signal(bool)
 
     def __init__(self, make_context: Callable[[], C], parent: QObject | None = None) -> None:
@@ -93,7 +92,6 @@ class Runner(QObject, Generic[C]):
 
     def _connect_signals(self) -> None:
         self._jobIn.connect(self._worker.run)
-        self._closeIn.connect(self._worker.close)
         self._worker.finished.connect(self._on_finished)
 
     @property
@@ -140,7 +138,9 @@ class Runner(QObject, Generic[C]):
         """Close the context on its thread, then end the thread; True when it ended in time."""
         if not self._started:
             return True
-        self._closeIn.emit()
+        # Closed on its own thread, and waited for: a quit would end the thread's event loop
+        # without running a close still queued behind it, and leave its connections open.
+        QMetaObject.invokeMethod(self._worker, "close", Qt.ConnectionType.BlockingQueuedConnection)
         self._thread.quit()
         ended = self._thread.wait(timeout_ms)
         self._started = False

@@ -215,6 +215,7 @@ class StationWindow(QMainWindow):
         self.supervisor_button.clicked.connect(self._on_supervisor_key)
         if self.supervisor is not None:
             self.supervisor.closeRequested.connect(self._close_supervisor)
+            self.supervisor.handOver.connect(self._on_handed_over)
         self._rfid_link.value.connect(self._tag_bursts.add)
         self._rfid_link.status.connect(self._on_rfid_status)
         self._tag_bursts.burst.connect(self.worker.submit_tags)
@@ -354,9 +355,15 @@ class StationWindow(QMainWindow):
         looked up there (a command barcode closes that screen and goes to the station)."""
         if self.supervising and self.supervisor is not None:
             if not scan.text.startswith("@CMD:"):
-                self.supervisor.take_scan(scan.text)
+                self.supervisor.take_scan(scan)
                 return
             self._close_supervisor()
+        self.worker.submit_scan(scan)
+
+    @Slot(Scan)
+    def _on_handed_over(self, scan: Scan) -> None:
+        """A badge scanned on the supervisor's screen: someone else logs in at the station."""
+        self._close_supervisor()
         self.worker.submit_scan(scan)
 
     @Slot(str)

@@ -34,6 +34,7 @@ from app.domain.accuracy import AccuracyReport
 from app.domain.cycle_counts import CountTaskLine
 from app.domain.exceptions import RULES, Decision, ExceptionItem, ExceptionKind
 from app.domain.ledger import Outcome
+from app.domain.scan import Scan, Source
 from app.domain.workflow import Level, Reply
 from app.services.station_view import StationView
 from app.ui.runner import Runner
@@ -64,7 +65,7 @@ class Desk(Protocol):
     def assign(
         self, operator: str, locations: tuple[str, ...], to: str | None, zone: str | None
     ) -> Outcome: ...
-    def lookup(self, operator: str, code: str) -> Reply: ...
+    def lookup(self, operator: str, code: str) -> Reply | None: ...
     def accuracy(self, days: int) -> AccuracyReport: ...
 
 
@@ -100,9 +101,13 @@ def _when(item: ExceptionItem) -> str:
 
 
 def outcome_text(outcome: Outcome) -> str:
+    """The ledger's answer as one sentence; a refusal says that nothing changed (once)."""
+    message = outcome.message.rstrip(". ")
     if outcome.ok:
-        return f"Done: {outcome.message}."
-    return f"Refused: {outcome.message}. Nothing was changed."
+        return f"Done: {message}."
+    if "nothing was" in message.lower():
+        return f"Refused: {message}."
+    return f"Refused: {message}. Nothing was changed."
 
 
 class ExceptionsTab(QWidget):
@@ -121,9 +126,14 @@ class ExceptionsTab(QWidget):
         self.table = _table(
             ("Id", "Kind", "Where", "Who", "When", "What happened, and what it needs"), 5
         )
-        self.reason = QComboBox()
-        self.reason.setFont(font(BODY_PT))
-        self.reason.setMinimumWidth(220)
+        # One list of reasons beside each button, each with nothing chosen at first: a decision
+        # never goes out with a reason nobody picked.
+        self.reasons = {decision: QComboBox() for decision in Decision}
+        for decision, box in self.reasons.items():
+            box.setObjectName(f"{decision.value}-reason")
+            box.setFont(font(BODY_PT))
+            box.setMinimumWidth(200)
+            box.setPlaceholderText(f"why {decision.value}?")
         self.pin = QLineEdit()
         self.pin.setObjectName("decision-pin")
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
@@ -142,11 +152,11 @@ class ExceptionsTab(QWidget):
         top.addWidget(self.show_all, 1)
         top.addWidget(self.refresh_button)
         decide = QHBoxLayout()
-        decide.addWidget(plain_label("Reason", BODY_PT))
-        decide.addWidget(self.reason)
-        decide.addWidget(self.pin)
+        decide.addWidget(self.reasons[Decision.APPROVE])
         decide.addWidget(self.approve_button)
+        decide.addWidget(self.reasons[Decision.REJECT])
         decide.addWidget(self.reject_button)
+        decide.addWidget(self.pin)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
@@ -173,6 +183,9 @@ class ExceptionsTab(QWidget):
         self._screen.say(Level.OK, f"{waiting} exception(s) wait for a decision.", self)
 
     def _show_quietly(self, items: tuple[ExceptionItem, ...]) -> None:
+        """The list; the exception that was selected stays selected (by its number, not its
+        row: new ones come in on top), or none is, so a decision never lands on another one."""
+        chosen = self.selected()
         self._items = items
         _fill(
             self.table,
@@ -188,6 +201,11 @@ class ExceptionsTab(QWidget):
                 for i in items
             ],
         )
+        row = next((r for r, i in enumerate(items) if chosen and i.id == chosen.id), None)
+        if row is None:
+            self.table.clearSelection()
+        else:
+            self.table.selectRow(row)
         self._on_selected()
 
     @staticmethod
@@ -210,26 +228,24 @@ class ExceptionsTab(QWidget):
         open_one = item is not None and item.state.value == "open"
         self.approve_button.setEnabled(open_one)
         self.reject_button.setEnabled(open_one)
-        self.reason.clear()
-        if item is not None and open_one:
-            codes = dict.fromkeys(
-                (
-                    *reason_codes(item.kind, Decision.APPROVE),
-                    *reason_codes(item.kind, Decision.REJECT),
-                )
-            )
-            self.reason.addItems([c.upper() for c in codes])
+        for decision, box in self.reasons.items():
+            box.clear()
+            if item is not None and open_one:
+                box.addItems([c.upper() for c in reason_codes(item.kind, decision)])
+            box.setCurrentIndex(-1)
 
     def _decide(self, decision: Decision) -> None:
         item, operator = self.selected(), self._screen.operator
         if item is None or operator is None:
             self._screen.say(Level.ERROR, "Touch one open exception in the list first.")
             return
-        reason = self.reason.currentText().lower()
+        reason = self.reasons[decision].currentText().lower()
         if reason not in reason_codes(item.kind, decision):
             allowed = ", ".join(c.upper() for c in reason_codes(item.kind, decision))
             self._screen.say(
-                Level.ERROR, f"To {decision.value} E-{item.id}, choose a reason: {allowed}."
+                Level.ERROR,
+                f"To {decision.value} E-{item.id}, choose why in the list beside "
+                f"{decision.value.capitalize()}: {allowed}.",
             )
             return
         pin = self.pin.text()
@@ -248,6 +264,7 @@ class ExceptionsTab(QWidget):
 
     def _decided(self, outcome: Outcome) -> None:
         self._screen.say(Level.OK if outcome.ok else Level.ERROR, outcome_text(outcome))
+        self.table.clearSelection()  # decided: the next decision starts from a fresh choice
         self.refresh(quiet=True)
         self.decided.emit()
 
@@ -398,7 +415,7 @@ def plan_lines(result: Any) -> list[str]:
     already = [str(p.get("location")) for p in (result.get("already_open") or ()) if p]
     if already:
         lines.append(f"Already open, not planned again: {', '.join(already)}.")
-    return lines or ["Nothing to plan: every location is counted within its class's period."]
+    return lines or ["Nothing new to plan for this day."]
 
 
 class LookupTab(QWidget):
@@ -426,23 +443,31 @@ class LookupTab(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.summary)
         layout.addWidget(self.lines, 1)
-        self.button.clicked.connect(self._look)
-        self.code.returnPressed.connect(self._look)
+        self.button.clicked.connect(lambda: self._look())
+        self.code.returnPressed.connect(lambda: self._look())
 
-    def look_up(self, code: str) -> None:
-        self.code.setText(code)
-        self._look()
+    def look_up(self, scan: Scan) -> None:
+        self.code.setText(scan.text)
+        self._look(scan)
 
     @Slot()
-    def _look(self) -> None:
+    def _look(self, scan: Scan | None = None) -> None:
         operator, code = self._screen.operator, self.code.text().strip()
         if operator is None or not code:
             return
+        asked = scan or Scan(code, Source.MANUAL, device="keyboard")
         self._screen.run(
-            lambda desk: desk.lookup(operator, code), self._show, "lookup", f"Looking up {code}"
+            lambda desk: desk.lookup(operator, code),
+            lambda reply: self._show(reply, asked),
+            "lookup",
+            f"Looking up {code}",
         )
 
-    def _show(self, reply: Reply) -> None:
+    def _show(self, reply: Reply | None, scan: Scan) -> None:
+        if reply is None:  # a badge: someone logs in at the station
+            self.code.clear()
+            self._screen.handOver.emit(scan)
+            return
         self.summary.setText(reply.prompt)
         self.lines.setPlainText("\n".join(reply.lines))
         if reply.feedback is not None:
@@ -467,6 +492,8 @@ class SupervisorScreen(StationScreen):
     scans come here)."""
 
     closeRequested = Signal()
+    handOver = Signal(Scan)
+    """A badge scanned here: the window closes this screen and gives the scan to the station."""
 
     def __init__(self, runner: Runner[Desk], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -524,10 +551,16 @@ class SupervisorScreen(StationScreen):
         elif shown is self.counts:
             self.counts.refresh()
 
-    def take_scan(self, text: str) -> None:
-        """A scan while the screen is open: looked up."""
+    def take_scan(self, scan: Scan) -> None:
+        """A scan while the screen is open: looked up (a badge is handed to the station: see
+        `handOver`). Digits typed fast into the PIN field and
+        ended with Enter arrive as a scan too: they go back into the PIN field, never on show."""
+        pin = self.exceptions.pin
+        if pin.hasFocus():
+            pin.setText(scan.text)
+            return
         self.tabs.setCurrentWidget(self.lookup)
-        self.lookup.look_up(text)
+        self.lookup.look_up(scan)
 
     @Slot()
     def refresh_accuracy(self) -> None:
@@ -559,8 +592,9 @@ class SupervisorScreen(StationScreen):
         self.runner.submit(job, done, self._failed, key)
 
     def _failed(self, message: str) -> None:
+        first = message.splitlines()[0] if message else "an error"
         self.say(
             Level.ERROR,
-            f"That could not be done: {message}. Nothing was changed; check the database "
-            "connection and try again.",
+            f"That could not be done: {first}. Nothing was changed: try again once the "
+            "database answers (the list shown may be out of date).",
         )

@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.qtbot import QtBot
 
 from app import bootstrap
 from app.config import Settings
 from app.domain.commands import CountLine, Hold, Opening, OpeningLine, SaveCount
+from app.domain.exceptions import Decision
 from app.domain.interpret import StationMode
 from app.domain.workflow import Level
 from app.services.station_view import StationView
@@ -111,7 +112,12 @@ def test_a_supervisor_approves_a_count_plans_and_looks_up(
     row = next(r for r, line in enumerate(listed) if line[1] == "count variance")
     tab.table.selectRow(row)
     assert tab.approve_button.isEnabled()
-    tab.reason.setCurrentText("LOST")
+    approve_why = tab.reasons[Decision.APPROVE]
+    QTest.mouseClick(tab.approve_button, Qt.MouseButton.LeftButton)  # no reason chosen yet
+    assert screen.message.text().startswith("To approve E-"), screen.message.text()
+    assert "choose why in the list beside Approve: COUNT, DAMAGED" in screen.message.text()
+    assert warehouse.on_hand("A-01-01", "WIDGET") == 10
+    approve_why.setCurrentText("LOST")
     tab.pin.setText("123456")
     QTest.mouseClick(tab.approve_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not screen.message.text().endswith("..."), timeout=WAIT_MS)
@@ -123,11 +129,11 @@ def test_a_supervisor_approves_a_count_plans_and_looks_up(
 
     # A wrong PIN is refused, and nothing changes.
     tab.table.selectRow(0)
-    tab.reason.setCurrentText("INSPECTED_OK")
+    tab.reasons[Decision.APPROVE].setCurrentText("INSPECTED_OK")
     tab.pin.setText("000000")
     QTest.mouseClick(tab.approve_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: screen.message.text().startswith("Refused:"), timeout=WAIT_MS)
-    assert "Nothing was changed" in screen.message.text()
+    assert screen.message.text().endswith("Nothing was done."), screen.message.text()
     qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=WAIT_MS)
 
     # The accuracy figure: one location counted, its first count off.
@@ -186,3 +192,95 @@ def test_a_logout_closes_the_screen_and_others_have_none(station: Station) -> No
     assert station.window.current_screen() is station.window.screens[StationMode.RECEIVE]
     assert "for a supervisor" in station.window.banner.text()
     assert station.sounds.played[-1] is Level.ERROR
+
+
+def test_a_pin_typed_fast_with_enter_stays_in_the_pin_field(station: Station) -> None:
+    """A keyboard-wedge burst ending in Enter is a scan; typed into the PIN field, it is the
+    PIN, and it is never looked up nor shown."""
+    log_in_supervisor(station)
+    screen = open_screen(station)
+    tab = screen.exceptions
+    tab.pin.setFocus()
+    station.qtbot.waitUntil(tab.pin.hasFocus, timeout=WAIT_MS)
+    station.keyboard.pause()
+    station.keyboard.type("123456\r")
+    station.qtbot.waitUntil(lambda: tab.pin.text() == "123456", timeout=WAIT_MS)
+    assert screen.lookup.code.text() == "" and screen.tabs.currentWidget() is tab
+    assert [w for w in screen.findChildren(QLabel) if "123456" in w.text()] == []
+
+
+def test_the_selection_stays_on_its_exception_when_new_ones_come_in(
+    station: Station, warehouse: Warehouse
+) -> None:
+    """New exceptions come in on top: a refresh keeps the one the supervisor touched selected
+    (by its number, not its row), so a decision never lands on another one."""
+    log_in_supervisor(station)
+    screen = open_screen(station)
+    qtbot, tab = station.qtbot, screen.exceptions
+    qtbot.waitUntil(lambda: tab.table.rowCount() == 2, timeout=WAIT_MS)
+    counted = next(r for r, line in enumerate(rows(tab.table)) if line[1] == "count variance")
+    tab.table.selectRow(counted)
+    chosen = tab.selected()
+    assert chosen is not None and chosen.kind.value == "count_variance"
+    assert warehouse.run(Hold, reason="leaking", location="A-01-03").ok
+    QTest.mouseClick(tab.refresh_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.table.rowCount() == 3, timeout=WAIT_MS)
+    again = tab.selected()
+    assert again is not None and again.id == chosen.id
+    assert tab.table.selectionModel().selectedRows()[0].row() == counted + 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)  # SQLite has no network to cut
+def test_out_of_reach_the_screen_says_so_in_words(station: Station) -> None:
+    """The network cut: a refresh says the database is out of reach, in one line, never an SQL
+    statement; healed, the next refresh works (a connection that died is not reused)."""
+    log_in_supervisor(station)
+    screen = open_screen(station)
+    qtbot, tab = station.qtbot, screen.exceptions
+    qtbot.waitUntil(lambda: tab.table.rowCount() == 2, timeout=WAIT_MS)
+    waiting = "2 exception(s) wait for a decision."
+    # A cut while the screen is idle kills the connection its pool keeps: healed, the next
+    # refresh must not fail on that dead connection.
+    station.outage.cut.set()
+    qtbot.wait(1500)
+    station.outage.cut.clear()
+    screen.message.clear()
+    QTest.mouseClick(tab.refresh_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: screen.message.text() not in ("", "Reading exceptions..."), timeout=WAIT_MS
+    )
+    assert screen.message.text() == waiting
+
+    station.outage.cut.set()
+    QTest.mouseClick(tab.refresh_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: screen.message.text().startswith("That could not"), timeout=WAIT_MS)
+    said = screen.message.text()
+    assert said.startswith("That could not be done: the database is out of reach ("), said
+    assert "SELECT" not in said and "\n" not in said
+    assert said.endswith(
+        "Nothing was changed: try again once the database answers (the list "
+        "shown may be out of date)."
+    )
+    station.outage.cut.clear()
+    QTest.mouseClick(tab.refresh_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: screen.message.text() == waiting, timeout=WAIT_MS)
+
+
+def test_a_badge_scanned_on_the_screen_goes_to_the_station(station: Station) -> None:
+    """The supervisor walks away with the screen open; a counter scans their badge: the screen
+    closes and the station answers the badge as it always does (log out first), instead of a
+    lookup saying a badge is not a location."""
+    log_in_supervisor(station)
+    screen = open_screen(station)
+    with station.qtbot.waitSignal(
+        station.window.viewShown,
+        timeout=WAIT_MS,
+        check_params_cb=lambda v: bool(v.scans) and v.scans[0].text == "C1",
+    ) as answered:
+        station.keyboard.pause()
+        station.keyboard.type("C1\r")
+    view: StationView = answered.args[0]
+    assert view.feedback is not None and "Scan LOGOUT first" in view.feedback.text
+    assert station.window.current_screen() is not screen and screen.operator is None
+    assert station.window.banner.isVisible()

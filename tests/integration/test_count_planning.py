@@ -60,7 +60,9 @@ def pick(wh: Warehouse, order: str, sku: str, bin_: str, reserve: int, picked: i
 
 
 def plan(wh: Warehouse, day: date = TODAY, zone: str | None = None) -> Outcome:
-    return wh.run(PlanCounts, operator="S1", day=day, zone=zone)
+    """The plan of `day`, made on that day (at 06:00 UTC), as a supervisor plans each morning."""
+    made = datetime.combine(day, time(6), UTC)
+    return wh.run(PlanCounts, operator="S1", day=day, zone=zone, station_time=made)
 
 
 @pytest.fixture
@@ -353,3 +355,14 @@ def test_the_demo_has_a_b_and_c_classes_from_its_past_picks(db_url: str) -> None
     sizes = json.loads(planned.output)["result"]["bins_by_class"]
     assert all(sizes[abc] > 0 for abc in "ABC"), sizes
     assert perpetua(db_url, "verify").output.strip().endswith("ledger OK")
+
+
+def test_a_plan_is_for_today_or_the_week_ahead(wh: Warehouse) -> None:
+    """A plan for a day long past or far ahead is refused, and writes nothing (its classes
+    would be computed from picks that do not exist)."""
+    made = datetime.combine(TODAY, time(6), UTC)
+    for day in (TODAY - timedelta(days=30), TODAY + timedelta(days=8)):
+        refused = wh.run(PlanCounts, operator="S1", day=day, station_time=made)
+        assert not refused.ok
+        assert refused.message.startswith("counts are planned for today or up to 7 days ahead")
+    assert plan(wh, TODAY + timedelta(days=7)).ok

@@ -184,6 +184,7 @@ def test_a_rejected_count_is_discarded_and_the_bin_counted_again(wh: Warehouse) 
     task = task_of(wh, "A-01-01")
     assert (task.state, task.counts, task.snapshot, task.counters) == ("open", [], [], ["C1"])
     assert task.first_counts == [{"sku": "WIDGET", "lot": None, "qty": 4}]
+    assert task.reason == f"recount: E-{variance.id} rejected by S1 (recount)"  # in the lists
     assert wh.on_hand("A-01-01", "WIDGET") == 10
     assert state_of(wh, variance.id) is ExceptionState.REJECTED
     # Counted again beyond tolerance: a new variance is listed, the rejected one stays as it was.

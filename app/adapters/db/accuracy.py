@@ -49,7 +49,10 @@ def accuracy(
     if policy is None:
         policy = authority.policy(c)
     since = datetime.combine(start, time(), UTC)
-    until = datetime.combine(end + timedelta(days=1), time(), UTC)
+    # The end of the last day (the last day there is: 9999-12-31 has no day after it).
+    until = datetime.combine(
+        min(end, date.max - timedelta(days=1)) + timedelta(days=1), time(), UTC
+    )
     stmt = (
         select(
             _CT.c.first_counts,
@@ -90,12 +93,6 @@ def accuracy(
             )
         )
     return accuracy_report(counted, policy.count, start, end, zone)
-
-
-def zones(c: Connection) -> list[str]:
-    """The zones locations are in, by name: what `--zone` may name."""
-    stmt = select(_L.c.zone).where(_L.c.zone.is_not(None)).distinct().order_by(_L.c.zone)
-    return [str(z) for z in c.execute(stmt).scalars()]
 
 
 def _lines_of(r: Any) -> Iterable[list[dict[str, Any]]]:

@@ -111,6 +111,7 @@ GRANTS: Mapping[str, TableGrant] = {
             "updated_at",
             "assigned_to",
             "zone",
+            "reason",
             "first_counts",
             "first_snapshot",
             "first_counted_at",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 from sqlalchemy import (
@@ -593,6 +594,8 @@ class SqlStationData:
                 _CT.c.state.in_(states),
                 # A recount's or approval's assignee may have counted it: open_to decides.
                 mine | (_CT.c.state != CountState.OPEN.value),
+                # A task planned for a later day waits for its day.
+                _CT.c.planned_for.is_(None) | (_CT.c.planned_for <= date.today()),
             )
             .order_by(_L.c.pick_sequence, _L.c.code)
         )

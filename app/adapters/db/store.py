@@ -805,6 +805,9 @@ class SqlLedgerStore:
     def zone_known(self, zone: str) -> bool:
         return count_planning.zone_known(self._c, zone)
 
+    def zones(self) -> list[str]:
+        return count_planning.zones(self._c)
+
     def sku_usage(self, since: date, until: date) -> list[SkuUsage]:
         return count_planning.sku_usage(self._c, since, until)
 

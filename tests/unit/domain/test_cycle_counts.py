@@ -198,6 +198,17 @@ def test_the_days_share_counts_what_was_planned_for_the_day_already() -> None:
     assert again.planned == ()
 
 
+def test_a_bin_counted_within_half_its_period_is_not_due_whatever_the_share() -> None:
+    """A zone of one C bin has a share of one a day: counted 2 days ago, it is not counted
+    again (it would be, day after day); counted 90 days ago, it is."""
+    recent = plan_counts(PlanInputs(DAY, "A", bins(1, last_counted=at(2)), {}, policy=QUIET))
+    assert recent.planned == ()
+    half = plan_counts(PlanInputs(DAY, "A", bins(1, last_counted=at(90)), {}, policy=QUIET))
+    assert [p.reason for p in half.planned] == [
+        f"class C, last counted {(DAY - timedelta(days=90)).isoformat()} (90 days ago)"
+    ]
+
+
 # --- the random sample ------------------------------------------------------------------------
 
 
