@@ -39,6 +39,20 @@ from app.commands.outbox import outbox_group
 from app.commands.policy import operator_group, operators_group, policy_group
 from app.commands.receipts import receipt_command, receipts_command
 from app.commands.replay import replay_command
+from app.commands.report_flow import (
+    age_command,
+    health_command,
+    picks_command,
+    receiving_command,
+    turnover_command,
+)
+from app.commands.report_replenishment import replenishment_command, replenishment_group
+from app.commands.report_stock import (
+    adjustments_report_command,
+    expiring_report_command,
+    stock_report_command,
+    trace_report_command,
+)
 from app.commands.reports import report_group
 from app.commands.rfid import rfid_group
 from app.commands.sheet import sheet_command
@@ -748,6 +762,17 @@ for _command in (
     counts_group,
 ):
     main.add_command(_command)
+report_group.add_command(age_command)
+report_group.add_command(turnover_command)
+report_group.add_command(receiving_command)
+report_group.add_command(picks_command)
+report_group.add_command(health_command)
+report_group.add_command(stock_report_command)
+report_group.add_command(trace_report_command)
+report_group.add_command(expiring_report_command)
+report_group.add_command(adjustments_report_command)
+report_group.add_command(replenishment_command)
+main.add_command(replenishment_group)
 
 
 def run() -> None:

@@ -8,7 +8,6 @@ overall, per day, zone and ABC class, and the value of the count variances.
 from __future__ import annotations
 
 import json
-import re
 import textwrap
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -19,7 +18,9 @@ import click
 from app.adapters.db import accuracy as accuracy_db
 from app.adapters.db import count_planning
 from app.adapters.db.engine import READONLY
-from app.domain.accuracy import NO_ZONE, AccuracyReport, AccuracyRow, money, shown_percent
+from app.commands.report_output import iso_day as _day
+from app.domain.accuracy import NO_ZONE, AccuracyReport, AccuracyRow, shown_percent
+from app.domain.report_table import money
 
 if TYPE_CHECKING:
     from app.cli import Context
@@ -31,23 +32,9 @@ WIDTH = 100
 """Sentences are wrapped at this width; the tables are as wide as their cells."""
 
 
-ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
 @click.group("report")
 def report_group() -> None:
     """Figures for a supervisor: `perpetua report accuracy`."""
-
-
-def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        if not ISO_DAY.fullmatch(value):  # fromisoformat takes 20261207 too
-            raise ValueError(value)
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD", ctx, param) from None
 
 
 @report_group.command("accuracy")

@@ -214,13 +214,6 @@ def _value(done: Iterable[tuple[Variance, ...]]) -> VarianceValue:
     return VarianceValue(tasks, units_abs, units_net, value_abs, value_net, unvalued)
 
 
-def money(cents: int) -> str:
-    """Cents as money with 2 decimals: 123456 -> "1234.56", -5 -> "-0.05"."""
-    sign = "-" if cents < 0 else ""
-    whole, part = divmod(abs(cents), 100)
-    return f"{sign}{whole}.{part:02d}"
-
-
 def shown_percent(row: AccuracyRow) -> str:
     """A row's accuracy as shown: "94.1 %", or "-" when nothing was counted."""
     percent = row.percent

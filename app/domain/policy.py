@@ -47,6 +47,9 @@ KEYS: tuple[Key, ...] = (
     Key("count_days_c", 180, 1, 730, "a class C location is counted at least this often (days)"),
     Key("count_sample", 5, 0, 10_000, "bins counted at random each day, so that none escapes"),
     Key("late_refusal_seconds", 60, 5, 86_400, "a refusal this late (queued) is an exception"),
+    Key("service_level_percent", 95, 50, 99, "replenishment: the share of demand met from stock"),
+    Key("excess_days_of_supply", 90, 1, 3650, "stock beyond this many days of demand is excess"),
+    Key("stranded_days", 90, 1, 3650, "stock without demand for this many days is stranded"),
 )
 BY_NAME: dict[str, Key] = {k.name: k for k in KEYS}
 
@@ -79,6 +82,9 @@ class WarehousePolicy:
     count_days_c: int = 180
     count_sample: int = 5
     late_refusal_seconds: int = 60
+    service_level_percent: int = 95
+    excess_days_of_supply: int = 90
+    stranded_days: int = 90
 
     @classmethod
     def from_values(cls, values: Mapping[str, str | int]) -> WarehousePolicy:

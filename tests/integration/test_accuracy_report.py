@@ -316,4 +316,4 @@ def test_an_empty_period_and_bad_input(counted: Warehouse, db_url: str) -> None:
     )
     bad = perpetua(db_url, "--from", "7.12.2026")
     assert bad.exit_code == 2
-    assert "'7.12.2026' is not a date YYYY-MM-DD" in bad.output
+    assert "'7.12.2026' is not a date: write it YYYY-MM-DD" in bad.output

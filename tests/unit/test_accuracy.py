@@ -15,10 +15,10 @@ from app.domain.accuracy import (
     accuracy_report,
     location_class,
     matches,
-    money,
     shown_percent,
     variance_lines,
 )
+from app.domain.report_table import money
 from app.domain.workflow import Holding, Tolerance
 
 POLICY = Tolerance(units=1, percent=5)
