@@ -9,7 +9,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -18,10 +18,11 @@ import platformdirs
 from sqlalchemy import Connection, Engine, exc
 from sqlalchemy.engine import make_url
 
-from app.adapters.db import migrate
+from app import report_runs
+from app.adapters.db import migrate, reports_flow, reports_stock
 from app.adapters.db.accuracy import accuracy as accuracy_report
 from app.adapters.db.count_planning import count_tasks
-from app.adapters.db.engine import make_engine
+from app.adapters.db.engine import READONLY, make_engine
 from app.adapters.db.errors import retryable
 from app.adapters.db.exceptions import list_exceptions
 from app.adapters.db.link import Link
@@ -33,7 +34,7 @@ from app.adapters.outbox import Outbox, WrongDatabase
 from app.adapters.replica import Replica, ReplicaMismatch
 from app.adapters.station_reads import ReplicaCatalogue, ReplicaStationData
 from app.config import APP_NAME, Settings
-from app.domain.accuracy import AccuracyReport
+from app.domain.accuracy import AccuracyReport, AccuracyRow
 from app.domain.approval import PinGuard
 from app.domain.commands import AssignCount, Command, Decide, PlanCounts
 from app.domain.cycle_counts import CountTaskLine
@@ -41,6 +42,9 @@ from app.domain.exceptions import Decision, ExceptionItem
 from app.domain.interpret import Kind, interpret
 from app.domain.ledger import Outcome
 from app.domain.ports import DatabaseUnavailable
+from app.domain.report_pages import ExportDone, ReportAsk, ReportShown, StockKey, StockPage
+from app.domain.report_table import ReportTable
+from app.domain.reports_stock import AdjustmentsBy, adjustments_table
 from app.domain.scan import Scan
 from app.domain.scan import Source as ScanSource
 from app.domain.shift import Shift
@@ -290,6 +294,21 @@ def station_factory(
     return functools.partial(open_station, settings, station, outbox_path)
 
 
+@dataclass(frozen=True)
+class ChartData:
+    """What the supervisor's charts show (app/ui/charts.py), read at once on the runner."""
+
+    accuracy: tuple[AccuracyRow, ...]
+    adjustments: ReportTable
+    age: ReportTable
+    turnover: ReportTable
+
+
+def settled(table: ReportTable) -> ReportTable:
+    """`table` with its rows read into a tuple: a value fit to cross to the GUI thread."""
+    return replace(table, rows=tuple(table.rows))
+
+
 class SupervisorDesk:
     """What the supervisor's screen reads and sends (app/ui/supervisor.py), built and used on
     the window's query runner thread (app/ui/runner.py): its own engine, and the station's
@@ -397,6 +416,44 @@ class SupervisorDesk:
     def accuracy(self, days: int) -> AccuracyReport:
         end = datetime.now(UTC).date()
         return self._read(lambda c: accuracy_report(c, end - timedelta(days=days - 1), end))
+
+    def charts(self, days: int) -> ChartData:
+        """The figures of the supervisor's charts over the last `days` days (age: today)."""
+        end = datetime.now(UTC).date()
+        start = end - timedelta(days=days - 1)
+
+        def read(c: Connection) -> ChartData:
+            moves = reports_stock.adjustments(c, start, end)
+            return ChartData(
+                accuracy_report(c, start, end).by_day,
+                settled(adjustments_table(moves, AdjustmentsBy.REASON, start, end)),
+                settled(reports_flow.age(c, end)),
+                settled(reports_flow.turnover_report(c, start, end, True)),
+            )
+
+        return self._read(read)
+
+    def _read_only(self, query: Callable[[Connection], T]) -> T:
+        """`query` on a read-only connection: a report takes no write lock stations wait on."""
+        return self._read(lambda c: query(c.execution_options(**{READONLY: True})))
+
+    def report(self, ask: ReportAsk, cancel: threading.Event) -> ReportShown:
+        """A whole report by name (all but stock, which the screen reads in pages)."""
+        return self._read_only(lambda c: report_runs.shown(c, ask, cancel))
+
+    def stock_page(self, ask: ReportAsk, after: StockKey | None, limit: int) -> StockPage:
+        """`limit` rows of stock on hand after `after`: the screen asks as the table scrolls."""
+        return self._read_only(lambda c: report_runs.stock_page(c, ask, after, limit))
+
+    def export_csv(
+        self,
+        ask: ReportAsk,
+        path: Path,
+        progress: Callable[[int, int], None],
+        cancel: threading.Event,
+    ) -> ExportDone:
+        """The report streamed to `path` as CSV; `cancel` set stops it and removes the file."""
+        return self._read_only(lambda c: report_runs.export(c, ask, path, progress, cancel))
 
 
 DESK_ROWS = 500

@@ -24,7 +24,6 @@ from app.commands.report_output import iso_day as _day
 from app.domain.barcodes import normalise_gtin
 from app.domain.reports_stock import (
     AdjustmentsBy,
-    ExpiringLine,
     StockFilter,
     adjustments_table,
     expiring_table,
@@ -201,21 +200,7 @@ def expiring_report_command(obj: Context, days: int, csv_file: Path | None, as_j
     `perpetua expired`, for a supervisor, with CSV and JSON."""
     today = _today()
     with _reading(obj) as c:
-        found = held_stock.expiring_stock(c, today, days)
-    lines = [
-        ExpiringLine(
-            location=r["location"],
-            sku=r["sku"],
-            lot=r["lot"],
-            expiry=date.fromisoformat(r["expiry"]),
-            on_hand=r["on_hand"],
-            reserved=r["reserved"],
-            days_left=r["days_left"],
-            state=r["state"],
-            held=r["held"],
-        )
-        for r in found
-    ]
+        lines = db.expiring_lines(c, today, days)
     emit(expiring_table(lines, today, days), csv_file, as_json)
 
 

@@ -1,5 +1,5 @@
 """The supervisor's screen (README "A supervisor's day"): the exceptions list, the count tasks and
-the day's count plan, stock lookup, and the inventory-record accuracy, in tabs.
+the day's count plan, stock lookup, the reports, and the inventory-record accuracy, in tabs.
 
 Opened with its button (or Ctrl+S) by a supervisor logged in at any station. Every query and every
 decision runs on the window's one background runner (app/ui/runner.py) against the supervisor
@@ -10,19 +10,26 @@ the screen and goes to the station as usual.
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any, Protocol, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
     QPlainTextEdit,
+    QProgressBar,
+    QSpinBox,
+    QTableView,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -34,13 +41,29 @@ from app.domain.accuracy import AccuracyReport
 from app.domain.cycle_counts import CountTaskLine
 from app.domain.exceptions import RULES, Decision, ExceptionItem, ExceptionKind
 from app.domain.ledger import Outcome
+from app.domain.report_pages import (
+    DEFAULT_DAYS,
+    FILTERS,
+    ExportDone,
+    Filter,
+    ReportAsk,
+    ReportName,
+    ReportShown,
+    StockKey,
+    StockPage,
+)
 from app.domain.scan import Scan, Source
 from app.domain.workflow import Level, Reply
 from app.services.station_view import StationView
+from app.ui.report_model import ReportTableModel
 from app.ui.runner import Runner
 from app.ui.screens import StationScreen
+from app.ui.supervisor_charts import ChartsTab
 from app.ui.widgets.keypad import KeypadWidget
 from app.ui.widgets.theme import BODY_PT, TABLE_PT, font, plain_label, touch_button
+
+if TYPE_CHECKING:
+    from app.bootstrap import ChartData
 
 T = TypeVar("T")
 
@@ -67,6 +90,16 @@ class Desk(Protocol):
     ) -> Outcome: ...
     def lookup(self, operator: str, code: str) -> Reply | None: ...
     def accuracy(self, days: int) -> AccuracyReport: ...
+    def charts(self, days: int) -> ChartData: ...
+    def report(self, ask: ReportAsk, cancel: threading.Event) -> ReportShown: ...
+    def stock_page(self, ask: ReportAsk, after: StockKey | None, limit: int) -> StockPage: ...
+    def export_csv(
+        self,
+        ask: ReportAsk,
+        path: Path,
+        progress: Callable[[int, int], None],
+        cancel: threading.Event,
+    ) -> ExportDone: ...
 
 
 def _table(headers: Sequence[str], wide: int) -> QTableWidget:
@@ -474,6 +507,269 @@ class LookupTab(QWidget):
             self._screen.say(reply.feedback.level, reply.feedback.text)
 
 
+class ExportProgress(QObject):
+    """Carries an export's progress from the runner's thread to the screen: a signal of an
+    object that lives on the GUI thread, so each emit is queued there (only ints cross)."""
+
+    advanced = Signal(int, int)
+    """(rows written, rows in all)."""
+
+
+class ReportsTab(QWidget):
+    """A report chosen by name, its few filters, Run, its rows, and Export CSV with a progress
+    bar and Cancel. Stock on hand comes a page at a time as the table scrolls (a million rows
+    never load whole); the rest are per SKU, receipt or operator and come whole. Everything runs
+    on the screen's one query runner."""
+
+    def __init__(self, screen: SupervisorScreen) -> None:
+        super().__init__()
+        self._screen = screen
+        self._cancel: threading.Event | None = None
+        self._exporting = False
+        self.setObjectName("supervisor-reports")
+        self.choose_path: Callable[[str], Path | None] = self._ask_for_path
+        """Where to write the CSV file (a save dialog; given the suggested file name)."""
+        self.report = QComboBox()
+        self.report.setObjectName("report-name")
+        self.report.setFont(font(BODY_PT))
+        self.report.addItems([name.value for name in ReportName])
+        self.fields = {f: QLineEdit() for f in (Filter.SKU, Filter.LOCATION, Filter.ZONE)}
+        for f, field in self.fields.items():
+            field.setObjectName(f"report-{f.value}")
+            field.setPlaceholderText(f"{f.value} (empty: all)")
+            field.setFont(font(BODY_PT))
+            field.setMaximumWidth(180)
+        self.days = QSpinBox()
+        self.days.setObjectName("report-days")
+        self.days.setRange(0, 3650)
+        self.days.setSuffix(" days")
+        self.days.setFont(font(BODY_PT))
+        self.run_button = touch_button("Run")
+        self.run_button.setObjectName("report-run")
+        self.export_button = touch_button("Export CSV")
+        self.export_button.setObjectName("report-export")
+        self.cancel_button = touch_button("Cancel")
+        self.cancel_button.setObjectName("report-cancel")
+        self.cancel_button.hide()
+        self.progress = QProgressBar()
+        self.progress.setObjectName("report-progress")
+        self.progress.hide()
+        self.model = ReportTableModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setFont(font(TABLE_PT))
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().setVisible(False)
+        # Fixed row heights and no fit-to-contents: a view that measured its rows would read
+        # every one of them, and a million-row report would stall.
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.summary = plain_label("", BODY_PT)
+        self.summary.setObjectName("report-summary")
+        self.summary.setWordWrap(True)
+        self._export_progress = ExportProgress(self)
+        self._build()
+        self._connect_signals()
+        self._on_report_chosen(0)
+
+    def _build(self) -> None:
+        top = QHBoxLayout()
+        top.addWidget(self.report)
+        for field in self.fields.values():
+            top.addWidget(field)
+        top.addWidget(self.days)
+        top.addStretch(1)
+        top.addWidget(self.run_button)
+        top.addWidget(self.export_button)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.progress, 1)
+        bottom.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.summary)
+        layout.addLayout(bottom)
+
+    def _connect_signals(self) -> None:
+        self.report.currentIndexChanged.connect(self._on_report_chosen)
+        self.run_button.clicked.connect(self._on_run)
+        self.export_button.clicked.connect(self._on_export)
+        self.cancel_button.clicked.connect(self._on_cancel)
+        self.model.page_arrived.connect(self._on_rows)
+        self.model.page_failed.connect(self._on_page_failed)
+        self.model.page_refused.connect(self._on_page_refused)
+        self._export_progress.advanced.connect(self._on_export_advanced)
+        for field in self.fields.values():
+            field.returnPressed.connect(self._on_run)
+
+    def chosen(self) -> ReportName:
+        return ReportName(self.report.currentText())
+
+    def ask(self) -> ReportAsk:
+        """The report chosen with the filters it takes (the others are not sent)."""
+        name = self.chosen()
+        takes = FILTERS[name]
+
+        def text(f: Filter) -> str | None:
+            return (self.fields[f].text().strip() or None) if f in takes else None
+
+        days = self.days.value() if Filter.DAYS in takes else None
+        return ReportAsk(name, text(Filter.SKU), text(Filter.LOCATION), text(Filter.ZONE), days)
+
+    @Slot(int)
+    def _on_report_chosen(self, _index: int) -> None:
+        name = self.chosen()
+        takes = FILTERS[name]
+        for f, field in self.fields.items():
+            field.setEnabled(f in takes)
+        self.days.setEnabled(Filter.DAYS in takes)
+        if name in DEFAULT_DAYS:
+            self.days.setValue(DEFAULT_DAYS[name])
+
+    def _working(self, doing: str | None, cancellable: bool) -> None:
+        """Show that something runs (an indeterminate bar) and offer Cancel; None: idle."""
+        busy = doing is not None
+        self.run_button.setEnabled(not busy)
+        self.export_button.setEnabled(not busy)
+        self.cancel_button.setVisible(busy and cancellable)
+        self.progress.setVisible(busy)
+        if busy:
+            self.progress.setRange(0, 0)
+            self._screen.say(Level.OK, f"{doing}...")
+
+    @Slot()
+    def _on_run(self) -> None:
+        ask = self.ask()
+        if ask.name is ReportName.STOCK:
+            self._working(f"Reading {ask.name.value}", cancellable=False)
+            self.model.show_paged(functools.partial(self._page, ask))
+            return
+        self._working(f"Running the {ask.name.value} report", cancellable=True)
+        self._cancel = cancel = threading.Event()
+        self._screen.runner.submit(
+            lambda desk: desk.report(ask, cancel),
+            lambda shown: self._on_report(cancel, shown),
+            lambda message: self._on_report_failed(cancel, message),
+            "report",
+        )
+
+    def _page(
+        self,
+        ask: ReportAsk,
+        after: StockKey | None,
+        limit: int,
+        done: Callable[[StockPage], None],
+        failed: Callable[[str], None],
+    ) -> None:
+        self._screen.runner.submit(
+            lambda desk: desk.stock_page(ask, after, limit), done, failed, "report"
+        )
+
+    def _on_report(self, cancel: threading.Event, shown: ReportShown) -> None:
+        if cancel.is_set():
+            return  # cancelled: said so already; the answer that came anyway is not shown
+        self._cancel = None
+        self._working(None, False)
+        if shown.refused is not None:
+            self.model.clear()
+            self._screen.say(Level.ERROR, shown.refused)
+            return
+        self.model.show_whole(shown)
+
+    def _on_report_failed(self, cancel: threading.Event, message: str) -> None:
+        if not cancel.is_set():
+            self._cancel = None
+            self._working(None, False)
+            self._screen._failed(message)
+
+    @Slot(int)
+    def _on_rows(self, held: int) -> None:
+        if self.progress.isVisible() and self._cancel is None:
+            self._working(None, False)
+        self.table.resizeColumnsToContents()
+        more = "" if self.model.complete else " so far (more as you scroll)"
+        self.summary.setText(" ".join((self.model.title + ".", *self.model.notes)))
+        self._screen.say(Level.OK, f"{self.model.title}: {held} row(s){more}.", self)
+
+    @Slot(str)
+    def _on_page_refused(self, message: str) -> None:
+        self._working(None, False)
+        self._screen.say(Level.ERROR, message)  # a filter that names nothing: it says what to do
+
+    @Slot(str)
+    def _on_page_failed(self, message: str) -> None:
+        self._working(None, False)
+        self._screen._failed(message)
+
+    def _ask_for_path(self, suggested: str) -> Path | None:
+        chosen, _ = QFileDialog.getSaveFileName(self, "Export CSV", suggested, "CSV (*.csv)")
+        return Path(chosen) if chosen else None
+
+    @Slot()
+    def _on_export(self) -> None:
+        ask = self.ask()
+        path = self.choose_path(f"{ask.name.value}.csv")
+        if path is None:
+            return
+        self._cancel = cancel = threading.Event()
+        self._exporting = True
+        self._working(f"Exporting {ask.name.value} to {path}", cancellable=True)
+        progress = self._export_progress.advanced.emit
+        self._screen.runner.submit(
+            lambda desk: desk.export_csv(ask, path, progress, cancel),
+            self._on_exported,
+            self._on_export_failed,
+            None,
+        )
+
+    @Slot(int, int)
+    def _on_export_advanced(self, written: int, total: int) -> None:
+        if self._cancel is None or self._cancel.is_set():
+            return
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(min(written, total))
+        self.progress.setFormat(f"{written:,} of {total:,} rows")
+
+    def _on_exported(self, done: ExportDone) -> None:
+        self._cancel, self._exporting = None, False
+        self._working(None, False)
+        if done.cancelled:
+            self._screen.say(
+                Level.WARNING,
+                f"Export cancelled: {done.path} was not written (the part written is removed). "
+                "Press Export CSV to start again.",
+            )
+            return
+        self._screen.say(Level.OK, f"{done.rows:,} row(s) written to {done.path}.")
+
+    def _on_export_failed(self, message: str) -> None:
+        self._cancel, self._exporting = None, False
+        self._working(None, False)
+        first = message.splitlines()[0] if message else "an error"
+        self._screen.say(
+            Level.ERROR,
+            f"The export stopped: {first}. No file was left half written; fix that and press "
+            "Export CSV again.",
+        )
+
+    @Slot()
+    def _on_cancel(self) -> None:
+        """Set the job's cancel flag (it checks it between rows). An export answers when it has
+        stopped and removed its file; a report's late answer is dropped, and the tab is free."""
+        cancel = self._cancel
+        if cancel is None:
+            return
+        cancel.set()
+        self.cancel_button.hide()
+        if self._exporting:
+            self._screen.say(Level.WARNING, "Cancelling the export...")
+            return
+        self._cancel = None
+        self._working(None, False)
+        self._screen.say(Level.WARNING, "Cancelled: the report was not run to its end.")
+
+
 def accuracy_text(report: AccuracyReport, days: int) -> str:
     overall = report.overall
     if not overall.counted or overall.percent is None:
@@ -515,9 +811,13 @@ class SupervisorScreen(StationScreen):
         self.exceptions = ExceptionsTab(self)
         self.counts = CountsTab(self)
         self.lookup = LookupTab(self)
+        self.reports = ReportsTab(self)
         self.tabs.addTab(self.exceptions, "Exceptions")
         self.tabs.addTab(self.counts, "Counts")
         self.tabs.addTab(self.lookup, "Stock lookup")
+        self.tabs.addTab(self.reports, "Reports")
+        self.charts = ChartsTab(self)
+        self.tabs.addTab(self.charts, "Charts")
         header = QHBoxLayout()
         header.addWidget(self.title)
         header.addWidget(self.accuracy, 1)
@@ -550,6 +850,8 @@ class SupervisorScreen(StationScreen):
             self.exceptions.refresh()
         elif shown is self.counts:
             self.counts.refresh()
+        elif shown is self.charts:
+            self.charts.refresh()
 
     def take_scan(self, scan: Scan) -> None:
         """A scan while the screen is open: looked up (a badge is handed to the station: see

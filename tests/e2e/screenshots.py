@@ -86,6 +86,7 @@ SHOTS = (
     "station-expired",
     "supervisor-exceptions",
     "supervisor-counts",
+    "supervisor-charts",
     "station-offline",
 )
 """The files written, without .png, in the order they are taken."""
@@ -570,6 +571,9 @@ def supervise(shots: Photographer, codes: DemoCodes) -> None:
     shots.wait_for(lambda: screen.counts.plan_text.isVisible(), "the day's count plan")
     shots.wait_for(lambda: screen.counts.table.rowCount() > 0, "the count tasks")
     shots.shoot("supervisor-counts")
+    screen.tabs.setCurrentWidget(screen.charts)
+    shots.wait_for(lambda: screen.message.text().startswith("Charts up to date"), "the charts")
+    shots.shoot("supervisor-charts")
     screen.back.click()
 
 

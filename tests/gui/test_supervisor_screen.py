@@ -26,6 +26,7 @@ from app.domain.interpret import StationMode
 from app.domain.workflow import Level
 from app.services.station_view import StationView
 from app.ui.supervisor import SupervisorScreen
+from tests.gui.test_charts import bars, line
 from tests.gui.test_station_modes import Station, proxied, shut_down, start_window
 from tests.gui.test_station_window import WAIT_MS
 from tests.support.warehouse import Warehouse
@@ -284,3 +285,18 @@ def test_a_badge_scanned_on_the_screen_goes_to_the_station(station: Station) -> 
     assert view.feedback is not None and "Scan LOGOUT first" in view.feedback.text
     assert station.window.current_screen() is not screen and screen.operator is None
     assert station.window.banner.isVisible()
+
+
+def test_the_charts_tab_draws_the_reports_of_the_ledger(station: Station) -> None:
+    """The Charts tab reads the reports on the runner and draws them: C1's count (first count
+    7 of 10, not within tolerance) is the accuracy line's one point at 0 %; the 10 WIDGETs of
+    the opening stock are in the youngest age bucket."""
+    log_in_supervisor(station)
+    screen = open_screen(station)
+    screen.tabs.setCurrentWidget(screen.charts)
+    station.qtbot.waitUntil(
+        lambda: screen.message.text().startswith("Charts up to date"), timeout=WAIT_MS
+    )
+    assert [y for _, y in line(screen.charts.panel.accuracy)] == [0.0]
+    categories, heights = bars(screen.charts.panel.age)
+    assert categories[0] == "0-30" and next(iter(heights.values()))[0] == 10

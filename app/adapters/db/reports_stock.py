@@ -13,17 +13,29 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     FromClause,
+    Row,
+    Select,
     and_,
     func,
+    literal,
     or_,
     select,
+    tuple_,
     union_all,
 )
 from sqlalchemy.orm import aliased
 
 from app.domain.model import NO_LOT_ID, LocationKind, VirtualLocation
-from app.domain.reports_stock import AdjustmentMove, StockFilter, StockLine, TraceMove
+from app.domain.report_pages import StockKey
+from app.domain.reports_stock import (
+    AdjustmentMove,
+    ExpiringLine,
+    StockFilter,
+    StockLine,
+    TraceMove,
+)
 
+from . import holds as held_stock
 from .schema import (
     HoldRow,
     LocationRow,
@@ -177,16 +189,16 @@ def _balances_at(f: StockFilter, at: datetime) -> FromClause:
     )
 
 
-def stock(c: Connection, f: StockFilter, at: datetime | None = None) -> Iterator[StockLine]:
-    """Stock on hand per real location, SKU and lot in pick-path order: from the balances, or
-    replayed from the ledger as it was `at` a past moment. Rows are fetched as they are used
-    (the connection must stay open until the last one)."""
+def _stock_select(f: StockFilter, at: datetime | None) -> Select[Any]:
+    """Stock on hand per real location, SKU and lot in pick-path order (the one statement the
+    whole report and its pages share)."""
     b = _balances_now(f) if at is None else _balances_at(f, at)
-    stmt = (
+    return (
         select(
             _L.c.code.label("location"),
             _L.c.kind,
             _L.c.zone,
+            _L.c.pick_sequence,
             _S.c.code.label("sku"),
             _S.c.name,
             _LOT.c.code.label("lot"),
@@ -204,27 +216,77 @@ def stock(c: Connection, f: StockFilter, at: datetime | None = None) -> Iterator
         )
         .where(_L.c.kind != VIRTUAL)
         .order_by(_L.c.pick_sequence, _L.c.code, _S.c.code, _LOT.c.code)
-        .execution_options(yield_per=STREAM_ROWS)
     )
-    for r in c.execute(stmt):
-        no_lot = r.lot_id == NO_LOT_ID
-        yield StockLine(
-            location=r.location,
-            zone=r.zone,
-            sku=r.sku,
-            lot=None if no_lot else r.lot,
-            expiry=None if no_lot else r.expiry,
-            on_hand=int(r.on_hand),
-            reserved=int(r.reserved),
-            held="quarantine"
-            if r.kind == LocationKind.QUARANTINE.value
-            else "location"
-            if r.held_location
-            else "lot"
-            if r.held_lot and not no_lot
-            else None,
-            name=r.name,
+
+
+def _stock_line(r: Row[Any]) -> StockLine:
+    no_lot = r.lot_id == NO_LOT_ID
+    return StockLine(
+        location=r.location,
+        zone=r.zone,
+        sku=r.sku,
+        lot=None if no_lot else r.lot,
+        expiry=None if no_lot else r.expiry,
+        on_hand=int(r.on_hand),
+        reserved=int(r.reserved),
+        held="quarantine"
+        if r.kind == LocationKind.QUARANTINE.value
+        else "location"
+        if r.held_location
+        else "lot"
+        if r.held_lot and not no_lot
+        else None,
+        name=r.name,
+    )
+
+
+def stock(c: Connection, f: StockFilter, at: datetime | None = None) -> Iterator[StockLine]:
+    """Stock on hand per real location, SKU and lot in pick-path order: from the balances, or
+    replayed from the ledger as it was `at` a past moment. Rows are fetched as they are used
+    (the connection must stay open until the last one)."""
+    stmt = _stock_select(f, at).execution_options(yield_per=STREAM_ROWS)
+    # Closed when the reader stops early too (an export cancelled): a PostgreSQL server-side
+    # cursor left open would hold its snapshot until the connection goes back to the pool.
+    with c.execute(stmt) as result:
+        for r in result:
+            yield _stock_line(r)
+
+
+def stock_page(
+    c: Connection, f: StockFilter, after: StockKey | None, limit: int
+) -> tuple[list[StockLine], StockKey | None]:
+    """At most `limit` lines of stock on hand now, from just after `after` (None: the first),
+    and the key to read on from (None: these were the last). A keyset, not an OFFSET: a page
+    deep in a million rows costs what the first does, and a row added or gone between pages
+    neither repeats nor skips the others."""
+    stmt = _stock_select(f, None)
+    if after is not None:
+        stmt = stmt.where(
+            tuple_(_L.c.pick_sequence, _L.c.code, _S.c.code, _LOT.c.code)
+            > tuple_(
+                literal(after.pick_sequence),
+                literal(after.location),
+                literal(after.sku),
+                literal(after.lot),
+            )
         )
+    rows = c.execute(stmt.limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if not more or not rows:
+        return [_stock_line(r) for r in rows], None
+    last = rows[-1]
+    return [_stock_line(r) for r in rows], StockKey(
+        int(last.pick_sequence), last.location, last.sku, last.lot
+    )
+
+
+def stock_count(c: Connection, f: StockFilter) -> int:
+    """How many lines the stock report now has (what a CSV export's progress bar counts to)."""
+    b = _balances_now(f)
+    real = select(_L.c.id).where(_L.c.kind != VIRTUAL)
+    stmt = select(func.count()).select_from(b).where(b.c.location_id.in_(real))
+    return int(c.execute(stmt).scalar_one())
 
 
 # --- trace ------------------------------------------------------------------------------------
@@ -328,4 +390,23 @@ def adjustments(c: Connection, start: date, end: date) -> list[AdjustmentMove]:
             unit_value_cents=r.unit_value_cents,
         )
         for r in c.execute(stmt)
+    ]
+
+
+def expiring_lines(c: Connection, today: date, days: int) -> list[ExpiringLine]:
+    """The lots in stock expired, expiring within `days`, or short of their SKU's shelf life
+    (the list `perpetua expired` prints), as the expiring report's lines."""
+    return [
+        ExpiringLine(
+            location=r["location"],
+            sku=r["sku"],
+            lot=r["lot"],
+            expiry=date.fromisoformat(r["expiry"]),
+            on_hand=r["on_hand"],
+            reserved=r["reserved"],
+            days_left=r["days_left"],
+            state=r["state"],
+            held=r["held"],
+        )
+        for r in held_stock.expiring_stock(c, today, days)
     ]
