@@ -86,6 +86,7 @@ SHOTS = (
     "station-expired",
     "supervisor-exceptions",
     "supervisor-counts",
+    "supervisor-reports",
     "supervisor-charts",
     "station-offline",
 )
@@ -571,6 +572,12 @@ def supervise(shots: Photographer, codes: DemoCodes) -> None:
     shots.wait_for(lambda: screen.counts.plan_text.isVisible(), "the day's count plan")
     shots.wait_for(lambda: screen.counts.table.rowCount() > 0, "the count tasks")
     shots.shoot("supervisor-counts")
+    screen.tabs.setCurrentWidget(screen.reports)
+    screen.reports.report.setCurrentText("stock")
+    screen.reports.run_button.click()
+    shots.wait_for(lambda: screen.reports.model.rowCount() > 0, "the stock report's first page")
+    shots.wait_for(lambda: screen.message.text().startswith("Stock on hand"), "its message")
+    shots.shoot("supervisor-reports")
     screen.tabs.setCurrentWidget(screen.charts)
     shots.wait_for(lambda: screen.message.text().startswith("Charts up to date"), "the charts")
     shots.shoot("supervisor-charts")

@@ -65,7 +65,12 @@ def test_the_script_takes_every_screen(tmp_path: Path, pg_server: PgServer) -> N
     assert max(share(login, c) for c in (OK_GREEN, WARNING_AMBER, ERROR_RED)) < 0.001
     refused = {"station-pick-claimed", "station-refused", "station-expired"}
     # The supervisor's screen hides the station's banner: its own message line is green.
-    supervising = {"supervisor-exceptions", "supervisor-counts", "supervisor-charts"}
+    supervising = {
+        "supervisor-exceptions",
+        "supervisor-counts",
+        "supervisor-reports",
+        "supervisor-charts",
+    }
     went_through = set(SHOTS[2:]) - refused - supervising - {"station-offline"}
     for name in went_through:  # receive to ship: each step went through
         assert share(shots[name], OK_GREEN) > BANNER_SHARE, name
