@@ -415,7 +415,7 @@ class SupervisorDesk:
 
     def accuracy(self, days: int) -> AccuracyReport:
         end = datetime.now(UTC).date()
-        return self._read(lambda c: accuracy_report(c, end - timedelta(days=days - 1), end))
+        return self._read_only(lambda c: accuracy_report(c, end - timedelta(days=days - 1), end))
 
     def charts(self, days: int) -> ChartData:
         """The figures of the supervisor's charts over the last `days` days (age: today)."""
@@ -431,7 +431,7 @@ class SupervisorDesk:
                 settled(reports_flow.turnover_report(c, start, end, True)),
             )
 
-        return self._read(read)
+        return self._read_only(read)
 
     def _read_only(self, query: Callable[[Connection], T]) -> T:
         """`query` on a read-only connection: a report takes no write lock stations wait on."""

@@ -22,8 +22,7 @@ from app.adapters.db import authority, count_planning, reports_flow
 from app.adapters.db import reports_stock as db
 from app.adapters.db.reports_replenishment import sku_demand
 from app.commands.report_output import write_csv
-from app.commands.report_replenishment import DEFAULT_HISTORY
-from app.commands.report_replenishment import _report as replenishment_table
+from app.commands.report_replenishment import DEFAULT_HISTORY, replenishment_table
 from app.domain.forecast import Method
 from app.domain.replenishment import Forecasting, replenishment
 from app.domain.report_pages import (
@@ -38,7 +37,6 @@ from app.domain.report_table import ReportTable
 from app.domain.reports_stock import (
     STOCK_COLUMNS,
     AdjustmentsBy,
-    ExpiringLine,
     StockFilter,
     adjustments_table,
     expiring_table,
@@ -104,7 +102,7 @@ def report(c: Connection, ask: ReportAsk) -> ReportTable:
             f = stock_filter(ask)
             return stock_table(db.stock(c, f), f, None)
         case ReportName.EXPIRING:
-            return expiring_table(_expiring(c, now, days), now, days)
+            return expiring_table(db.expiring_lines(c, now, days), now, days)
         case ReportName.ADJUSTMENTS:
             moves = db.adjustments(c, first, now)
             return adjustments_table(moves, AdjustmentsBy.REASON, first, now)
@@ -124,10 +122,6 @@ def report(c: Connection, ask: ReportAsk) -> ReportTable:
             how = Forecasting(Method.SBA, authority.policy(c).service_level_percent)
             lines = replenishment(skus, how, False)
             return replenishment_table(lines, len(skus), how, since, now, False)
-
-
-def _expiring(c: Connection, now: date, days: int) -> list[ExpiringLine]:
-    return db.expiring_lines(c, now, days)
 
 
 def shown(c: Connection, ask: ReportAsk, cancel: threading.Event) -> ReportShown:

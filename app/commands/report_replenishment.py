@@ -114,10 +114,10 @@ def replenishment_command(
     skus, service_level = _read(obj, first, history)
     how = Forecasting(Method(method), service_level)
     lines = replenishment(skus, how, everything)
-    emit(_report(lines, len(skus), how, first, today, everything), csv_file, as_json)
+    emit(replenishment_table(lines, len(skus), how, first, today, everything), csv_file, as_json)
 
 
-def _report(
+def replenishment_table(
     lines: list[ReplenishmentLine],
     active: int,
     how: Forecasting,
